@@ -1,0 +1,31 @@
+"""Model backends behind one `LanguageModel` interface: `hf` (in-process) and `openai` (HTTP)."""
+
+from __future__ import annotations
+
+from neurips23.lm.backends.base import LanguageModel, Score, Usage
+
+__all__ = ["LanguageModel", "Score", "Usage", "load_backend", "BACKENDS"]
+
+BACKENDS = ("hf", "openai")
+
+
+def load_backend(kind: str, model: str, *, base_url: str | None = None,
+                 api_key_env: str = "OPENAI_API_KEY", max_concurrency: int = 8,
+                 timeout: float = 60.0, max_retries: int = 4, device: str | None = None,
+                 batch_size: int = 64) -> LanguageModel:
+    """A backend by kind: `hf` loads `model` in process; `openai` talks to `base_url`."""
+    from neurips23.errors import ConfigError
+
+    if kind == "hf":
+        from neurips23.lm.backends.hf import HFBackend
+
+        return HFBackend.from_pretrained(model, device=device, batch_size=batch_size)
+    if kind == "openai":
+        from neurips23.lm.backends.openai import OpenAIBackend
+
+        if not base_url:
+            raise ConfigError("the openai backend needs --base-url (e.g. http://127.0.0.1:8000/v1)")
+        return OpenAIBackend(model, base_url=base_url, api_key_env=api_key_env,
+                             max_concurrency=max_concurrency, timeout=timeout,
+                             max_retries=max_retries)
+    raise ConfigError(f"unknown backend {kind!r}; choose from {', '.join(BACKENDS)}")

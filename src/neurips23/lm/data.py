@@ -1,0 +1,103 @@
+"""Training data: JSONL with line-numbered errors, and prompt/response encoding with loss masks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from neurips23.errors import DataError
+
+IGNORE_INDEX = -100
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training example; the loss is taken on `response` only (`prompt=""` for plain text)."""
+
+    prompt: str
+    response: str
+
+
+def read_jsonl(path: str | Path, required: Sequence[str] = (), optional: Sequence[str] = (),
+               types: dict[str, type] | None = None) -> list[dict]:
+    """Rows of a JSONL file; a bad line raises DataError naming file, line and field."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+            if not isinstance(row, dict):
+                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+            for field in required:
+                if field not in row:
+                    raise DataError(f"{path}:{lineno}: missing field {field!r}")
+            for field, tp in (types or {}).items():
+                if field in row and not isinstance(row[field], tp):
+                    raise DataError(f"{path}:{lineno}: field {field!r} should be {tp.__name__}, "
+                                    f"got {type(row[field]).__name__}")
+            rows.append(row)
+    if not rows:
+        raise DataError(f"{path}: no records")
+    return rows
+
+
+def read_examples(path: str | Path) -> list[Example]:
+    """Examples from JSONL of {prompt, response} or {text} objects."""
+    rows = read_jsonl(path, types={"prompt": str, "response": str, "text": str})
+    out = []
+    for i, row in enumerate(rows, 1):
+        if "text" in row and "response" not in row:
+            out.append(Example("", row["text"]))
+        elif "prompt" in row and "response" in row:
+            out.append(Example(row["prompt"], row["response"]))
+        else:
+            missing = "response" if "prompt" in row else "prompt"
+            raise DataError(f"{path}: record {i}: missing field {missing!r} "
+                            "(expected {prompt, response} or {text})")
+    return out
+
+
+def encode_example(tokenizer, ex: Example, max_length: int, add_eos: bool = True) -> dict:
+    """input_ids and labels (-100 on the prompt); truncates the prompt's left, then the response's right."""
+    if not ex.response.strip():
+        raise DataError(f"example with prompt {ex.prompt[:40]!r}: empty response")
+    p_ids = tokenizer.encode(ex.prompt, add_special_tokens=False) if ex.prompt else []
+    r_ids = tokenizer.encode(ex.response, add_special_tokens=False)
+    if add_eos:
+        r_ids = r_ids + [tokenizer.eos_token_id]
+    overflow = len(p_ids) + len(r_ids) - max_length
+    if overflow > 0:
+        cut = min(overflow, len(p_ids))
+        p_ids = p_ids[cut:]
+        overflow -= cut
+        if overflow > 0:
+            r_ids = r_ids[: len(r_ids) - overflow]
+    if not r_ids:
+        raise DataError(f"example with prompt {ex.prompt[:40]!r}: the response is empty after "
+                        f"truncation to max_length={max_length}")
+    return {"input_ids": p_ids + r_ids, "labels": [IGNORE_INDEX] * len(p_ids) + r_ids}
+
+
+def collate(batch: Sequence[dict], pad_id: int):
+    """Right-padded tensors: input_ids, attention_mask, labels (-100 on pads)."""
+    import torch
+
+    width = max(len(b["input_ids"]) for b in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, b in enumerate(batch):
+        n = len(b["input_ids"])
+        ids[i, :n] = torch.tensor(b["input_ids"])
+        labels[i, :n] = torch.tensor(b["labels"])
+        mask[i, :n] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}

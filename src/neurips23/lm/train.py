@@ -1,0 +1,298 @@
+"""A causal-LM trainer: masked loss, AdamW + schedule, clipping, atomic checkpoints, exact resume.
+
+The batch of step t is a pure function of (seed, t), and a checkpoint holds the optimised
+parameters, optimizer, scheduler and step, so a run killed at any moment and restarted
+continues bit-for-bit where its last checkpoint left off. The loop uses `accelerate`, so the
+same code runs on one CPU, one GPU, or many GPUs under `accelerate launch` (each process
+takes its slice of the global batch).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurips23.lm.data import IGNORE_INDEX, Example, collate, encode_example
+from neurips23.utils import seed_everything, set_torch_threads
+
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run (defaults suit the tiny models)."""
+
+    steps: int = 200
+    batch_size: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.95
+    warmup_steps: int = 0
+    warmup_ratio: float = 0.0
+    schedule: str = "cosine"  # cosine | constant | linear
+    min_lr_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    eval_every: int = 0
+    eval_batch_size: int = 64
+    checkpoint_every: int = 0
+    log_every: int = 10
+    seed: int = 0
+    group_by_length: bool = False
+    max_length: int = 256
+
+
+@dataclass
+class TrainResult:
+    """What a run measured: loss curve, eval curve, throughput."""
+
+    losses: list[tuple[int, float]] = field(default_factory=list)
+    evals: list[tuple[int, float]] = field(default_factory=list)
+    final_loss: float = float("nan")
+    tokens_per_second: float = 0.0
+    steps: int = 0
+    wall_seconds: float = 0.0
+    resumed_from: int = 0
+
+
+def lr_lambda(cfg: TrainConfig) -> Callable[[int], float]:
+    """Multiplier of the base lr at step t: linear warmup then cosine/linear/constant."""
+    warmup = cfg.warmup_steps or int(round(cfg.warmup_ratio * cfg.steps))
+
+    def f(step: int) -> float:
+        if warmup and step < warmup:
+            return (step + 1) / warmup
+        if cfg.schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - warmup) / max(1, cfg.steps - warmup))
+        if cfg.schedule == "linear":
+            return 1.0 - (1.0 - cfg.min_lr_ratio) * progress
+        if cfg.schedule == "cosine":
+            return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+        from neurips23.errors import ConfigError
+        raise ConfigError(f"schedule {cfg.schedule!r}: choose cosine, constant or linear")
+
+    return f
+
+
+def make_optimizer_and_scheduler(params: Iterable[Any], cfg: TrainConfig):
+    """AdamW (no decay on 1-d params) and a LambdaLR schedule."""
+    import torch
+
+    params = [p for p in params if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    opt = torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr,
+                            betas=(cfg.adam_beta1, cfg.adam_beta2))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg))
+    return opt, sched
+
+
+class BatchSampler:
+    """Indices of the global batch at step t: a pure function of (seed, t)."""
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int,
+                 group_by_length: bool = False, window_batches: int = 32):
+        self.lengths = np.asarray(lengths)
+        self.n = len(lengths)
+        self.b = batch_size
+        self.seed = seed
+        self.group = group_by_length
+        self.window = window_batches
+        self._perms: dict[int, np.ndarray] = {}
+
+    def _stream(self, k: int) -> int:
+        epoch, pos = divmod(k, self.n)
+        if epoch not in self._perms:
+            self._perms = {epoch: np.random.default_rng([self.seed, epoch]).permutation(self.n)}
+        return int(self._perms[epoch][pos])
+
+    def __call__(self, step: int) -> list[int]:
+        if not self.group:
+            return [self._stream(step * self.b + i) for i in range(self.b)]
+        # group_by_length: sort a window of batches by length, then shuffle the batches.
+        w, j = divmod(step, self.window)
+        start = w * self.window * self.b
+        idx = [self._stream(start + i) for i in range(self.window * self.b)]
+        idx.sort(key=lambda i: self.lengths[i])
+        batches = [idx[i * self.b:(i + 1) * self.b] for i in range(self.window)]
+        order = np.random.default_rng([self.seed, 10_000_019, w]).permutation(self.window)
+        return batches[order[j]]
+
+
+def masked_lm_loss(model, batch: dict):
+    """Mean next-token cross-entropy over response tokens (labels != -100)."""
+    import torch.nn.functional as F
+
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    logits = logits[:, :-1].float()
+    labels = batch["labels"][:, 1:]
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1),
+                           ignore_index=IGNORE_INDEX)
+
+
+def evaluate_loss(model, tokenizer, examples: Sequence[Example], max_length: int = 256,
+                  batch_size: int = 64) -> float:
+    """Mean per-token loss over the responses of `examples` (teacher-forced)."""
+    import torch
+    import torch.nn.functional as F
+
+    encoded = [encode_example(tokenizer, ex, max_length) for ex in examples]
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(encoded), batch_size):
+            batch = {k: v.to(device) for k, v in collate(encoded[i:i + batch_size],
+                                                          tokenizer.pad_token_id).items()}
+            logits = model(input_ids=batch["input_ids"],
+                           attention_mask=batch["attention_mask"]).logits[:, :-1].float()
+            labels = batch["labels"][:, 1:]
+            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1),
+                                   ignore_index=IGNORE_INDEX, reduction="sum")
+            total += loss.item()
+            count += int((labels != IGNORE_INDEX).sum())
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+def _trainable_state(model) -> dict:
+    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def save_checkpoint(path: Path, model, opt, sched, step: int, result: TrainResult) -> None:
+    """Write the resumable state atomically (tmp file + fsync + rename)."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    state = {"step": step, "model": _trainable_state(model), "optimizer": opt.state_dict(),
+             "scheduler": sched.state_dict(), "losses": result.losses, "evals": result.evals,
+             "torch_rng": torch.get_rng_state()}
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, model, opt, sched) -> dict:
+    """Restore a checkpoint written by save_checkpoint; returns its metadata."""
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in state["model"].items():
+            params[name].copy_(value)
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    return state
+
+
+def train_causal_lm(model, tokenizer, train: Sequence[Example], cfg: TrainConfig,
+                    out_dir: str | Path | None = None, eval: Sequence[Example] | None = None,
+                    params: Iterable[Any] | None = None, progress: bool = True,
+                    loss_fn: Callable[[Any, dict], Any] | None = None) -> TrainResult:
+    """Train `model` in place on prompt/response examples; resumes from out_dir's checkpoint."""
+    from accelerate import Accelerator
+
+    set_torch_threads()
+    seed_everything(cfg.seed)
+    if not train:
+        from neurips23.errors import DataError
+        raise DataError("no training examples")
+    loss_fn = loss_fn or masked_lm_loss
+    encoded = [encode_example(tokenizer, ex, cfg.max_length) for ex in train]
+    sampler = BatchSampler([len(e["input_ids"]) for e in encoded], cfg.batch_size, cfg.seed,
+                           cfg.group_by_length)
+    params = list(params) if params is not None else list(model.parameters())
+    opt, sched = make_optimizer_and_scheduler(params, cfg)
+    ckpt = Path(out_dir) / CHECKPOINT_NAME if out_dir else None
+    result = TrainResult()
+    start = 0
+    if ckpt is not None and ckpt.exists():
+        state = load_checkpoint(ckpt, model, opt, sched)
+        start = result.resumed_from = state["step"]
+        result.losses = [tuple(x) for x in state["losses"]]
+        result.evals = [tuple(x) for x in state["evals"]]
+
+    acc = Accelerator()
+    model, opt = acc.prepare(model, opt)
+    rank, world = acc.process_index, acc.num_processes
+    model.train()
+    t0, tokens = time.perf_counter(), 0
+    bar = _progress(progress and acc.is_main_process, cfg.steps, start)
+    for step in range(start, cfg.steps):
+        idx = sampler(step)[rank::world]
+        batch = {k: v.to(acc.device) for k, v in collate([encoded[i] for i in idx],
+                                                         tokenizer.pad_token_id).items()}
+        loss = loss_fn(model, batch)
+        opt.zero_grad(set_to_none=True)
+        acc.backward(loss)
+        if cfg.max_grad_norm:
+            acc.clip_grad_norm_(params, cfg.max_grad_norm)
+        opt.step()
+        sched.step()
+        tokens += int(batch["attention_mask"].sum()) * world
+        loss_value = loss.item()
+        if (step + 1) % max(1, cfg.log_every) == 0 or step == cfg.steps - 1:
+            result.losses.append((step + 1, loss_value))
+        if eval and cfg.eval_every and (step + 1) % cfg.eval_every == 0:
+            result.evals.append((step + 1, evaluate_loss(acc.unwrap_model(model), tokenizer, eval,
+                                                         cfg.max_length, cfg.eval_batch_size)))
+            model.train()
+        if bar is not None:
+            rate = tokens / max(time.perf_counter() - t0, 1e-9)
+            bar.set_postfix(loss=f"{loss_value:.3f}", tok_s=f"{rate:,.0f}", refresh=False)
+            bar.update(1)
+        if ckpt is not None and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
+            if acc.is_main_process:
+                save_checkpoint(ckpt, acc.unwrap_model(model), opt, sched, step + 1, result)
+            acc.wait_for_everyone()
+    if bar is not None:
+        bar.close()
+    model = acc.unwrap_model(model)
+    model.eval()
+    result.wall_seconds = time.perf_counter() - t0
+    result.tokens_per_second = tokens / max(result.wall_seconds, 1e-9)
+    result.steps = cfg.steps
+    result.final_loss = result.losses[-1][1] if result.losses else float("nan")
+    if eval and (not result.evals or result.evals[-1][0] != cfg.steps):
+        result.evals.append((cfg.steps, evaluate_loss(model, tokenizer, eval, cfg.max_length,
+                                                      cfg.eval_batch_size)))
+    if ckpt is not None and acc.is_main_process and start < cfg.steps:
+        save_checkpoint(ckpt, model, opt, sched, cfg.steps, result)
+    return result
+
+
+def _progress(enabled: bool, total: int, initial: int):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc="train", unit="step", leave=False,
+                dynamic_ncols=True, mininterval=0.5, disable=None)
+
+
+def train_tiny_lm(examples: Sequence[Example], tokenizer, size: str | dict, cfg: TrainConfig,
+                  arch: str = "llama", max_position_embeddings: int = 512,
+                  progress: bool = True) -> tuple[Any, TrainResult]:
+    """Build a tiny model of `size` for `tokenizer` and train it on `examples` (from scratch)."""
+    from neurips23.lm.models import build_model
+
+    model = build_model(size, vocab_size=len(tokenizer), arch=arch,
+                        max_position_embeddings=max_position_embeddings, seed=cfg.seed)
+    result = train_causal_lm(model, tokenizer, examples, cfg, progress=progress)
+    return model, result

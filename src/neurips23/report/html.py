@@ -1,0 +1,94 @@
+"""`neurips23 report`: every run under runs/ gathered into report/index.html (plots embedded)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from neurips23.report.records import load_runs
+from neurips23.utils import atomic_write_text
+
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{margin-bottom:0} .sub{color:#666;margin-top:.2em} h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.6em 0;width:100%}
+td,th{border:1px solid #ddd;padding:.35em .5em;vertical-align:top;text-align:left}
+th{background:#f4f4f4} .v-reproduced{color:#176c2a;font-weight:600} .v-not{color:#a11;font-weight:600}
+.v-mixed,.v-inconclusive{color:#9a6700;font-weight:600} img{max-width:100%;border:1px solid #eee;margin:.4em 0}
+details{margin:.5em 0} code{background:#f6f6f6;padding:0 .2em} .meta{color:#666;font-size:90%}
+"""
+
+
+def _verdict_class(v: str) -> str:
+    return "v-not" if v.startswith("not") else f"v-{v.split()[0]}"
+
+
+def _scalars(d: dict, prefix: str = "", depth: int = 0) -> list[tuple[str, str]]:
+    rows = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and depth < 2:
+            rows += _scalars(v, key + ".", depth + 1)
+        elif isinstance(v, bool | int | str) or v is None:
+            rows.append((key, str(v)))
+        elif isinstance(v, float):
+            rows.append((key, f"{v:.4g}"))
+    return rows
+
+
+def _run_html(r: dict, open_: bool) -> str:
+    parts = [f"<details{' open' if open_ else ''}><summary><b>{html.escape(r['run_id'])}</b> "
+             f"<span class=meta>profile {html.escape(str(r.get('profile')))}, "
+             f"{r.get('wall_seconds', 0):.0f} s, commit {html.escape(str(r.get('git_commit'))[:10])}"
+             f"</span></summary>"]
+    if r.get("claims"):
+        parts.append("<table><tr><th>The paper's claim</th><th>Our measurement</th><th>Verdict</th></tr>")
+        for c in r["claims"]:
+            parts.append(f"<tr><td>{html.escape(c['paper'])}</td><td>{html.escape(c['ours'])}</td>"
+                         f"<td class='{_verdict_class(c['verdict'])}'>{html.escape(c['verdict'])}</td></tr>")
+        parts.append("</table>")
+    if r.get("notes"):
+        parts.append(f"<p>{html.escape(r['notes'])}</p>")
+    for name in r.get("plots", []):
+        png = Path(r["dir"]) / name
+        if png.exists():
+            data = base64.b64encode(png.read_bytes()).decode()
+            parts.append(f"<img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>")
+    rows = _scalars(r.get("metrics", {}))
+    if rows:
+        parts.append("<details><summary>metrics</summary><table>")
+        parts += [f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(v)}</td></tr>"
+                  for k, v in rows[:400]]
+        parts.append("</table></details>")
+    parts.append(f"<p class=meta>run dir <code>{html.escape(r['dir'])}</code>; seeds "
+                 f"{html.escape(str(r.get('seeds')))}</p></details>")
+    return "\n".join(parts)
+
+
+def build_report(runs_dir: str | Path = "runs", out_dir: str | Path = "report") -> Path:
+    """Write report/index.html and report/summary.json from every finished run."""
+    runs = load_runs(runs_dir)
+    by_method: dict[str, list[dict]] = defaultdict(list)
+    for r in runs:
+        by_method[r["method"]].append(r)
+    body = ["<h1>neurips23 report</h1>",
+            f"<p class=sub>{len(runs)} runs from <code>{html.escape(str(runs_dir))}</code>. "
+            "For each method: the paper's claim beside our measured figure, newest run first.</p>"]
+    if not runs:
+        body.append("<p>No finished runs yet: run <code>neurips23 reproduce</code>.</p>")
+    summary = {}
+    for method in sorted(by_method):
+        rs = sorted(by_method[method], key=lambda r: r.get("finished", ""), reverse=True)
+        body.append(f"<h2>{html.escape(method)}</h2>")
+        body += [_run_html(r, open_=(i == 0)) for i, r in enumerate(rs)]
+        summary[method] = [{"run_id": r["run_id"], "profile": r.get("profile"),
+                            "claims": r.get("claims", []), "dir": r["dir"]} for r in rs]
+    out = Path(out_dir)
+    doc = (f"<!doctype html><html><head><meta charset=utf-8><title>neurips23 report</title>"
+           f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>")
+    atomic_write_text(out / "index.html", doc)
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return out / "index.html"

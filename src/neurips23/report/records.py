@@ -1,0 +1,100 @@
+"""Run records: runs/<method>/<run-id>/ with the resolved config, results, samples and plots."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from neurips23.config import dump_yaml
+from neurips23.utils import atomic_write_json, atomic_write_text, git_commit, package_versions
+
+VERDICTS = ("reproduced", "not reproduced", "mixed", "inconclusive")
+
+
+@dataclass
+class Claim:
+    """The paper's claim beside our measured figure, and our verdict on it."""
+
+    paper: str
+    ours: str
+    verdict: str
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict {self.verdict!r} not in {VERDICTS}")
+
+
+class Run:
+    """One experiment's directory; `finish` writes results.json."""
+
+    def __init__(self, method: str, config: Any, runs_dir: Path, profile: str | None):
+        self.method = method
+        self.profile = profile
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        base = Path(runs_dir) / method / (f"{stamp}-{profile}" if profile else stamp)
+        self.dir, k = base, 1
+        while self.dir.exists():
+            k += 1
+            self.dir = base.with_name(f"{base.name}-{k}")
+        self.dir.mkdir(parents=True)
+        self.id = self.dir.name
+        self.t0 = time.time()
+        self.plots: list[str] = []
+        atomic_write_text(self.dir / "config.resolved.yaml", dump_yaml(config) if config else "{}\n")
+
+    def log_samples(self, rows: Iterable[dict]) -> Path:
+        """Append rows to samples.jsonl."""
+        path = self.dir / "samples.jsonl"
+        with path.open("a", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, default=str) + "\n")
+        return path
+
+    def save_plot(self, fig, name: str) -> Path:
+        """Save a matplotlib figure as <name>.png in the run dir and close it."""
+        import matplotlib.pyplot as plt
+
+        path = self.dir / (name if name.endswith(".png") else f"{name}.png")
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        if path.name not in self.plots:
+            self.plots.append(path.name)
+        return path
+
+    def finish(self, metrics: dict, claims: Sequence[Claim] = (), seeds: Sequence[int] = (),
+               notes: str = "") -> Path:
+        """Write results.json (metrics, claims, seeds, versions, commit, wall time, plots)."""
+        results = {
+            "method": self.method, "run_id": self.id, "profile": self.profile,
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "wall_seconds": round(time.time() - self.t0, 2), "seeds": list(seeds),
+            "claims": [asdict(c) for c in claims], "metrics": metrics, "notes": notes,
+            "plots": self.plots, "versions": package_versions(), "git_commit": git_commit(),
+        }
+        path = self.dir / "results.json"
+        atomic_write_json(path, results)
+        return path
+
+
+def start_run(method: str, config: Any, runs_dir: str | Path = Path("runs"),
+              profile: str | None = None) -> Run:
+    """Create runs/<method>/<run-id>/ and write config.resolved.yaml."""
+    return Run(method, config, Path(runs_dir), profile)
+
+
+def load_runs(runs_dir: str | Path = Path("runs")) -> list[dict]:
+    """Every finished run's results.json (with its dir), oldest first per method."""
+    out = []
+    for path in sorted(Path(runs_dir).glob("*/*/results.json")):
+        try:
+            r = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        r["dir"] = str(path.parent)
+        out.append(r)
+    return out

@@ -1,0 +1,105 @@
+"""Small shared helpers: seeding, torch threads, atomic writes, provenance."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULT_THREADS = 1
+"""Torch intra-op threads by default. On 2 shared cores, 2 threads measured slower than 1
+for tiny models (see benchmarks/bench_lm.py and README 'Threads'); override with
+$NEURIPS23_THREADS."""
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch from one integer."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+_threads_set = False
+
+
+def set_torch_threads(n: int | None = None) -> int:
+    """Set torch's intra-op threads to `n`; with None, to $NEURIPS23_THREADS or DEFAULT_THREADS
+    unless an explicit choice was made earlier in this process."""
+    import torch
+
+    global _threads_set
+    if n is None:
+        if _threads_set:
+            return torch.get_num_threads()
+        n = int(os.environ.get("NEURIPS23_THREADS", DEFAULT_THREADS))
+    else:
+        _threads_set = True
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write `text` to `path` so readers see the old file or the new one, never a torn one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    """Atomically write `obj` as indented JSON."""
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+_PACKAGES = ("neurips23", "torch", "transformers", "peft", "bitsandbytes", "accelerate",
+             "tokenizers", "trl", "numpy")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that decide our numbers."""
+    out = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def git_commit() -> str | None:
+    """The current git commit of the source tree, if it is a checkout."""
+    try:
+        here = Path(__file__).resolve().parent
+        r = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
+                           text=True, timeout=5)
+        return r.stdout.strip() or None if r.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
