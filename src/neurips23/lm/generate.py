@@ -103,6 +103,8 @@ def _cache_of(out):
 
 def _generate_batch(model, tokenizer, prompt_ids: list[list[int]], temperature, top_p,
                     max_new_tokens, stop, generator, eos, pad, device) -> list[Completion]:
+    import inspect
+
     import torch
 
     width = max(len(p) for p in prompt_ids)
@@ -115,40 +117,43 @@ def _generate_batch(model, tokenizer, prompt_ids: list[list[int]], temperature, 
     ids, mask = ids.to(device), mask.to(device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     cache_arg = _cache_kwarg(model)
-    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+    extra = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **extra)
     past, logits = _cache_of(out), out.logits[:, -1]
-    generated = [[] for _ in range(b)]
-    done = [False] * b
-    stopped = [False] * b
+    done = torch.zeros(b, dtype=torch.bool, device=device)
+    stopped = torch.zeros(b, dtype=torch.bool, device=device)
+    steps = []  # per step: the new token of each row, or -1 where the row had finished
+    generated: list[list[int]] = [[] for _ in range(b)]  # kept only when stop strings are checked
     last_pos = positions[:, -1]
     for _ in range(max_new_tokens):
         nxt = _sample(logits, temperature, top_p, generator)
-        for i in range(b):
-            if done[i]:
-                continue
-            tok = int(nxt[i])
-            if tok == eos:
-                done[i] = stopped[i] = True
-                continue
-            generated[i].append(tok)
-            if stop:
+        hit_eos = (nxt == eos) & ~done
+        stopped |= hit_eos
+        finished_before = done.clone()
+        done |= hit_eos
+        steps.append(torch.where(done, torch.full_like(nxt, -1), nxt))
+        if stop:
+            for i in (~done).nonzero().flatten().tolist():
+                generated[i].append(int(nxt[i]))
                 text = tokenizer.decode(generated[i][-64:], skip_special_tokens=True)
                 if any(s in text for s in stop if s):
                     done[i] = stopped[i] = True
-        if all(done):
+        if bool(done.all()):
             break
-        nxt = torch.where(torch.tensor(done, device=device), torch.full_like(nxt, pad), nxt)
+        nxt = torch.where(finished_before | hit_eos, torch.full_like(nxt, pad), nxt)
         mask = torch.cat([mask, torch.ones((b, 1), dtype=mask.dtype, device=device)], dim=1)
         last_pos = last_pos + 1
         out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=last_pos[:, None],
                     use_cache=True, **{cache_arg: past})
         past, logits = _cache_of(out), out.logits[:, -1]
+    table = torch.stack(steps, dim=1).tolist() if steps else [[] for _ in range(b)]
     results = []
     for i in range(b):
-        text = tokenizer.decode(generated[i], skip_special_tokens=True)
+        toks = [t for t in table[i] if t >= 0]
+        text = tokenizer.decode(toks, skip_special_tokens=True)
         text, hit = _cut_at_stop(text, stop)
-        results.append(Completion(text, len(prompt_ids[i]), len(generated[i]),
-                                  "stop" if (stopped[i] or hit) else "length"))
+        results.append(Completion(text, len(prompt_ids[i]), len(toks),
+                                  "stop" if (bool(stopped[i]) or hit) else "length"))
     return results
 
 

@@ -183,6 +183,9 @@ class MicroBatcher:
         items = [x for j in group for x in j.items]
         try:
             results = self._call(group[0].kind, group[0].params, items)
+            if len(results) != len(items):
+                raise RuntimeError(f"backend.{group[0].kind} returned {len(results)} results "
+                                   f"for {len(items)} inputs")
         except Exception as e:
             if len(group) == 1:
                 group[0].future.set_exception(e)

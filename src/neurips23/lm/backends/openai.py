@@ -344,15 +344,16 @@ class OpenAIBackend:
         error cancels what has not started and is raised."""
         if len(items) <= 1:
             return [fn(x) for x in items]
-        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(items)),
-                                thread_name_prefix="openai-backend") as pool:
+        pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(items)),
+                                  thread_name_prefix="openai-backend")
+        try:
             futures = [pool.submit(fn, x) for x in items]
-            try:
-                return [f.result() for f in futures]
-            except BaseException:
-                for f in futures:
-                    f.cancel()
-                raise
+            results = [f.result() for f in futures]
+        except BaseException:  # an error or Ctrl-C: do not wait for the requests still queued
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+        return results
 
     def _post(self, path: str, payload: dict, hint: str = "") -> dict:
         """POST JSON with retries on 429/5xx/connection errors/timeouts; the parsed body."""
@@ -402,8 +403,11 @@ class OpenAIBackend:
                                f"got {type(body).__name__}")
         usage = body.get("usage")
         if isinstance(usage, dict):
-            self._count(0, int(usage.get("prompt_tokens") or 0),
-                        int(usage.get("completion_tokens") or 0))
+            try:
+                self._count(0, int(usage.get("prompt_tokens") or 0),
+                            int(usage.get("completion_tokens") or 0))
+            except (TypeError, ValueError):
+                pass  # usage is informative; a server that garbles it still answered
         return body
 
     def _http_error(self, response: httpx.Response, url: str, hint: str) -> BackendError:
