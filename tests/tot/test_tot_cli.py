@@ -1,0 +1,79 @@
+"""`neurips23 tot run` end to end with a scripted backend; bad input gives a clear error."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tot_fake_lm import FakeGame24LM
+from typer.testing import CliRunner
+
+from neurips23.errors import UserError
+from neurips23.tot.cli import app
+from neurips23.tot.game24 import int_solvable
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def fake_backend(monkeypatch):
+    import neurips23.lm.backends as backends
+
+    made = []
+
+    def load_backend(kind, model, **kw):
+        made.append((kind, model, kw))
+        return FakeGame24LM()
+
+    monkeypatch.setattr(backends, "load_backend", load_backend)
+    return made
+
+
+def _results(out: str):
+    run_dir = out.strip().splitlines()[-1]
+    res = json.loads(open(f"{run_dir}/results.json").read())
+    rows = [json.loads(line) for line in open(f"{run_dir}/samples.jsonl")]
+    return res, rows
+
+
+def test_tot_run_on_a_puzzle_file(tmp_path, fake_backend):
+    csv = tmp_path / "24.csv"
+    puzzles = ["4 5 6 10", "1 1 1 1", "3 3 8 8", "2 9 10 12"]
+    csv.write_text("Rank,Puzzles\n" + "".join(f"{i},{p}\n" for i, p in enumerate(puzzles)))
+    result = runner.invoke(app, ["run", "--backend", "openai", "--model", "m",
+                                 "--base-url", "http://x/v1", "--puzzle-file", str(csv),
+                                 "--puzzles", "0-3", "--runs-dir", str(tmp_path / "runs"),
+                                 "--chunk", "2"])
+    assert result.exit_code == 0, result.output
+    res, rows = _results(result.output)
+    expected = [int_solvable(tuple(int(t) for t in p.split())) for p in puzzles]
+    assert [r["correct"] for r in rows] == expected  # exact values => solvable ones solved
+    assert res["metrics"]["success"] == pytest.approx(sum(expected) / 4)
+    assert all(r["calls"] > 0 and r["cost_usd"] > 0 for r in rows)
+    assert fake_backend[0][2]["base_url"] == "http://x/v1"
+
+
+def test_cot_sc_run(tmp_path, fake_backend):
+    result = runner.invoke(app, ["run", "--method", "cot-sc", "--model", "m", "--k", "5",
+                                 "--puzzles", "900-901", "--no-few-shot",
+                                 "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    _, rows = _results(result.output)
+    assert len(rows) == 2 and all("mean_correct" in r for r in rows)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--method", "bfs"], "--method 'bfs'"),
+    (["--task", "crosswords"], "only 'game24'"),
+    (["--puzzles", "1300-1400"], "outside 0-1361"),
+    (["--puzzle-file", "/nonexistent/24.csv"], "puzzle file not found"),
+])
+def test_bad_input_is_a_user_error(tmp_path, fake_backend, args, message):
+    result = runner.invoke(app, ["run", "--model", "m", "--runs-dir", str(tmp_path), *args])
+    assert isinstance(result.exception, UserError)
+    assert message in str(result.exception)
+
+
+def test_solve_command():
+    result = runner.invoke(app, ["solve", "3", "3", "8", "8"])
+    assert result.exit_code == 0 and result.output.startswith("Answer: ")
