@@ -1,0 +1,194 @@
+"""The paper's three modes over any `LanguageModel` backend: autonomous (one-/zero-shot, no
+partial credit), back-prompting with validator feedback (or the model as its own verifier),
+and a no-feedback resampling control. Heuristic mode lives in `heuristic.py`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from neurips23.errors import DataError
+from neurips23.planning import nl
+from neurips23.planning.domains.registry import DomainSpec, Instance
+from neurips23.planning.pddl import Problem
+from neurips23.planning.validate import PlanStep, validate_plan
+
+STYLES = ("one_shot", "zero_shot", "pddl", "pddl_zero")
+STOPS = ("[PLAN END]", "[STATEMENT]", "[FEEDBACK]", "[VERIFICATION]")
+
+
+@dataclass
+class Query:
+    """One test problem, with the solved example shown in one-shot prompts."""
+
+    problem: Problem
+    example: Instance | None = None
+    meta: dict = field(default_factory=dict)
+
+
+def make_prompt(spec: DomainSpec, v: nl.Verbalizer, q: Query, style: str = "one_shot",
+                intro: bool = True) -> str:
+    """PlanBench's prompt for `q` in one of STYLES."""
+    if style == "one_shot":
+        if q.example is None:
+            raise DataError("one-shot prompts need an example instance")
+        return nl.one_shot_prompt(v, q.example.problem, q.example.plan, q.problem, intro)
+    if style == "zero_shot":
+        return nl.zero_shot_prompt(v, q.problem, intro)
+    if style == "pddl":
+        if q.example is None:
+            raise DataError("PDDL one-shot prompts need an example instance")
+        return nl.pddl_prompt(spec.domain, q.problem, q.example.problem, q.example.plan)
+    if style == "pddl_zero":
+        return nl.pddl_prompt(spec.domain, q.problem)
+    raise DataError(f"unknown prompt style '{style}' (choose from: {', '.join(STYLES)})")
+
+
+def judge(spec: DomainSpec, v: nl.Verbalizer, problem: Problem, text: str) -> dict:
+    """Parse model text and validate it: plan, unparsed lines, verdict and feedback."""
+    parsed = v.parse(text)
+    row: dict = {"plan": [str(s) for s in parsed.steps], "unparsed": parsed.unparsed,
+                 "no_plan": parsed.no_plan}
+    try:
+        res = validate_plan(spec.domain, problem, parsed.steps, "<model output>")
+    except DataError as e:  # an action the domain lacks, or the wrong arity
+        row.update(valid=False, reason="bad action", feedback=(
+            f"The above plan is invalid. {str(e).split(': ', 1)[-1]}"))
+        return row
+    step: PlanStep | None = None
+    if res.failed_step is not None:
+        step = parsed.steps[res.failed_step - 1]
+    row.update(valid=res.valid, reason="no plan" if parsed.no_plan and not res.valid
+               else res.reason, feedback=nl.feedback_message(v, res, step),
+               failed_step=res.failed_step, unmet=[list(a) for a in
+                                                   (res.unmet_preconditions or res.unmet_goals)])
+    return row
+
+
+def autonomous(lm, spec: DomainSpec, queries: Sequence[Query], style: str = "one_shot",
+               intro: bool = True, max_tokens: int = 256, temperature: float = 0.0,
+               seed: int | None = 0) -> list[dict]:
+    """Autonomous mode: one plan per problem; success iff the validator says valid."""
+    v = spec.verbalizer(intro)
+    prompts = [make_prompt(spec, v, q, style, intro) for q in queries]
+    outs = lm.generate(prompts, n=1, temperature=temperature, max_tokens=max_tokens,
+                       stop=STOPS, seed=seed)
+    rows = []
+    for q, p, o in zip(queries, prompts, outs, strict=True):
+        row = {"problem": q.problem.name, "mode": "autonomous", "style": style, **q.meta,
+               "prompt": p, "raw_output": o[0]}
+        row.update(judge(spec, v, q.problem, o[0]))
+        rows.append(row)
+    return rows
+
+
+def _continue_text(transcript: str, output: str, feedback: str) -> str:
+    """Text-completion form of a back-prompting round (chat history kept in the text)."""
+    return transcript + output.rstrip() + "\n[PLAN END]\n\n[FEEDBACK]\n" + feedback + \
+        "\n\n[PLAN]\n"
+
+
+VERIFY_QUESTION = ("Verify whether the above plan is valid. If it is, say 'The above plan is "
+                   "valid.' Otherwise say 'The above plan is invalid.' and give the first action "
+                   "with an unmet precondition or the unmet goal conditions.")
+
+
+def backprompt(lm, spec: DomainSpec, queries: Sequence[Query], rounds: int = 15,
+               style: str = "one_shot", intro: bool = True, max_tokens: int = 256,
+               verifier: str = "validator", chat: bool = False, history: int | None = None,
+               temperature: float = 0.0, seed: int | None = 0) -> list[dict]:
+    """Back-prompting (Sec. 4): after an invalid plan the model gets PlanBench's feedback for
+    the first failing action or the unmet goals and tries again, up to `rounds` plans.
+    verifier='self' lets the model judge its own plan (self-critique); the validator still
+    gives the final verdict. `history` keeps only the last k rounds (None: all)."""
+    v = spec.verbalizer(intro)
+    base = [make_prompt(spec, v, q, style, intro) for q in queries]
+    convs: list[list[dict]] = [[{"role": "user", "content": p}] for p in base]
+    turns: list[list[tuple[str, str]]] = [[] for _ in queries]  # (output, feedback)
+    rows = [{"problem": q.problem.name, "mode": "backprompt", "verifier": verifier,
+             "style": style, **q.meta, "prompt": p, "rounds": [], "valid": False,
+             "rounds_used": 0, "stopped": "max rounds"} for q, p in zip(queries, base,
+                                                                       strict=True)]
+    active = list(range(len(queries)))
+    for r in range(rounds):
+        if not active:
+            break
+        if chat:
+            outs = lm.chat([convs[i] for i in active], n=1, temperature=temperature,
+                           max_tokens=max_tokens, stop=STOPS, seed=seed)
+        else:
+            prompts = []
+            for i in active:
+                t = base[i]
+                for out, fb in (turns[i] if history is None else turns[i][-history:]
+                                if history > 0 else []):
+                    t = _continue_text(t, out, fb)
+                prompts.append(t)
+            outs = lm.generate(prompts, n=1, temperature=temperature, max_tokens=max_tokens,
+                               stop=STOPS, seed=seed)
+        verdicts = [judge(spec, v, queries[i].problem, o[0]) for i, o in zip(active, outs,
+                                                                            strict=True)]
+        critiques: list[str | None] = [None] * len(active)
+        if verifier == "self":
+            vprompts = []
+            for i, o in zip(active, outs, strict=True):
+                body = nl.plan_section(o[0]).rstrip()
+                vprompts.append(base[i] + body + "\n[PLAN END]\n\n" + VERIFY_QUESTION +
+                                "\n\n[VERIFICATION]\n")
+            critiques = [c[0] for c in lm.generate(vprompts, n=1, temperature=0.0,
+                                                   max_tokens=max_tokens, stop=STOPS,
+                                                   seed=seed)]
+        still = []
+        for i, o, j, crit in zip(active, outs, verdicts, critiques, strict=True):
+            rec = {"round": r + 1, "raw_output": o[0], **j}
+            feedback = j["feedback"]
+            says_valid = None
+            if crit is not None:
+                low = crit.lower()
+                says_valid = "plan is valid" in low and "invalid" not in low
+                rec["self_critique"] = crit
+                rec["self_says_valid"] = says_valid
+                feedback = crit.strip() or "The above plan is invalid."
+            rows[i]["rounds"].append(rec)
+            rows[i]["rounds_used"] = r + 1
+            done = j["valid"] if verifier == "validator" else says_valid
+            if done:
+                rows[i]["valid"] = j["valid"]
+                rows[i]["stopped"] = "validator: valid" if verifier == "validator" else \
+                    "model says valid"
+                continue
+            if j.get("no_plan") and verifier == "validator":
+                rows[i]["stopped"] = "no plan extracted"  # PlanBench stops here too
+                continue
+            turns[i].append((nl.plan_section(o[0]), feedback))
+            convs[i] += [{"role": "assistant", "content": o[0]},
+                         {"role": "user", "content": feedback + "\nPlease provide a corrected "
+                          "plan.\n\n[PLAN]\n"}]
+            still.append(i)
+        active = still
+    for row in rows:
+        row["success_at"] = {k: any(x["valid"] for x in row["rounds"][:k])
+                             for k in (1, 3, 5, 10, 15) if k <= rounds}
+        if verifier == "self":  # the run's outcome is the last plan the model stood by
+            row["valid"] = bool(row["rounds"]) and row["rounds"][-1]["valid"]
+    return rows
+
+
+def resample(lm, spec: DomainSpec, queries: Sequence[Query], samples: int = 15,
+             temperature: float = 0.7, style: str = "one_shot", intro: bool = True,
+             max_tokens: int = 256, seed: int | None = 0) -> list[dict]:
+    """No-feedback control: `samples` independent plans per problem; success@k = one of the
+    first k is valid (an oracle picks the first valid one)."""
+    v = spec.verbalizer(intro)
+    prompts = [make_prompt(spec, v, q, style, intro) for q in queries]
+    outs = lm.generate(prompts, n=samples, temperature=temperature, max_tokens=max_tokens,
+                       stop=STOPS, seed=seed)
+    rows = []
+    for q, o in zip(queries, outs, strict=True):
+        valid = [judge(spec, v, q.problem, t)["valid"] for t in o]
+        first = next((k + 1 for k, x in enumerate(valid) if x), None)
+        rows.append({"problem": q.problem.name, "mode": "resample", **q.meta,
+                     "samples": samples, "first_valid": first,
+                     "success_at": {k: first is not None and first <= k
+                                    for k in (1, 3, 5, 10, 15) if k <= samples}})
+    return rows
