@@ -1,0 +1,88 @@
+"""CLI of the emergence-mirage method: `neurips23 emergence analyze`, and `reproduce`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="Emergent abilities mirage (Schaeffer et al. 2023): re-score the same outputs under "
+         "sharp and smooth metrics across model scale.",
+    no_args_is_help=True,
+)
+
+
+@app.command()
+def analyze(
+    results: Path = typer.Argument(..., help="Our per-sample JSONL (or a run dir holding "
+                                             "samples.jsonl), or an lm-evaluation-harness "
+                                             "--output_path directory written with --log_samples."),
+    size: list[str] = typer.Option([], "--size", help="MODEL=PARAMS (e.g. pythia-70m=70M) for "
+                                                      "models whose size the results lack."),
+    sizes: Path = typer.Option(None, "--sizes", help="JSON/YAML mapping model name → params."),
+    tokens: str = typer.Option("char", help="Edit distance over 'char' or 'word' tokens."),
+    out: Path = typer.Option(Path("emergence_analysis"), help="Where analysis.json and the "
+                                                               "per-task plots go."),
+) -> None:
+    """Per task: every metric's curve across model size and its emergence score, with a plot.
+    A sharp exact-match curve beside a smooth edit-distance curve on the same outputs points to
+    a metric artefact."""
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from neurips23.emergence.analysis import analyze as run_analysis
+    from neurips23.emergence.analysis import plot_task
+    from neurips23.emergence.results import load_results, parse_size_overrides, read_size_file
+    from neurips23.utils import atomic_write_json
+
+    console = Console()
+    mapping = read_size_file(sizes) if sizes else {}
+    mapping.update(parse_size_overrides(size))
+    recs = load_results(results, mapping)
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        job = bar.add_task("scoring samples", total=len(recs))
+        tasks = run_analysis(recs, tokens=tokens, progress=lambda k: bar.advance(job, k))
+    out.mkdir(parents=True, exist_ok=True)
+    import matplotlib.pyplot as plt
+
+    short = {"exact_match": "EM", "token_edit_distance": "TED", "per_token_accuracy": "tok acc",
+             "per_token_ce": "CE/token", "multiple_choice_grade": "MC grade",
+             "multiple_choice_brier": "MC Brier"}
+    for ta in tasks.values():
+        curves = list(ta.curves.values())
+        table = Table(title=f"{ta.task} (resolution limit {ta.resolution_limit:.3g})")
+        table.add_column("model")
+        table.add_column("params", justify="right")
+        for c in curves:
+            table.add_column(short.get(c.metric, c.metric), justify="right")
+        models = sorted({(p, m) for c in curves for m, p in zip(c.models, c.params, strict=True)})
+        for p, m in models:
+            cells = []
+            for c in curves:
+                cells.append(f"{c.mean[c.models.index(m)]:.3f}" if m in c.models else "")
+            table.add_row(m, f"{p:.3g}", *cells)
+        table.add_row("[bold]emergence score[/]", "", *[f"{c.emergence:.3g}" for c in curves])
+        console.print(table)
+        fig = plot_task(ta)
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in ta.task)
+        fig.savefig(out / f"{safe}.png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
+    atomic_write_json(out / "analysis.json", {
+        "source": str(results), "tokens": tokens,
+        "tasks": {t: {"resolution_limit": ta.resolution_limit,
+                      "curves": {n: c.as_dict() for n, c in ta.curves.items()}}
+                  for t, ta in tasks.items()},
+    })
+    console.print(f"{len(recs)} samples, {len(tasks)} task(s): wrote {out / 'analysis.json'} "
+                  f"and one plot per task to {out}/")
+
+
+def reproduce(profile: str = "quick", runs_dir: Path = Path("runs"),
+              overrides: Sequence[str] = ()) -> Path:
+    """Train the tiny model family, test the paper's three predictions; returns the run dir."""
+    from neurips23.emergence.reproduce import reproduce_emergence
+
+    return reproduce_emergence(profile, runs_dir, overrides)
