@@ -66,25 +66,42 @@ def read_examples(path: str | Path) -> list[Example]:
     return out
 
 
-def encode_example(tokenizer, ex: Example, max_length: int, add_eos: bool = True) -> dict:
-    """input_ids and labels (-100 on the prompt); truncates the prompt's left, then the response's right."""
-    if not ex.response.strip():
-        raise DataError(f"example with prompt {ex.prompt[:40]!r}: empty response")
-    p_ids = tokenizer.encode(ex.prompt, add_special_tokens=False) if ex.prompt else []
-    r_ids = tokenizer.encode(ex.response, add_special_tokens=False)
-    if add_eos:
-        r_ids = r_ids + [tokenizer.eos_token_id]
-    overflow = len(p_ids) + len(r_ids) - max_length
-    if overflow > 0:
-        cut = min(overflow, len(p_ids))
-        p_ids = p_ids[cut:]
-        overflow -= cut
+def encode_examples(tokenizer, examples: Sequence[Example], max_length: int,
+                    add_eos: bool = True) -> list[dict]:
+    """input_ids and labels (-100 on the prompt) for each example, tokenized in one batch.
+
+    The prompt gets the tokenizer's own special tokens (BOS for real models, none for ours), as
+    at generation time. Truncation cuts the prompt's left first, then the response's right.
+    """
+    for ex in examples:
+        if not ex.response.strip():
+            raise DataError(f"example with prompt {ex.prompt[:40]!r}: empty response")
+    if not examples:
+        return []
+    prompts = tokenizer([ex.prompt for ex in examples], add_special_tokens=True)["input_ids"]
+    responses = tokenizer([ex.response for ex in examples], add_special_tokens=False)["input_ids"]
+    out = []
+    for ex, p_ids, r_ids in zip(examples, prompts, responses, strict=True):
+        p_ids, r_ids = list(p_ids), list(r_ids)
+        if add_eos:
+            r_ids.append(tokenizer.eos_token_id)
+        overflow = len(p_ids) + len(r_ids) - max_length
         if overflow > 0:
-            r_ids = r_ids[: len(r_ids) - overflow]
-    if not r_ids:
-        raise DataError(f"example with prompt {ex.prompt[:40]!r}: the response is empty after "
-                        f"truncation to max_length={max_length}")
-    return {"input_ids": p_ids + r_ids, "labels": [IGNORE_INDEX] * len(p_ids) + r_ids}
+            cut = min(overflow, len(p_ids))
+            p_ids = p_ids[cut:]
+            overflow -= cut
+            if overflow > 0:
+                r_ids = r_ids[: len(r_ids) - overflow]
+        if not r_ids:
+            raise DataError(f"example with prompt {ex.prompt[:40]!r}: the response is empty after "
+                            f"truncation to max_length={max_length}")
+        out.append({"input_ids": p_ids + r_ids, "labels": [IGNORE_INDEX] * len(p_ids) + r_ids})
+    return out
+
+
+def encode_example(tokenizer, ex: Example, max_length: int, add_eos: bool = True) -> dict:
+    """input_ids and labels of one example (see encode_examples)."""
+    return encode_examples(tokenizer, [ex], max_length, add_eos)[0]
 
 
 def collate(batch: Sequence[dict], pad_id: int):

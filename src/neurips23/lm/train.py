@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from neurips23.lm.data import IGNORE_INDEX, Example, collate, encode_example
+from neurips23.lm.data import IGNORE_INDEX, Example, collate, encode_examples
 from neurips23.utils import seed_everything, set_torch_threads
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -146,7 +146,7 @@ def evaluate_loss(model, tokenizer, examples: Sequence[Example], max_length: int
     import torch
     import torch.nn.functional as F
 
-    encoded = [encode_example(tokenizer, ex, max_length) for ex in examples]
+    encoded = encode_examples(tokenizer, examples, max_length)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -214,7 +214,7 @@ def train_causal_lm(model, tokenizer, train: Sequence[Example], cfg: TrainConfig
         from neurips23.errors import DataError
         raise DataError("no training examples")
     loss_fn = loss_fn or masked_lm_loss
-    encoded = [encode_example(tokenizer, ex, cfg.max_length) for ex in train]
+    encoded = encode_examples(tokenizer, train, cfg.max_length)
     sampler = BatchSampler([len(e["input_ids"]) for e in encoded], cfg.batch_size, cfg.seed,
                            cfg.group_by_length)
     params = list(params) if params is not None else list(model.parameters())
