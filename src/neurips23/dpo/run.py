@@ -1,0 +1,67 @@
+"""`neurips23 dpo train` as a library call: load a model, optionally wrap it in (Q)LoRA, train DPO."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from neurips23.dpo.data import read_preference_jsonl
+from neurips23.dpo.trainer import DPOConfig, DPOResult, DPOTrainer
+from neurips23.errors import ConfigError
+
+
+def load_policy(model: str, lora_rank: int = 0, lora_alpha: float = 16.0,
+                load_in_4bit: bool = False, device: str | None = None) -> tuple[Any, Any]:
+    """(policy, tokenizer): full model, or LoRA on every linear layer of a 16/32-bit or NF4 base."""
+    import torch
+
+    from neurips23.lm.models import load_model
+
+    if load_in_4bit and not lora_rank:
+        raise ConfigError("--load-4bit needs LoRA (--lora-rank > 0): 4-bit weights cannot be trained")
+    kw: dict[str, Any] = {}
+    if load_in_4bit:
+        from transformers import BitsAndBytesConfig
+
+        compute = torch.bfloat16 if torch.cuda.is_available() else torch.float32
+        kw["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=compute)
+    policy, tok = load_model(model, device=None if load_in_4bit else device, **kw)
+    if lora_rank:
+        from peft import LoraConfig, get_peft_model
+
+        policy = get_peft_model(policy, LoraConfig(r=lora_rank, lora_alpha=lora_alpha,
+                                                   target_modules="all-linear", lora_dropout=0.0))
+    return policy, tok
+
+
+def train_dpo(model: str, data: str | Path, cfg: DPOConfig, out_dir: str | Path,
+              ref_model: str | None = None, lora_rank: int = 0, lora_alpha: float = 16.0,
+              load_in_4bit: bool = False, device: str | None = None,
+              progress: bool = True) -> tuple[Any, DPOResult]:
+    """Train `model` on JSONL preference pairs; saves out_dir/model (or adapter) and dpo_logs.json."""
+    from neurips23.lm.models import load_model
+    from neurips23.utils import atomic_write_json, set_torch_threads
+
+    set_torch_threads()
+    cfg.validate()
+    if load_in_4bit and not lora_rank:
+        raise ConfigError("--load-4bit needs LoRA (--lora-rank > 0): 4-bit weights cannot be trained")
+    pairs = read_preference_jsonl(data)
+    policy, tok = load_policy(model, lora_rank, lora_alpha, load_in_4bit, device)
+    ref = None
+    if ref_model is not None:
+        ref, _ = load_model(ref_model, device=device)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "dpo_config.json", {"model": model, "ref_model": ref_model,
+                                                "lora_rank": lora_rank, "load_in_4bit": load_in_4bit,
+                                                **asdict(cfg)})
+    trainer = DPOTrainer(policy, tok, pairs, cfg, ref_model=ref, out_dir=out, progress=progress,
+                         source=str(data))
+    result = trainer.train()
+    trainer.model.save_pretrained(out / ("adapter" if lora_rank else "model"))
+    tok.save_pretrained(out / ("adapter" if lora_rank else "model"))
+    return trainer.model, result
