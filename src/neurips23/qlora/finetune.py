@@ -1,0 +1,281 @@
+"""The QLoRA finetuning recipe (§4, artidoro/qlora defaults): a causal LM loaded in 4-bit NF4+DQ by
+transformers + bitsandbytes, LoRA adapters (peft) on every linear layer except the LM head, only the
+adapters trained (by the shared trainer), and a merge into 16-bit weights.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from neurips23.errors import ConfigError, DataError, UserError
+from neurips23.qlora.quant import QuantState4bit, dequantize_4bit
+
+ADAPTER_DIR = "adapter"
+RECIPE_FILE = "qlora.json"
+WEIGHT_FORMATS = ("nf4", "fp4", "bf16", "fp32")  # 4-bit (QLoRA) or 16/32-bit base (plain LoRA)
+
+
+@dataclass
+class QLoRAConfig:
+    """Recipe defaults from the paper / official qlora.py (r=64, alpha=16, lr 2e-4 constant, ...)."""
+
+    weights: str = "nf4"  # storage of the frozen base: nf4 | fp4 (QLoRA) | bf16 | fp32 (LoRA)
+    double_quant: bool = True
+    compute_dtype: str = "bfloat16"  # BF16 compute as in the paper; float32 also works on CPU
+    rank: int = 64
+    alpha: float = 16.0
+    dropout: float = 0.0  # the paper uses 0.1 for <=13B models
+    steps: int = 200
+    batch_size: int = 16
+    lr: float = 2e-4
+    schedule: str = "constant"
+    warmup_ratio: float = 0.03
+    max_grad_norm: float = 0.3
+    weight_decay: float = 0.0
+    group_by_length: bool = True
+    max_length: int = 256
+    gradient_checkpointing: bool = False
+    seed: int = 0
+    log_every: int = 10
+
+
+def _dtype(name: str):
+    import torch
+
+    table = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16,
+             "fp16": torch.float16, "float32": torch.float32, "fp32": torch.float32}
+    if name not in table:
+        raise ConfigError(f"dtype {name!r}: choose bfloat16, float16 or float32")
+    return table[name]
+
+
+def bnb_config(weights: str = "nf4", double_quant: bool = True, compute_dtype: str = "bfloat16"):
+    """transformers' BitsAndBytesConfig for 4-bit storage (None for a 16/32-bit base)."""
+    from transformers import BitsAndBytesConfig
+
+    if weights not in WEIGHT_FORMATS:
+        raise ConfigError(f"weights {weights!r}: choose from {', '.join(WEIGHT_FORMATS)}")
+    if weights in ("bf16", "fp32"):
+        return None
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=weights,
+                              bnb_4bit_use_double_quant=double_quant,
+                              bnb_4bit_compute_dtype=_dtype(compute_dtype))
+
+
+def load_base(name_or_path: str | Path, cfg: QLoRAConfig, device: str | None = None):
+    """(model, tokenizer): the base causal LM with its weights stored as ``cfg.weights``."""
+    from neurips23.lm.models import load_model
+
+    quant = bnb_config(cfg.weights, cfg.double_quant, cfg.compute_dtype)
+    dtype = _dtype("float32" if cfg.weights == "fp32" else cfg.compute_dtype)
+    kw: dict[str, Any] = {"dtype": dtype}
+    if quant is not None:
+        kw["quantization_config"] = quant
+        if device and device != "cpu":
+            kw["device_map"] = {"": device}
+            device = None
+    model, tok = load_model(str(name_or_path), device=device, **kw)
+    if quant is not None:
+        use_reference_4bit_kernel_(model)
+    return model, tok
+
+
+def use_reference_4bit_kernel_(model) -> None:
+    """Make bitsandbytes' Linear4bit compute x @ dequant(W)^T in eval mode too.
+
+    On CPUs with AVX512-BF16, bitsandbytes 0.50.2 repacks the weight in place the first time a
+    Linear4bit runs under no_grad in eval mode and switches to a bf16 kernel, so evaluation would
+    use other numerics than training (and other numbers on other CPUs). We keep the reference path.
+    """
+    from bitsandbytes.nn import Linear4bit
+
+    for mod in model.modules():
+        if isinstance(mod, Linear4bit):
+            mod.support_avx512bf16_for_cpu = False
+
+
+def lora_target_modules(model) -> list[str]:
+    """Leaf names of every linear layer except the LM head (the paper: LoRA on *all* linear layers)."""
+    from neurips23.qlora.memory import adaptable_linears
+
+    names = sorted({name.split(".")[-1] for name in adaptable_linears(model)})
+    if not names:
+        raise UserError(f"{type(model).__name__} has no linear layers to adapt with LoRA "
+                        "(the LM head is never adapted)")
+    return names
+
+
+def attach_lora(model, cfg: QLoRAConfig):
+    """Freeze the base, prepare a k-bit model for training, add LoRA adapters; returns the peft model."""
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    targets = lora_target_modules(model)
+    if getattr(model, "is_loaded_in_4bit", False):
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=cfg.gradient_checkpointing)
+    else:
+        for p in model.parameters():
+            p.requires_grad_(False)
+        if cfg.gradient_checkpointing:
+            model.gradient_checkpointing_enable()
+            model.enable_input_require_grads()
+    lora = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
+                      target_modules=targets, bias="none", task_type="CAUSAL_LM")
+    return get_peft_model(model, lora)
+
+
+def train_config(cfg: QLoRAConfig):
+    """The shared trainer's settings for this recipe."""
+    from neurips23.lm.train import TrainConfig
+
+    return TrainConfig(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
+                       weight_decay=cfg.weight_decay, adam_beta2=0.999,
+                       warmup_ratio=cfg.warmup_ratio, schedule=cfg.schedule,
+                       max_grad_norm=cfg.max_grad_norm, seed=cfg.seed, log_every=cfg.log_every,
+                       group_by_length=cfg.group_by_length, max_length=cfg.max_length)
+
+
+def read_training_data(path: str | Path, tokenizer, max_length: int):
+    """Examples from JSONL {prompt, response} or {text}; a bad record is named by its line."""
+    from neurips23.lm.data import Example, encode_example, read_jsonl
+
+    path = Path(path)
+    rows = read_jsonl(path)
+    examples = []
+    lineno = 0
+    lines = [i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if line.strip()]
+    for lineno, row in zip(lines, rows, strict=True):
+        if "text" in row and "response" not in row:
+            ex = Example("", row["text"])
+        elif "response" in row:
+            ex = Example(row.get("prompt", ""), row["response"])
+        else:
+            raise DataError(f"{path}:{lineno}: missing field 'response' "
+                            "(expected {prompt, response} or {text})")
+        for field in ("prompt", "response"):
+            if not isinstance(getattr(ex, field), str):
+                raise DataError(f"{path}:{lineno}: field {field!r} should be a string")
+        try:
+            encode_example(tokenizer, ex, max_length)
+        except DataError as e:
+            raise DataError(f"{path}:{lineno}: {e}") from None
+        examples.append(ex)
+    return examples
+
+
+def trainable_parameters(model) -> list:
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def finetune(model_name: str | Path, train_examples, cfg: QLoRAConfig, out_dir: Path | None = None,
+             eval_examples=None, device: str | None = None, progress: bool = True):
+    """Load the base in 4 bit, attach LoRA, train only the adapters; returns (peft model, tok, result)."""
+    from neurips23.lm.train import train_causal_lm
+    from neurips23.utils import seed_everything
+
+    seed_everything(cfg.seed)
+    model, tok = load_base(model_name, cfg, device)
+    model = attach_lora(model, cfg)
+    result = train_causal_lm(model, tok, train_examples, train_config(cfg),
+                             out_dir=out_dir, eval=eval_examples,
+                             params=trainable_parameters(model), progress=progress)
+    if out_dir is not None:
+        save_adapter(model, tok, cfg, model_name, Path(out_dir))
+    return model, tok, result
+
+
+def save_adapter(model, tokenizer, cfg: QLoRAConfig, base: str | Path, out_dir: Path) -> Path:
+    """Adapter weights (peft format) + tokenizer + the recipe, so `merge` can rebuild the base."""
+    from neurips23.utils import atomic_write_json
+
+    target = Path(out_dir) / ADAPTER_DIR
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    base_str = str(base)
+    if Path(base_str).exists():
+        base_str = str(Path(base_str).resolve())
+    atomic_write_json(target / RECIPE_FILE, {"base_model": base_str, "recipe": asdict(cfg)})
+    return target
+
+
+# --------------------------------------------------------------------------------------------
+# Merge
+# --------------------------------------------------------------------------------------------
+
+
+def quant_state_from_bnb(weight) -> QuantState4bit:
+    """Our QuantState4bit view of a bitsandbytes Params4bit (same packed bytes and constants)."""
+    from neurips23.qlora.quant import DoubleQuant
+
+    qs = weight.quant_state
+    if getattr(qs, "packing_format_for_cpu", False):  # undo bnb's CPU inference repacking
+        from bitsandbytes.functional import _convert_weight_packed_for_cpu_inverse
+
+        weight.data, qs = _convert_weight_packed_for_cpu_inverse(weight.data, qs)
+        weight.quant_state = qs
+    dq = None
+    absmax = qs.absmax.float()
+    if qs.nested:
+        dq = DoubleQuant(codes=qs.absmax, absmax=qs.state2.absmax, offset=qs.offset,
+                         code=qs.state2.code, blocksize=qs.state2.blocksize)
+        absmax = None
+    return QuantState4bit(packed=weight.data.view(-1, 1).cpu(), absmax=None if dq else absmax.cpu(),
+                          shape=tuple(qs.shape), dtype=qs.dtype, blocksize=qs.blocksize,
+                          quant_type=qs.quant_type, code=qs.code.cpu(), double_quant=dq)
+
+
+def dequantize_model_(model, dtype) -> int:
+    """Replace every bitsandbytes Linear4bit by an nn.Linear holding dequant(W4) (our codec)."""
+    import torch
+    from bitsandbytes.nn import Linear4bit
+
+    replaced = 0
+    for name, mod in list(model.named_modules()):
+        if not isinstance(mod, Linear4bit):
+            continue
+        parent = model.get_submodule(name.rsplit(".", 1)[0]) if "." in name else model
+        lin = torch.nn.Linear(mod.in_features, mod.out_features, bias=mod.bias is not None,
+                              dtype=dtype)
+        with torch.no_grad():
+            lin.weight.copy_(dequantize_4bit(quant_state_from_bnb(mod.weight)).to(dtype))
+            if mod.bias is not None:
+                lin.bias.copy_(mod.bias.to(dtype))
+        setattr(parent, name.rsplit(".", 1)[-1], lin)
+        replaced += 1
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is not None:  # the model is now a plain 32/16-bit model: drop the 4-bit flags
+        quantizer.remove_quantization_config(model)
+    model.is_loaded_in_4bit = False
+    return replaced
+
+
+def merge(adapter_dir: str | Path, out_dir: str | Path, dtype: str = "bfloat16",
+          base: str | Path | None = None) -> Path:
+    """Write base + LoRA as one 16-bit model: W = dequant(W_NF4) + (alpha/r) B A (not into 4 bit)."""
+    import torch
+    from peft import PeftModel
+
+    from neurips23.lm.models import save_model
+
+    adapter_dir = Path(adapter_dir)
+    if (adapter_dir / ADAPTER_DIR / RECIPE_FILE).exists():
+        adapter_dir = adapter_dir / ADAPTER_DIR
+    recipe_path = adapter_dir / RECIPE_FILE
+    if not recipe_path.exists():
+        raise UserError(f"{adapter_dir}: no {RECIPE_FILE} (expected the output of `qlora finetune`)")
+    info = json.loads(recipe_path.read_text())
+    cfg = QLoRAConfig(**info["recipe"])
+    cfg.compute_dtype = "float32"
+    target = _dtype(dtype)
+    model, tok = load_base(base or info["base_model"], cfg)
+    if getattr(model, "is_loaded_in_4bit", False):
+        dequantize_model_(model, torch.float32)
+    model = model.float()  # norms/embeddings were loaded in float32 already; LoRA math in fp32
+    peft_model = PeftModel.from_pretrained(model, str(adapter_dir))
+    merged = peft_model.merge_and_unload()
+    merged = merged.to(target)
+    return save_model(merged, tok, out_dir)

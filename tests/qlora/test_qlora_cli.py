@@ -1,0 +1,58 @@
+"""The `neurips23 qlora` commands and a miniature reproduction through the real code path."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+os.environ.setdefault("TORCHDYNAMO_DISABLE", "1")
+
+
+def test_memory_command_answers_fit_question(tmp_path):
+    from transformers import LlamaConfig
+
+    from neurips23.qlora.cli import app
+
+    LlamaConfig(hidden_size=4096, num_hidden_layers=32, num_attention_heads=32,
+                intermediate_size=11008, vocab_size=32000).save_pretrained(tmp_path)
+    res = CliRunner().invoke(app, ["memory", "--model", str(tmp_path), "--rank", "64",
+                                   "--gpu-gb", "24"])
+    assert res.exit_code == 0, res.output
+    assert "4.127" in res.output and "4.500" in res.output
+    assert "fits in 24 GB: QLoRA NF4+DQ" in res.output
+
+
+def test_memory_command_bad_path_is_one_clear_error(tmp_path, capsys, monkeypatch):
+    import sys
+
+    from neurips23 import cli
+
+    monkeypatch.setattr(sys, "argv", ["neurips23", "qlora", "memory", "--model",
+                                      str(tmp_path / "nope")])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 2
+    assert "no config.json" in " ".join(capsys.readouterr().err.split())
+
+
+def test_mini_reproduction_writes_records(tmp_path, monkeypatch):
+    from neurips23.qlora.cli import reproduce
+
+    monkeypatch.setenv("NEURIPS23_CACHE", str(tmp_path / "cache"))
+    run_dir = reproduce("quick", tmp_path / "runs", overrides=(
+        "size=nano", "n_pretrain=64", "pretrain_steps=10", "n_train=32", "n_test=8", "steps=3",
+        "batch_size=4", "seeds=0,1"))
+    results = json.loads((run_dir / "results.json").read_text())
+    arms = results["metrics"]["arms"]
+    assert set(arms) == {"full", "lora16", "qlora_fp4", "qlora_nf4", "qlora_nf4_dq"}
+    assert arms["qlora_nf4_dq"]["linear_bits_per_param"] == pytest.approx(4.127, abs=0.01)
+    assert arms["qlora_nf4"]["linear_bits_per_param"] == pytest.approx(4.5)
+    assert arms["lora16"]["linear_bits_per_param"] == pytest.approx(16)
+    assert {c["verdict"] for c in results["claims"]} <= {"reproduced", "not reproduced", "mixed",
+                                                        "inconclusive"}
+    assert len(results["claims"]) == 4 and results["seeds"] == [0, 1]
+    assert (run_dir / "qlora_arms.png").exists() and (run_dir / "samples.jsonl").exists()
+    assert (run_dir / "config.resolved.yaml").exists()
