@@ -95,10 +95,10 @@ def test_our_jsonl_reader_and_bad_input(tmp_path):
     recs = read_our_jsonl(good, sizes={"b": 2e4})
     assert [r.params for r in recs] == [1e4, 2e4]
     assert sample_metrics(recs[0])["per_token_ce"] == pytest.approx(1.05)
-    with pytest.raises(DataError, match="record 2: no 'params' for model 'b'"):
+    with pytest.raises(DataError, match=r"ok.jsonl:2: no 'params' for model 'b'"):
         read_our_jsonl(good)
     bad = _write(tmp_path / "bad.jsonl", [{"model": "a", "params": 1, "task": "t", "prediction": "1"}])
-    with pytest.raises(DataError, match="record 1: missing field 'target'"):
+    with pytest.raises(DataError, match=r"bad.jsonl:1: missing field 'target'"):
         read_our_jsonl(bad)
     bad = _write(tmp_path / "bad2.jsonl", [{"model": "a", "params": 1, "task": "t",
                                             "option_logprobs": [-1, -2], "correct": 5}])

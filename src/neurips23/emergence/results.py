@@ -70,10 +70,10 @@ def read_our_jsonl(path: str | Path, sizes: Mapping[str, float] | None = None) -
     path = Path(path)
     rows = read_jsonl(path, required=("model", "task"))
     out = []
-    known = {"model", "params", "task", "prediction", "target", "option_logprobs", "correct",
+    known = {"_line", "model", "params", "task", "prediction", "target", "option_logprobs", "correct",
              "token_logprobs", "seed", "sample_id"}
-    for lineno, row in enumerate(rows, 1):
-        where = f"{path}: record {lineno}"
+    for row in rows:
+        where = f"{path}:{row['_line']}"
         model = str(row["model"])
         if "params" in row:
             params = _number(row["params"], where, "params")

@@ -22,7 +22,9 @@ class Example:
 
 def read_jsonl(path: str | Path, required: Sequence[str] = (), optional: Sequence[str] = (),
                types: dict[str, type] | None = None) -> list[dict]:
-    """Rows of a JSONL file; a bad line raises DataError naming file, line and field."""
+    """Rows of a JSONL file; a bad line raises DataError naming file, line and field.
+
+    Each row keeps its 1-based line number under the key "_line" for later error messages."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: file not found")
@@ -44,6 +46,7 @@ def read_jsonl(path: str | Path, required: Sequence[str] = (), optional: Sequenc
                 if field in row and not isinstance(row[field], tp):
                     raise DataError(f"{path}:{lineno}: field {field!r} should be {tp.__name__}, "
                                     f"got {type(row[field]).__name__}")
+            row["_line"] = lineno
             rows.append(row)
     if not rows:
         raise DataError(f"{path}: no records")
@@ -54,14 +57,14 @@ def read_examples(path: str | Path) -> list[Example]:
     """Examples from JSONL of {prompt, response} or {text} objects."""
     rows = read_jsonl(path, types={"prompt": str, "response": str, "text": str})
     out = []
-    for i, row in enumerate(rows, 1):
+    for row in rows:
         if "text" in row and "response" not in row:
             out.append(Example("", row["text"]))
         elif "prompt" in row and "response" in row:
             out.append(Example(row["prompt"], row["response"]))
         else:
             missing = "response" if "prompt" in row else "prompt"
-            raise DataError(f"{path}: record {i}: missing field {missing!r} "
+            raise DataError(f"{path}:{row['_line']}: missing field {missing!r} "
                             "(expected {prompt, response} or {text})")
     return out
 

@@ -204,8 +204,12 @@ def load_checkpoint(path: Path, model, opt, sched) -> dict:
 def train_causal_lm(model, tokenizer, train: Sequence[Example], cfg: TrainConfig,
                     out_dir: str | Path | None = None, eval: Sequence[Example] | None = None,
                     params: Iterable[Any] | None = None, progress: bool = True,
-                    loss_fn: Callable[[Any, dict], Any] | None = None) -> TrainResult:
-    """Train `model` in place on prompt/response examples; resumes from out_dir's checkpoint."""
+                    loss_fn: Callable[[Any, dict], Any] | None = None,
+                    make_optimizer: Callable[[list, TrainConfig], Any] | None = None) -> TrainResult:
+    """Train `model` in place on prompt/response examples; resumes from out_dir's checkpoint.
+
+    `make_optimizer(params, cfg) -> (optimizer, scheduler)` replaces AdamW + LambdaLR (e.g. with
+    bitsandbytes' paged AdamW on a GPU)."""
     from accelerate import Accelerator
 
     set_torch_threads()
@@ -218,7 +222,7 @@ def train_causal_lm(model, tokenizer, train: Sequence[Example], cfg: TrainConfig
     sampler = BatchSampler([len(e["input_ids"]) for e in encoded], cfg.batch_size, cfg.seed,
                            cfg.group_by_length)
     params = list(params) if params is not None else list(model.parameters())
-    opt, sched = make_optimizer_and_scheduler(params, cfg)
+    opt, sched = (make_optimizer or make_optimizer_and_scheduler)(params, cfg)
     ckpt = Path(out_dir) / CHECKPOINT_NAME if out_dir else None
     result = TrainResult()
     start = 0

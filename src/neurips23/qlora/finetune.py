@@ -145,10 +145,8 @@ def read_training_data(path: str | Path, tokenizer, max_length: int):
     path = Path(path)
     rows = read_jsonl(path)
     examples = []
-    lineno = 0
-    lines = [i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-             if line.strip()]
-    for lineno, row in zip(lines, rows, strict=True):
+    for row in rows:
+        lineno = row["_line"]
         if "text" in row and "response" not in row:
             ex = Example("", row["text"])
         elif "response" in row:
