@@ -151,13 +151,13 @@ def test_jsonl_reads_good_lines(tmp_path):
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("{not json", r"prefs.jsonl:2: invalid JSON"),
+        ("{not json", r"prefs.jsonl:2: not valid JSON"),
         (json.dumps({"prompt": "a", "chosen": "b"}), r"prefs.jsonl:2: missing field 'rejected'"),
         (json.dumps({"prompt": "a", "chosen": 3, "rejected": "c"}),
-         r"prefs.jsonl:2: field 'chosen' must be a string, got int"),
+         r"prefs.jsonl:2: field 'chosen' should be str, got int"),
         (json.dumps({"prompt": "a", "chosen": "  ", "rejected": "c"}),
          r"prefs.jsonl:2: field 'chosen' is empty"),
-        (json.dumps(["a", "b", "c"]), r"prefs.jsonl:2: expected an object"),
+        (json.dumps(["a", "b", "c"]), r"prefs.jsonl:2: expected a JSON object"),
     ],
 )
 def test_jsonl_errors_name_the_line(tmp_path, line, message):
@@ -166,9 +166,9 @@ def test_jsonl_errors_name_the_line(tmp_path, line, message):
 
 
 def test_empty_and_missing_files(tmp_path):
-    with pytest.raises(DataError, match="no such file"):
+    with pytest.raises(DataError, match="file not found"):
         read_preference_jsonl(tmp_path / "nope.jsonl")
-    with pytest.raises(DataError, match="empty file"):
+    with pytest.raises(DataError, match="no records"):
         read_preference_jsonl(_write(tmp_path, [""]))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,34 +26,14 @@ class PreferencePair:
 
 def read_preference_jsonl(path: str | Path) -> list[PreferencePair]:
     """Read {prompt, chosen, rejected} lines; a bad line raises DataError naming file:line and field."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
+    from neurips23.lm.data import read_jsonl
+
     pairs: list[PreferencePair] = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{where}: invalid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{where}: expected an object with {', '.join(FIELDS)}")
-            for field in FIELDS:
-                if field not in row:
-                    raise DataError(f"{where}: missing field {field!r}")
-                if not isinstance(row[field], str):
-                    raise DataError(
-                        f"{where}: field {field!r} must be a string, got {type(row[field]).__name__}"
-                    )
-            for field in ("chosen", "rejected"):
-                if not row[field].strip():
-                    raise DataError(f"{where}: field {field!r} is empty")
-            pairs.append(PreferencePair(row["prompt"], row["chosen"], row["rejected"]))
-    if not pairs:
-        raise DataError(f"{path}: no preference pairs (empty file)")
+    for row in read_jsonl(path, required=FIELDS, types={field: str for field in FIELDS}):
+        for field in ("chosen", "rejected"):
+            if not row[field].strip():
+                raise DataError(f"{path}:{row['_line']}: field {field!r} is empty")
+        pairs.append(PreferencePair(row["prompt"], row["chosen"], row["rejected"]))
     return pairs
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neurips23.errors import DataError
+from neurips23.lm.data import read_jsonl
 
 SAMPLES_FILE = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d{2}-\d{2}T[0-9.\-]+)\.jsonl$")
 RESULTS_FILE = re.compile(r"^results_(?P<date>\d{4}-\d{2}-\d{2}T[0-9.\-]+)\.json$")
@@ -65,8 +66,6 @@ def _number(value, where: str, name: str) -> float:
 # --------------------------------------------------------------------------- our JSONL
 def read_our_jsonl(path: str | Path, sizes: Mapping[str, float] | None = None) -> list[SampleResult]:
     """Read our per-sample JSONL (see module docstring)."""
-    from neurips23.lm.data import read_jsonl
-
     path = Path(path)
     rows = read_jsonl(path, required=("model", "task"))
     out = []
@@ -186,43 +185,31 @@ def read_lm_eval_samples(
             raise DataError(f"{f}: model {name!r} has no size (results json lacks "
                             "config.model_num_parameters); pass --size "
                             f"'{name}=PARAMS' or --sizes FILE")
-        with f.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                where = f"{f}:{lineno}"
-                try:
-                    sample = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise DataError(f"{where}: not valid JSON ({e.msg})") from None
-                if not isinstance(sample, dict):
-                    raise DataError(f"{where}: expected a JSON object")
-                for req in ("doc_id", "target", "filtered_resps"):
-                    if req not in sample:
-                        raise DataError(f"{where}: missing field {req!r}")
-                filt = sample.get("filter") or "none"
-                key = task if filt == "none" else f"{task}/{filt}"
-                rec = SampleResult(model=name, params=params, task=key)
-                options = _lm_eval_options(sample, where)
-                if options is not None:
-                    lls, conts = options
-                    rec.option_logprobs = lls
-                    rec.correct = _lm_eval_gold(str(sample["target"]), conts, where)
-                else:
-                    resp = sample["filtered_resps"]
-                    while isinstance(resp, list):
-                        if not resp:
-                            raise DataError(f"{where}: field 'filtered_resps' is empty")
-                        resp = resp[0]
-                    rec.prediction, rec.target = str(resp), str(sample["target"])
-                names = sample.get("metrics") or [
-                    k for k in sample if k not in LM_EVAL_FIELDS
-                ]
-                for m in names:
-                    v = sample.get(m)
-                    if isinstance(v, int | float):  # bool included (True -> 1.0)
-                        rec.given[m] = _number(v, where, m)
-                out.append(rec)
+        for sample in read_jsonl(f, required=("doc_id", "target", "filtered_resps")):
+            where = f"{f}:{sample.pop('_line')}"
+            filt = sample.get("filter") or "none"
+            key = task if filt == "none" else f"{task}/{filt}"
+            rec = SampleResult(model=name, params=params, task=key)
+            options = _lm_eval_options(sample, where)
+            if options is not None:
+                lls, conts = options
+                rec.option_logprobs = lls
+                rec.correct = _lm_eval_gold(str(sample["target"]), conts, where)
+            else:
+                resp = sample["filtered_resps"]
+                while isinstance(resp, list):
+                    if not resp:
+                        raise DataError(f"{where}: field 'filtered_resps' is empty")
+                    resp = resp[0]
+                rec.prediction, rec.target = str(resp), str(sample["target"])
+            names = sample.get("metrics") or [
+                k for k in sample if k not in LM_EVAL_FIELDS
+            ]
+            for m in names:
+                v = sample.get(m)
+                if isinstance(v, int | float):  # bool included (True -> 1.0)
+                    rec.given[m] = _number(v, where, m)
+            out.append(rec)
     return out
 
 
