@@ -119,3 +119,12 @@ def test_pipeline_writes_a_run_record(tmp_path, monkeypatch):
     assert {r["method"] for r in rows} == {"io", "cot", "tot_b1", "tot_b5",
                                           "tot_b5_random_values"}
     assert (run_dir / "success.png").exists()
+
+
+def test_verdict_needs_a_ci_clear_of_zero():
+    from neurips23.tot.experiment import verdict
+
+    assert verdict({"ci95": [1.0, 4.0]}) == "reproduced"
+    assert verdict({"ci95": [-4.0, -1.0]}) == "not reproduced"
+    assert verdict({"ci95": [0.0, 0.0]}) == "inconclusive"  # both arms at 0%: no evidence either way
+    assert verdict({"ci95": [-2.0, 3.0]}) == "inconclusive"

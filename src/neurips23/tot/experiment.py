@@ -285,9 +285,10 @@ def _diff(a: list[float], b: list[float], n_boot: int) -> dict[str, Any]:
 
 
 def verdict(diff: dict[str, Any]) -> str:
-    """reproduced if the 95% CI of the difference is above 0, not reproduced if below."""
+    """reproduced if the 95% CI of the difference is above 0, not reproduced if below; a CI that
+    touches 0 (including the degenerate [0, 0] of two arms that never succeed) is inconclusive."""
     lo, hi = diff["ci95"]
-    return "reproduced" if lo > 0 else "not reproduced" if hi <= 0 else "inconclusive"
+    return "reproduced" if lo > 0 else "not reproduced" if hi < 0 else "inconclusive"
 
 
 def config_dict(cfg: ToTReproConfig) -> dict[str, Any]:
