@@ -136,3 +136,25 @@ def test_unknown_weight_format_is_a_config_error():
 
     with pytest.raises(ConfigError, match="weights 'int3'"):
         bnb_config("int3")
+
+
+def test_paged_adamw_takes_the_same_steps_as_adamw(base_dir, tmp_path):
+    """The recipe's paged AdamW (bitsandbytes) and torch's AdamW agree on the same run."""
+    from neurips23.errors import ConfigError
+    from neurips23.qlora.finetune import QLoRAConfig, finetune, make_optimizer_factory, read_training_data
+
+    losses = {}
+    for opt in ("adamw", "paged_adamw"):
+        cfg = QLoRAConfig(compute_dtype="float32", rank=4, steps=5, batch_size=8, lr=5e-3, log_every=1,
+                          optimizer=opt)
+        from neurips23.lm.models import load_model
+
+        _, tok = load_model(base_dir)
+        data = read_training_data(_data(tmp_path / f"{opt}.jsonl"), tok, 64)
+        _, _, result = finetune(base_dir, data, cfg, progress=False)
+        losses[opt] = [loss for _, loss in result.losses]
+    assert losses["adamw"] == pytest.approx(losses["paged_adamw"], rel=1e-3)
+    assert make_optimizer_factory(QLoRAConfig(), "cpu") is None  # auto: AdamW off the GPU
+    assert make_optimizer_factory(QLoRAConfig(), "cuda:0") is not None
+    with pytest.raises(ConfigError, match="optimizer 'sgd'"):
+        make_optimizer_factory(QLoRAConfig(optimizer="sgd"), "cpu")

@@ -40,6 +40,9 @@ class QLoRAConfig:
     gradient_checkpointing: bool = False
     seed: int = 0
     log_every: int = 10
+    # "auto": bitsandbytes' paged AdamW (the official recipe's paged_adamw_32bit) when the model
+    # sits on a CUDA device, where paging rides out memory spikes; torch's AdamW elsewhere.
+    optimizer: str = "auto"  # auto | adamw | paged_adamw
 
 
 def _dtype(name: str):
@@ -138,6 +141,28 @@ def train_config(cfg: QLoRAConfig):
                        group_by_length=cfg.group_by_length, max_length=cfg.max_length)
 
 
+def make_optimizer_factory(cfg: QLoRAConfig, device: str):
+    """The trainer's optimizer factory for this recipe (see QLoRAConfig.optimizer)."""
+    from neurips23.lm.train import lr_lambda
+
+    if cfg.optimizer not in ("auto", "adamw", "paged_adamw"):
+        raise ConfigError(f"optimizer {cfg.optimizer!r}: choose auto, adamw or paged_adamw")
+    paged = cfg.optimizer == "paged_adamw" or (cfg.optimizer == "auto" and device.startswith("cuda"))
+    if not paged:
+        return None  # the shared trainer's AdamW
+
+    def factory(params, tcfg):
+        import bitsandbytes as bnb
+        import torch
+
+        opt = bnb.optim.PagedAdamW32bit([p for p in params if p.requires_grad], lr=tcfg.lr,
+                                        betas=(tcfg.adam_beta1, tcfg.adam_beta2),
+                                        weight_decay=tcfg.weight_decay)
+        return opt, torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(tcfg))
+
+    return factory
+
+
 def read_training_data(path: str | Path, tokenizer, max_length: int):
     """Examples from JSONL {prompt, response} or {text}; a bad record is named by its line."""
     from neurips23.lm.data import Example, encode_example, read_jsonl
@@ -178,9 +203,11 @@ def finetune(model_name: str | Path, train_examples, cfg: QLoRAConfig, out_dir: 
     seed_everything(cfg.seed)
     model, tok = load_base(model_name, cfg, device)
     model = attach_lora(model, cfg)
+    on = str(next(model.parameters()).device)
     result = train_causal_lm(model, tok, train_examples, train_config(cfg),
                              out_dir=out_dir, eval=eval_examples,
-                             params=trainable_parameters(model), progress=progress)
+                             params=trainable_parameters(model), progress=progress,
+                             make_optimizer=make_optimizer_factory(cfg, on))
     if out_dir is not None:
         save_adapter(model, tok, cfg, model_name, Path(out_dir))
     return model, tok, result
