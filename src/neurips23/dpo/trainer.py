@@ -224,6 +224,7 @@ class DPOTrainer:
             TrainResult,
             load_checkpoint,
             make_optimizer_and_scheduler,
+            progress_bar,
             save_checkpoint,
         )
         from neurips23.utils import atomic_write_json, seed_everything
@@ -249,7 +250,7 @@ class DPOTrainer:
         model, opt = acc.prepare(self.model, opt)
         rank, world = acc.process_index, acc.num_processes
         model.train()
-        bar = _progress(self.progress and acc.is_main_process, cfg.steps, start)
+        bar = progress_bar(self.progress and acc.is_main_process, cfg.steps, start, desc="dpo")
         t0 = time.perf_counter()
         for step in range(start, cfg.steps):
             idx = sampler(step)[rank::world]
@@ -290,15 +291,6 @@ class DPOTrainer:
             save_checkpoint(ckpt, self.model, opt, sched, cfg.steps,
                             TrainResult(losses=[(r["step"], r["loss"]) for r in result.logs]))
         return result
-
-
-def _progress(enabled: bool, total: int, initial: int) -> Any:
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, desc="dpo", unit="step", leave=False,
-                dynamic_ncols=True, mininterval=0.5)
 
 
 def config_dict(cfg: DPOConfig) -> dict[str, Any]:

@@ -237,7 +237,7 @@ def train_causal_lm(model, tokenizer, train: Sequence[Example], cfg: TrainConfig
     rank, world = acc.process_index, acc.num_processes
     model.train()
     t0, tokens = time.perf_counter(), 0
-    bar = _progress(progress and acc.is_main_process, cfg.steps, start)
+    bar = progress_bar(progress and acc.is_main_process, cfg.steps, start)
     for step in range(start, cfg.steps):
         idx = sampler(step)[rank::world]
         batch = {k: v.to(acc.device) for k, v in collate([encoded[i] for i in idx],
@@ -281,12 +281,13 @@ def train_causal_lm(model, tokenizer, train: Sequence[Example], cfg: TrainConfig
     return result
 
 
-def _progress(enabled: bool, total: int, initial: int):
+def progress_bar(enabled: bool, total: int, initial: int = 0, desc: str = "train"):
+    """A step progress bar (tqdm), shown only on a terminal; None when disabled."""
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, desc="train", unit="step", leave=False,
+    return tqdm(total=total, initial=initial, desc=desc, unit="step", leave=False,
                 dynamic_ncols=True, mininterval=0.5, disable=None)
 
 

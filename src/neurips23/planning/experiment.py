@@ -285,7 +285,7 @@ def run_experiment(cfg: PlanningConfig, run, progress: bool = True) -> tuple[dic
     if progress:
         from tqdm.auto import tqdm
 
-        it = tqdm(hq, desc="heuristic mode", leave=False)
+        it = tqdm(hq, desc="heuristic mode", leave=False, disable=None)
     planner_name = ""
     for t, r in it:
         task = ground(bw.domain, t.problem)
