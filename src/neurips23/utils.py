@@ -40,7 +40,11 @@ def set_torch_threads(n: int | None = None) -> int:
     if n is None:
         if _threads_set:
             return torch.get_num_threads()
-        n = int(os.environ.get("NEURIPS23_THREADS", DEFAULT_THREADS))
+        raw = os.environ.get("NEURIPS23_THREADS", str(DEFAULT_THREADS))
+        if not raw.strip().isdigit() or int(raw) < 1:
+            from neurips23.errors import ConfigError
+            raise ConfigError(f"NEURIPS23_THREADS={raw!r}: expected a positive integer")
+        n = int(raw)
     else:
         _threads_set = True
     if torch.get_num_threads() != n:

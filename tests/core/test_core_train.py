@@ -1,5 +1,4 @@
 import json
-import math
 import os
 import signal
 import subprocess
@@ -66,4 +65,4 @@ def test_sigkill_mid_run_then_resume_gives_the_same_final_loss(tmp_path):
     resumed = _run(interrupted, steps, 0.0)
     assert resumed["resumed_from"] == step_at_kill
     assert resumed["final_loss"] == reference["final_loss"]
-    assert math.isclose(resumed["weights"], reference["weights"], rel_tol=0, abs_tol=1e-9)
+    assert resumed["weights"] == reference["weights"]  # sha256 over every tensor's bytes

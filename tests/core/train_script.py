@@ -1,5 +1,6 @@
 """A training run used by the resume test: `python train_script.py OUT_DIR STEPS SLEEP`."""
 
+import hashlib
 import json
 import sys
 import time
@@ -24,6 +25,10 @@ cfg = TrainConfig(steps=steps, batch_size=8, lr=1e-2, checkpoint_every=4, log_ev
                   warmup_steps=3)
 result = train_causal_lm(model, tok, task.make(200, 0), cfg, out_dir=out_dir, progress=False,
                          loss_fn=slow_loss)
-weights = sum(float(p.double().abs().sum()) for p in model.parameters())
+digest = hashlib.sha256()
+for name, p in sorted(model.state_dict().items()):
+    digest.update(name.encode())
+    digest.update(p.detach().contiguous().numpy().tobytes())
+weights = digest.hexdigest()  # equal digests = every tensor bit-identical
 print(json.dumps({"final_loss": result.final_loss, "weights": weights,
                   "resumed_from": result.resumed_from}))

@@ -178,7 +178,16 @@ def test_truncation_that_empties_a_response_is_rejected():
     with pytest.raises(DataError, match="chosen response has no token left after truncation"):
         encode_pair(tok, pair, max_length=7, max_prompt_length=None, where="prefs.jsonl:3")
     enc = encode_pair(tok, pair, max_length=7, max_prompt_length=4)  # the prompt keeps its end
-    assert enc["chosen_input_ids"][:4] == tok("good the plot", add_special_tokens=False)[
-        "input_ids"][-4:] or len(enc["chosen_input_ids"]) <= 7
+    assert enc["chosen_input_ids"][:4] == tok("very good the plot", add_special_tokens=False)[
+        "input_ids"][-4:]
     assert enc["chosen_labels"][-1] == tok.eos_token_id
     assert sum(x != -100 for x in enc["chosen_labels"]) == 2  # "great" + EOS
+
+
+def test_a_pair_with_nothing_to_score_is_rejected():
+    """With no prompt and no EOS, a one-token response has no scored token: loss stuck at log 2."""
+    _, tok = toy_model_and_tokenizer()
+    pair = PreferencePair("", "great", "bad")
+    with pytest.raises(DataError, match="no token left"):
+        encode_pair(tok, pair, max_length=16, add_eos=False)
+    assert encode_pair(tok, pair, max_length=16, add_eos=True)["chosen_labels"][-1] == tok.eos_token_id

@@ -158,3 +158,38 @@ def test_paged_adamw_takes_the_same_steps_as_adamw(base_dir, tmp_path):
     assert make_optimizer_factory(QLoRAConfig(), "cuda:0") is not None
     with pytest.raises(ConfigError, match="optimizer 'sgd'"):
         make_optimizer_factory(QLoRAConfig(optimizer="sgd"), "cpu")
+
+
+def test_merge_rebuilds_the_base_with_the_trained_compute_dtype(base_dir, tmp_path, monkeypatch):
+    """The 4-bit codes depend on the dtype the base is loaded in; merge must load it as trained."""
+    import neurips23.qlora.finetune as ft
+
+    cfg = ft.QLoRAConfig(compute_dtype="bfloat16", rank=4, steps=2, batch_size=8, lr=5e-3)
+    _, tok = ft.load_base(base_dir, cfg)
+    data = ft.read_training_data(_data(tmp_path / "d.jsonl"), tok, 64)
+    ft.finetune(base_dir, data, cfg, out_dir=tmp_path / "run", progress=False)
+    seen = []
+    real_load_base = ft.load_base
+
+    def spy(name, c, device=None):
+        seen.append(c.compute_dtype)
+        return real_load_base(name, c, device)
+
+    monkeypatch.setattr(ft, "load_base", spy)
+    ft.merge(tmp_path / "run", tmp_path / "merged", dtype="float32")
+    assert seen == ["bfloat16"]
+    (tmp_path / "run" / "adapter" / "qlora.json").write_text("{not json")
+    from neurips23.errors import UserError
+
+    with pytest.raises(UserError, match="not a recipe written by"):
+        ft.merge(tmp_path / "run", tmp_path / "merged2")
+
+
+@pytest.mark.parametrize("field,value,needle", [("rank", 0, "rank=0"), ("batch_size", 0, "batch_size=0"),
+                                                ("lr", -1e-3, "lr=-0.001"), ("dropout", 1.5, "dropout=1.5")])
+def test_recipe_settings_that_cannot_work_are_config_errors(field, value, needle):
+    from neurips23.errors import ConfigError
+    from neurips23.qlora.finetune import QLoRAConfig
+
+    with pytest.raises(ConfigError, match=needle):
+        QLoRAConfig(**{field: value}).validate()

@@ -51,7 +51,9 @@ def encode_pair(
     ``max_length``, the prompt keeps its last ``max_prompt_length`` tokens, then responses are cut
     on the right. A response left with no token raises DataError (the cause of a loss stuck at log 2).
     """
-    prompt = tokenizer(pair.prompt, add_special_tokens=False)["input_ids"] if pair.prompt else []
+    # The prompt carries the tokenizer's own special tokens (BOS for real models, none for ours),
+    # as in the shared trainer and at generation time.
+    prompt = list(tokenizer(pair.prompt, add_special_tokens=True)["input_ids"])
     eos = tokenizer.eos_token_id
     responses = {}
     for name in ("chosen", "rejected"):
@@ -64,7 +66,8 @@ def encode_pair(
     out: dict[str, list[int]] = {}
     for name, ids in responses.items():
         ids = ids[: max(budget, 0)]
-        if not ids:
+        # A token is scored only if a token precedes it: with no prompt the first one is not.
+        if len(ids) - (0 if prompt else 1) <= 0:
             raise DataError(
                 f"{where or 'pair'}: the {name} response has no token left after truncation "
                 f"(prompt {len(prompt)} tokens, max_length {max_length}); raise max_length or "

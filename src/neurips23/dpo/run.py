@@ -43,10 +43,11 @@ def train_dpo(model: str, data: str | Path, cfg: DPOConfig, out_dir: str | Path,
               progress: bool = True) -> tuple[Any, DPOResult]:
     """Train `model` on JSONL preference pairs; saves out_dir/model (or adapter) and dpo_logs.json."""
     from neurips23.lm.models import load_model
-    from neurips23.utils import atomic_write_json, set_torch_threads
+    from neurips23.utils import atomic_write_json, seed_everything, set_torch_threads
 
     set_torch_threads()
     cfg.validate()
+    seed_everything(cfg.seed)  # LoRA's initialisation follows --seed too
     if load_in_4bit and not lora_rank:
         raise ConfigError("--load-4bit needs LoRA (--lora-rank > 0): 4-bit weights cannot be trained")
     pairs = read_preference_jsonl(data)

@@ -20,7 +20,7 @@ class Example:
     response: str
 
 
-def read_jsonl(path: str | Path, required: Sequence[str] = (), optional: Sequence[str] = (),
+def read_jsonl(path: str | Path, required: Sequence[str] = (),
                types: dict[str, type] | None = None) -> list[dict]:
     """Rows of a JSONL file; a bad line raises DataError naming file, line and field.
 

@@ -26,9 +26,9 @@ class Score:
     token_logprobs: list[float] = field(default_factory=list)
 
 
-def encode_prompt(tokenizer, prompt: str) -> list[int]:
+def encode_prompt(tokenizer, prompt: str, add_special_tokens: bool = True) -> list[int]:
     """Prompt ids with the tokenizer's own special tokens (BOS for real models; none for ours)."""
-    ids = tokenizer.encode(prompt, add_special_tokens=True)
+    ids = tokenizer.encode(prompt, add_special_tokens=add_special_tokens)
     if not ids:
         ids = [tokenizer.bos_token_id if tokenizer.bos_token_id is not None
                else tokenizer.eos_token_id]
@@ -56,17 +56,25 @@ def _sample(logits, temperature: float, top_p: float, generator):
 
 def generate(model, tokenizer, prompts: Sequence[str], n: int = 1, temperature: float = 0.0,
              top_p: float = 1.0, max_new_tokens: int = 64, stop: Sequence[str] = (),
-             seed: int | None = None, batch_size: int = 64) -> list[list[Completion]]:
-    """n continuations per prompt, `[prompt][sample]`; greedy when temperature == 0."""
+             seed: int | None = None, batch_size: int = 64,
+             add_special_tokens: bool = True) -> list[list[Completion]]:
+    """n continuations per prompt, `[prompt][sample]`; greedy when temperature == 0.
+
+    `add_special_tokens=False` for prompts that already hold them (a rendered chat template)."""
     import torch
 
     set_torch_threads()
     device = next(model.parameters()).device
-    generator = torch.Generator(device=device)
-    generator.manual_seed(seed if seed is not None else torch.seed() % 2**63)
     greedy = temperature <= 0
+    generator = None
+    if not greedy:  # a private generator: sampling never touches torch's global RNG
+        import secrets
+
+        generator = torch.Generator(device=device)
+        generator.manual_seed(seed if seed is not None else secrets.randbits(63))
     copies = 1 if greedy else n
-    jobs = [(i, encode_prompt(tokenizer, p)) for i, p in enumerate(prompts) for _ in range(copies)]
+    jobs = [(i, encode_prompt(tokenizer, p, add_special_tokens)) for i, p in enumerate(prompts)
+            for _ in range(copies)]
     order = sorted(range(len(jobs)), key=lambda j: len(jobs[j][1]))  # less padding per batch
     results: list[Completion | None] = [None] * len(jobs)
     eos = tokenizer.eos_token_id

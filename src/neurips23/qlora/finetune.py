@@ -44,6 +44,17 @@ class QLoRAConfig:
     # sits on a CUDA device, where paging rides out memory spikes; torch's AdamW elsewhere.
     optimizer: str = "auto"  # auto | adamw | paged_adamw
 
+    def validate(self) -> QLoRAConfig:
+        """Raise ConfigError naming the first setting that cannot work."""
+        for name in ("rank", "steps", "batch_size", "max_length"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}={getattr(self, name)!r}: must be at least 1")
+        if not self.lr > 0:
+            raise ConfigError(f"lr={self.lr!r}: must be positive")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout={self.dropout!r}: must be in [0, 1)")
+        return self
+
 
 def _dtype(name: str):
     import torch
@@ -200,6 +211,7 @@ def finetune(model_name: str | Path, train_examples, cfg: QLoRAConfig, out_dir: 
     from neurips23.lm.train import train_causal_lm
     from neurips23.utils import seed_everything
 
+    cfg.validate()
     seed_everything(cfg.seed)
     model, tok = load_base(model_name, cfg, device)
     model = attach_lora(model, cfg)
@@ -292,11 +304,16 @@ def merge(adapter_dir: str | Path, out_dir: str | Path, dtype: str = "bfloat16",
     recipe_path = adapter_dir / RECIPE_FILE
     if not recipe_path.exists():
         raise UserError(f"{adapter_dir}: no {RECIPE_FILE} (expected the output of `qlora finetune`)")
-    info = json.loads(recipe_path.read_text())
-    cfg = QLoRAConfig(**info["recipe"])
-    cfg.compute_dtype = "float32"
+    try:
+        info = json.loads(recipe_path.read_text())
+        cfg = QLoRAConfig(**info["recipe"])
+        base_model = base or info["base_model"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise UserError(f"{recipe_path}: not a recipe written by `qlora finetune` ({e})") from None
+    # Load the base exactly as it was trained (same compute dtype, so the same 4-bit codes),
+    # then dequantize and do the LoRA arithmetic in float32.
     target = _dtype(dtype)
-    model, tok = load_base(base or info["base_model"], cfg)
+    model, tok = load_base(base_model, cfg)
     if getattr(model, "is_loaded_in_4bit", False):
         dequantize_model_(model, torch.float32)
     model = model.float()  # norms/embeddings were loaded in float32 already; LoRA math in fp32

@@ -37,11 +37,15 @@ class Run:
         self.profile = profile
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         base = Path(runs_dir) / method / (f"{stamp}-{profile}" if profile else stamp)
+        base.parent.mkdir(parents=True, exist_ok=True)
         self.dir, k = base, 1
-        while self.dir.exists():
-            k += 1
-            self.dir = base.with_name(f"{base.name}-{k}")
-        self.dir.mkdir(parents=True)
+        while True:  # mkdir is the atomic claim: two runs started in the same second get -1, -2
+            try:
+                self.dir.mkdir()
+                break
+            except FileExistsError:
+                k += 1
+                self.dir = base.with_name(f"{base.name}-{k}")
         self.id = self.dir.name
         self.t0 = time.time()
         self.plots: list[str] = []
@@ -95,6 +99,8 @@ def load_runs(runs_dir: str | Path = Path("runs")) -> list[dict]:
             r = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue
+        if not isinstance(r, dict) or not {"method", "run_id"} <= set(r):
+            continue  # not one of our records
         r["dir"] = str(path.parent)
         out.append(r)
     return out

@@ -31,10 +31,15 @@ class HFBackend:
     def generate(self, prompts: Sequence[str], n: int = 1, temperature: float = 0.0,
                  max_tokens: int = 64, stop: Sequence[str] = (), top_p: float = 1.0,
                  seed: int | None = None) -> list[list[str]]:
+        return self._generate(prompts, n, temperature, max_tokens, stop, top_p, seed, True)
+
+    def _generate(self, prompts, n, temperature, max_tokens, stop, top_p, seed,
+                  add_special_tokens: bool) -> list[list[str]]:
         with self._lock:
             outs = generate(self.model, self.tokenizer, list(prompts), n=n,
                             temperature=temperature, top_p=top_p, max_new_tokens=max_tokens,
-                            stop=tuple(stop or ()), seed=seed, batch_size=self.batch_size)
+                            stop=tuple(stop or ()), seed=seed, batch_size=self.batch_size,
+                            add_special_tokens=add_special_tokens)
         for group in outs:
             self.usage.add(calls=1, prompt_tokens=group[0].prompt_tokens if group else 0,
                            completion_tokens=sum(c.completion_tokens for c in group))
@@ -44,8 +49,9 @@ class HFBackend:
              max_tokens: int = 64, stop: Sequence[str] = (),
              seed: int | None = None) -> list[list[str]]:
         prompts = [render_chat(self.tokenizer, conv) for conv in conversations]
-        return self.generate(prompts, n=n, temperature=temperature, max_tokens=max_tokens,
-                             stop=stop, seed=seed)
+        templated = bool(getattr(self.tokenizer, "chat_template", None))  # BOS already in the text
+        return self._generate(prompts, n, temperature, max_tokens, stop, 1.0, seed,
+                              add_special_tokens=not templated)
 
     def score(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[Score]:
         with self._lock:

@@ -207,7 +207,10 @@ class OpenAIBackend:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.usage = Usage()
-        self._api_key = (os.environ.get(api_key_env) or None) if api_key_env else None
+        self._api_key = (os.environ.get(api_key_env, "").strip() or None) if api_key_env else None
+        if self._api_key and any(ord(c) < 32 or ord(c) == 127 for c in self._api_key):
+            # httpx would echo the whole header (key included) in its error text
+            raise BackendError(f"${api_key_env} holds control characters; it cannot be sent as a header")
         self._rng = random.Random(seed)
         self._client = httpx.Client(
             timeout=httpx.Timeout(self.timeout),
