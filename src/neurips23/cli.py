@@ -176,7 +176,7 @@ def main() -> None:
     except UserError as e:
         if debug:
             raise
-        console.print(f"[bold red]error:[/bold red] {e}", highlight=False)
+        console.print(f"[bold red]error:[/bold red] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("interrupted")
@@ -185,7 +185,7 @@ def main() -> None:
         if debug:
             raise
         console.print(f"[bold red]error:[/bold red] internal error {type(e).__name__}: {e} "
-                      "(run with --debug for the traceback)", highlight=False)
+                      "(run with --debug for the traceback)", highlight=False, soft_wrap=True)
         sys.exit(1)
 
 

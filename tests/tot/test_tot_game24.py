@@ -210,3 +210,19 @@ def test_index_ranges():
         parse_index_range("1300-1400", 1362)
     with pytest.raises(UserError, match="cannot read 'a-b'"):
         parse_index_range("a-b", 1362)
+
+
+def test_model_numbers_with_huge_exponents_are_not_parsed():
+    """`Fraction("1e30000000")` takes seconds to build; model text must never reach it."""
+    import time
+
+    from neurips23.tot.game24.task import Game24Task, parse_left_number
+
+    assert parse_left_number("12") == 12 and parse_left_number("3/4") * 4 == 3
+    for bad in ("1e30000000", "1" * 40, "2.5", "1/0"):
+        with pytest.raises(ValueError):
+            parse_left_number(bad)
+    task = Game24Task()
+    t0 = time.perf_counter()
+    task.oracle_value("4 5 6 10", "4 + 5 = 9 (left: 6 10 1e30000000)")
+    assert time.perf_counter() - t0 < 1.0

@@ -24,9 +24,11 @@ def validate(domain: Path, problem: Path, plan: Path,
     dom = load_domain(domain)
     prob = load_problem(problem, dom)
     try:
-        text = plan.read_text()
+        text = plan.read_text(encoding="utf-8")
     except OSError as e:
         raise DataError(f"{plan}: cannot read plan file ({e.strerror})") from e
+    except UnicodeDecodeError as e:
+        raise DataError(f"{plan}: not UTF-8 text (byte {e.start})") from None
     res = validate_plan(dom, prob, parse_plan(text, str(plan)), str(plan))
     out = res.val_output()
     if not verbose:  # VAL without -v: the verdict lines only
@@ -133,7 +135,12 @@ def eval_cmd(
     if style not in STYLES:
         raise UserError(f"--style {style!r}: choose from {', '.join(STYLES)}")
     spec = get_domain(domain)
-    nb = tuple(int(b) for b in blocks.split(","))
+    try:
+        nb = tuple(int(b) for b in blocks.split(","))
+    except ValueError:
+        raise UserError(f"--blocks {blocks!r}: expected comma-separated integers") from None
+    if n < 1 or rounds < 1 or any(b < 2 for b in nb):
+        raise UserError("--n and --rounds must be >= 1 and every block count >= 2")
     insts = generate_instances(domain, n + 1, seed=seed, blocks=nb)
     queries = []
     for k, inst in enumerate(insts[1:]):
@@ -180,12 +187,15 @@ def _heuristic_eval(lm, spec, queries, style, intro, max_tokens, planner, seed):
         for k, sp in (("model", r["plan"]), ("empty", []),
                       ("random", random_seed_plan(task, len(r["plan"]), rng))):
             res = repair(spec.domain, q.problem, sp, planner=planner, task=task)
-            r[f"effort_{k}"] = res.flips
+            r[f"effort_{k}"] = res.flips if res.solved else None
+            r[f"solved_{k}"] = res.solved
             r["planner"] = res.planner
-            eff[k].append(res.flips)
+            if res.solved:  # an unsolved search (or an LPG timeout, flips=-1) has no effort to average
+                eff[k].append(res.flips)
             if k == "model":
                 r["levenshtein_seed_final"] = levenshtein(sp, res.plan)
-    metrics = {f"mean_effort_{k}": sum(v) / max(1, len(v)) for k, v in eff.items()}
+    metrics = {f"mean_effort_{k}": (sum(v) / len(v) if v else None) for k, v in eff.items()}
+    metrics.update({f"solved_rate_{k}": len(v) / len(rows) for k, v in eff.items()})
     return metrics, rows
 
 

@@ -391,9 +391,11 @@ def load_domain(path: str | Path) -> Domain:
     """Read and parse a domain file."""
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise DataError(f"{p}: cannot read domain file ({e.strerror})") from e
+    except UnicodeDecodeError as e:
+        raise DataError(f"{p}: not UTF-8 text (byte {e.start})") from None
     return parse_domain(text, str(p))
 
 
@@ -401,9 +403,11 @@ def load_problem(path: str | Path, domain: Domain) -> Problem:
     """Read and parse a problem file."""
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise DataError(f"{p}: cannot read problem file ({e.strerror})") from e
+    except UnicodeDecodeError as e:
+        raise DataError(f"{p}: not UTF-8 text (byte {e.start})") from None
     return parse_problem(text, domain, str(p))
 
 

@@ -46,6 +46,10 @@ def run(
         raise UserError(f"--task {task!r}: only 'game24' is implemented")
     if method not in METHODS:
         raise UserError(f"--method {method!r}: choose from {', '.join(METHODS)}")
+    for name, value in (("--chunk", chunk), ("--b", b), ("--k", k), ("--n-evaluate", n_evaluate),
+                        ("--max-tokens", max_tokens)):
+        if value < 1:
+            raise UserError(f"{name} {value}: must be at least 1")
     settings = RunSettings(method=method, backend=backend, model=model, base_url=base_url,
                            api_key_env=api_key_env, puzzles=puzzles,
                            puzzle_file=str(puzzle_file) if puzzle_file else None, b=b,

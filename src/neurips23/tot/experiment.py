@@ -177,10 +177,9 @@ def run_seed(cfg: ToTReproConfig, seed: int, log: Any = print) -> tuple[list[dic
 
 def fail_step(result: Any) -> int:
     """First BFS step after which no kept state can still reach 24 (4 = none failed)."""
-    from fractions import Fraction
 
     from neurips23.tot.game24.solver import solvable
-    from neurips23.tot.game24.task import current_numbers
+    from neurips23.tot.game24.task import current_numbers, parse_left_number
 
     for t in result.trace:
         ok = False
@@ -189,7 +188,7 @@ def fail_step(result: Any) -> int:
                 ok = ok or Game24Task().is_correct(result.x, y)
                 continue
             try:
-                nums = [Fraction(v) for v in current_numbers(result.x, y).split()]
+                nums = [parse_left_number(v) for v in current_numbers(result.x, y).split()]
             except (ValueError, ZeroDivisionError):
                 continue
             ok = ok or (0 < len(nums) <= 4 and solvable(nums))

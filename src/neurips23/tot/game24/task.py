@@ -29,10 +29,23 @@ def current_numbers(x: str, y: str) -> str:
     return last.split("left: ")[-1].split(")")[0].strip()
 
 
+_NUMBER = re.compile(r"-?\d{1,9}(?:/[1-9]\d{0,8})?")
+
+
+def parse_left_number(tok: str) -> Fraction:
+    """A number from a model's "(left: ...)" list: an integer or a/b with at most 9 digits each.
+
+    Model text never reaches `Fraction(str)` unchecked: it accepts exponents, and "1e30000000"
+    would take seconds to minutes to build."""
+    if not _NUMBER.fullmatch(tok):
+        raise ValueError(f"not a number: {tok[:20]!r}")
+    return Fraction(tok)
+
+
 def _canonical(numbers: str) -> str:
     def key(tok: str) -> tuple[int, Fraction | str]:
         try:
-            return (0, Fraction(tok))
+            return (0, parse_left_number(tok))
         except (ValueError, ZeroDivisionError):
             return (1, tok)
 
@@ -122,7 +135,7 @@ class Game24Task:
             good = check_answer(parse_puzzle(x), y)
         else:
             try:
-                nums = [Fraction(t) for t in current_numbers(x, y).split()]
+                nums = [parse_left_number(t) for t in current_numbers(x, y).split()]
                 good = 0 < len(nums) <= 4 and solvable(nums)
             except (ValueError, ZeroDivisionError):
                 good = False
