@@ -58,8 +58,11 @@ def test_cot_sc_run(tmp_path, fake_backend):
                                  "--puzzles", "900-901", "--no-few-shot",
                                  "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.output
-    _, rows = _results(result.output)
+    res, rows = _results(result.output)
     assert len(rows) == 2 and all("mean_correct" in r for r in rows)
+    assert res["metrics"]["success"] == pytest.approx(sum(r["correct"] for r in rows) / 2)
+    assert res["metrics"]["mean_correct_over_samples"] == pytest.approx(
+        sum(r["mean_correct"] for r in rows) / 2)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -77,3 +80,14 @@ def test_bad_input_is_a_user_error(tmp_path, fake_backend, args, message):
 def test_solve_command():
     result = runner.invoke(app, ["solve", "3", "3", "8", "8"])
     assert result.exit_code == 0 and result.output.startswith("Answer: ")
+
+
+def test_dfs_rejects_settings_it_cannot_honour():
+    from neurips23.errors import ConfigError
+    from neurips23.tot.game24 import Game24Task
+    from neurips23.tot.search import DFSConfig, dfs
+
+    with pytest.raises(ConfigError, match="only 'value'"):
+        dfs(Game24Task(), None, "4 5 6 10", DFSConfig(evaluate="vote"))
+    with pytest.raises(ConfigError, match="at least 1"):
+        dfs(Game24Task(), None, "4 5 6 10", DFSConfig(max_children=0))

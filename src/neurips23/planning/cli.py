@@ -54,6 +54,9 @@ def solve(domain: Path, problem: Path,
         raise UserError(f"--algorithm {algorithm!r}: choose astar or gbfs")
     if heuristic is not None and heuristic not in HEURISTICS:
         raise UserError(f"--heuristic {heuristic!r}: choose from {', '.join(HEURISTICS)}")
+    if algorithm == "astar" and heuristic == "hff":
+        raise UserError("--algorithm astar with --heuristic hff: h_FF is not admissible, so A* would "
+                        "lose its optimality; use hmax or blind, or --algorithm gbfs")
     dom = load_domain(domain)
     res = search(ground(dom, load_problem(problem, dom)), algorithm, heuristic, time_limit)
     for s in res.plan:

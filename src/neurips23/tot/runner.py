@@ -105,5 +105,8 @@ def run_game24(s: RunSettings, runs_dir: Path = Path("runs")) -> Path:
                        "completion_tokens": total.completion_tokens / n,
                        "cost_usd": total.money(Prices(s.price_prompt, s.price_completion)) / n},
     }
+    if all("mean_correct" in r for r in rows):
+        # the paper's IO/CoT figures are the mean over the k samples, not the first sample's
+        metrics["mean_correct_over_samples"] = sum(r["mean_correct"] for r in rows) / n
     run.finish(metrics, [], seeds=[s.seed])
     return run.dir

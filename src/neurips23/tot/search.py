@@ -217,6 +217,10 @@ def dfs(task: Task, model: Any, x: str, cfg: DFSConfig | None = None, *, chat: b
     Returns the best state reached: the deepest, highest-valued one (`finals[0]`).
     """
     cfg = cfg or DFSConfig()
+    if cfg.evaluate != "value":
+        raise ConfigError(f"DFS evaluate={cfg.evaluate!r}: DFS prunes by value, so only 'value' works")
+    if cfg.max_children < 1 or cfg.max_nodes < 1:
+        raise ConfigError("DFS max_children and max_nodes must be at least 1")
     bcfg = BFSConfig(evaluate=cfg.evaluate, n_evaluate=cfg.n_evaluate,
                      temperature=cfg.temperature, max_tokens=cfg.max_tokens,
                      value_max_tokens=cfg.value_max_tokens, seed=cfg.seed)
