@@ -52,6 +52,19 @@ def set_torch_threads(n: int | None = None) -> int:
     return n
 
 
+def read_text_file(path: str | Path, what: str = "file") -> str:
+    """A UTF-8 text file's contents; an unreadable or non-UTF-8 file is a DataError naming it."""
+    from neurips23.errors import DataError
+
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise DataError(f"{p}: cannot read {what} ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"{p}: not UTF-8 text (byte {e.start})") from None
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write `text` to `path` so readers see the old file or the new one, never a torn one."""
     path = Path(path)

@@ -17,18 +17,13 @@ def validate(domain: Path, problem: Path, plan: Path,
              verbose: bool = typer.Option(False, "-v", "--verbose",
                                           help="Print VAL's plan-repair advice.")) -> None:
     """Validate PLAN for PROBLEM in DOMAIN (VAL semantics). Exit 0 valid, 1 invalid, 2 error."""
-    from neurips23.errors import DataError
     from neurips23.planning.pddl import load_domain, load_problem
     from neurips23.planning.validate import parse_plan, validate_plan
+    from neurips23.utils import read_text_file
 
     dom = load_domain(domain)
     prob = load_problem(problem, dom)
-    try:
-        text = plan.read_text(encoding="utf-8")
-    except OSError as e:
-        raise DataError(f"{plan}: cannot read plan file ({e.strerror})") from e
-    except UnicodeDecodeError as e:
-        raise DataError(f"{plan}: not UTF-8 text (byte {e.start})") from None
+    text = read_text_file(plan, "plan file")
     res = validate_plan(dom, prob, parse_plan(text, str(plan)), str(plan))
     out = res.val_output()
     if not verbose:  # VAL without -v: the verdict lines only

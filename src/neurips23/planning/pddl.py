@@ -389,25 +389,19 @@ def parse_problem(text: str, domain: Domain, source: str = "<problem>") -> Probl
 
 def load_domain(path: str | Path) -> Domain:
     """Read and parse a domain file."""
+    from neurips23.utils import read_text_file
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise DataError(f"{p}: cannot read domain file ({e.strerror})") from e
-    except UnicodeDecodeError as e:
-        raise DataError(f"{p}: not UTF-8 text (byte {e.start})") from None
+    text = read_text_file(p, "domain file")
     return parse_domain(text, str(p))
 
 
 def load_problem(path: str | Path, domain: Domain) -> Problem:
     """Read and parse a problem file."""
+    from neurips23.utils import read_text_file
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise DataError(f"{p}: cannot read problem file ({e.strerror})") from e
-    except UnicodeDecodeError as e:
-        raise DataError(f"{p}: not UTF-8 text (byte {e.start})") from None
+    text = read_text_file(p, "problem file")
     return parse_problem(text, domain, str(p))
 
 
