@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ from neurips23.dpo.data import PreferencePair, collate_pairs, encode_pairs
 from neurips23.dpo.loss import LOSS_TYPES, concatenated_forward, dpo_loss
 from neurips23.errors import ConfigError, DataError
 
-CHECKPOINT = "checkpoint.pt"
 LOGS = "dpo_logs.json"
 
 
@@ -220,6 +219,7 @@ class DPOTrainer:
         from accelerate import Accelerator
 
         from neurips23.lm.train import (
+            CHECKPOINT_NAME,
             BatchSampler,
             TrainResult,
             load_checkpoint,
@@ -237,7 +237,7 @@ class DPOTrainer:
                                cfg.batch_size, cfg.seed)
         opt, sched = make_optimizer_and_scheduler(self.params, cfg.train_config())
         result = DPOResult()
-        ckpt = self.out_dir / CHECKPOINT if self.out_dir else None
+        ckpt = self.out_dir / CHECKPOINT_NAME if self.out_dir else None
         start = 0
         if ckpt is not None and ckpt.exists():
             state = load_checkpoint(ckpt, self.model, opt, sched)
@@ -292,7 +292,3 @@ class DPOTrainer:
                             TrainResult(losses=[(r["step"], r["loss"]) for r in result.logs]))
         return result
 
-
-def config_dict(cfg: DPOConfig) -> dict[str, Any]:
-    """The config as a plain dict (for records)."""
-    return asdict(cfg)

@@ -35,7 +35,8 @@ def encode_prompt(tokenizer, prompt: str, add_special_tokens: bool = True) -> li
     return ids
 
 
-def _cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    """`text` up to the first occurrence of any stop string, and whether one occurred."""
     cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
     return (text[:cut], True) if cut >= 0 else (text, False)
 
@@ -159,7 +160,7 @@ def _generate_batch(model, tokenizer, prompt_ids: list[list[int]], temperature, 
     for i in range(b):
         toks = [t for t in table[i] if t >= 0]
         text = tokenizer.decode(toks, skip_special_tokens=True)
-        text, hit = _cut_at_stop(text, stop)
+        text, hit = cut_at_stop(text, stop)
         results.append(Completion(text, len(prompt_ids[i]), len(toks),
                                   "stop" if (bool(stopped[i]) or hit) else "length"))
     return results

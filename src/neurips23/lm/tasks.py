@@ -32,13 +32,13 @@ def _digits(rng: random.Random, lo: int, hi: int) -> str:
     return "".join(rng.choice("0123456789") for _ in range(rng.randint(lo, hi)))
 
 
-def _reverse(n: int, seed: int) -> list[Example]:
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        s = _digits(rng, 3, 8)
-        out.append(Example(f"rev {s} =", f" {s[::-1]}"))
-    return out
+def _digit_string_task(op: str, f: Callable[[str], str]) -> Callable[[int, int], list[Example]]:
+    """Examples "<op> <3-8 digits> =" -> " <f(digits)>"."""
+    def make(n: int, seed: int) -> list[Example]:
+        rng = random.Random(seed)
+        return [Example(f"{op} {s} =", f" {f(s)}") for s in (_digits(rng, 3, 8) for _ in range(n))]
+
+    return make
 
 
 def _add(n: int, seed: int) -> list[Example]:
@@ -50,13 +50,8 @@ def _add(n: int, seed: int) -> list[Example]:
     return out
 
 
-def _sort(n: int, seed: int) -> list[Example]:
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        s = _digits(rng, 3, 8)
-        out.append(Example(f"sort {s} =", f" {''.join(sorted(s))}"))
-    return out
+_reverse = _digit_string_task("rev", lambda s: s[::-1])
+_sort = _digit_string_task("sort", lambda s: "".join(sorted(s)))
 
 
 register_task(Task("reverse", _reverse, "0123456789rev =",

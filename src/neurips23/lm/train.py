@@ -129,22 +129,21 @@ class BatchSampler:
         return batches[order[j]]
 
 
-def masked_lm_loss(model, batch: dict):
-    """Mean next-token cross-entropy over response tokens (labels != -100)."""
+def masked_lm_loss(model, batch: dict, reduction: str = "mean"):
+    """Next-token cross-entropy over response tokens (labels != -100): their mean, or sum."""
     import torch.nn.functional as F
 
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     logits = logits[:, :-1].float()
     labels = batch["labels"][:, 1:]
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1),
-                           ignore_index=IGNORE_INDEX)
+                           ignore_index=IGNORE_INDEX, reduction=reduction)
 
 
 def evaluate_loss(model, tokenizer, examples: Sequence[Example], max_length: int = 256,
                   batch_size: int = 64) -> float:
     """Mean per-token loss over the responses of `examples` (teacher-forced)."""
     import torch
-    import torch.nn.functional as F
 
     encoded = encode_examples(tokenizer, examples, max_length)
     device = next(model.parameters()).device
@@ -155,13 +154,8 @@ def evaluate_loss(model, tokenizer, examples: Sequence[Example], max_length: int
         for i in range(0, len(encoded), batch_size):
             batch = {k: v.to(device) for k, v in collate(encoded[i:i + batch_size],
                                                           tokenizer.pad_token_id).items()}
-            logits = model(input_ids=batch["input_ids"],
-                           attention_mask=batch["attention_mask"]).logits[:, :-1].float()
-            labels = batch["labels"][:, 1:]
-            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1),
-                                   ignore_index=IGNORE_INDEX, reduction="sum")
-            total += loss.item()
-            count += int((labels != IGNORE_INDEX).sum())
+            total += masked_lm_loss(model, batch, reduction="sum").item()
+            count += int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
     model.train(was_training)
     return total / max(count, 1)
 

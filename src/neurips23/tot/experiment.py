@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -288,11 +288,6 @@ def verdict(diff: dict[str, Any]) -> str:
     touches 0 (including the degenerate [0, 0] of two arms that never succeed) is inconclusive."""
     lo, hi = diff["ci95"]
     return "reproduced" if lo > 0 else "not reproduced" if hi < 0 else "inconclusive"
-
-
-def config_dict(cfg: ToTReproConfig) -> dict[str, Any]:
-    """Plain dict of the config (for logs)."""
-    return asdict(cfg)
 
 
 # ------------------------------------------------------------------------------ the run

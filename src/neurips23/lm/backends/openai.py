@@ -28,6 +28,7 @@ import httpx
 
 from neurips23.errors import BackendError, DataError
 from neurips23.lm.backends.base import Score, Usage
+from neurips23.lm.generate import cut_at_stop
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -111,17 +112,6 @@ def continuation_logprobs(text_offset: Sequence[int], token_logprobs: Sequence[f
                                "(it has no context): give a non-empty prompt")
         out.append(float(lp))
     return out
-
-
-def cut_at_stop(text: str, stop: Sequence[str]) -> str:
-    """`text` up to (not including) the first occurrence of any stop string."""
-    cut = len(text)
-    for s in stop:
-        if s:
-            i = text.find(s)
-            if i != -1:
-                cut = min(cut, i)
-    return text[:cut]
 
 
 def _server_message(response: httpx.Response, limit: int = 300) -> str:
@@ -252,7 +242,7 @@ class OpenAIBackend:
 
         def one(prompt: str) -> list[str]:
             body = self._post("/completions", {**base, "prompt": prompt})
-            return [cut_at_stop(_field(c, "text", str, self._url("/completions")), stop)
+            return [cut_at_stop(_field(c, "text", str, self._url("/completions")), stop)[0]
                     for c in self._choices(body, n, "/completions")]
 
         return self._map(one, prompts)
@@ -285,7 +275,7 @@ class OpenAIBackend:
                 if not isinstance(content, str):
                     raise BackendError(f"{url} returned malformed JSON: message content is "
                                        f"{type(content).__name__}, not a string")
-                out.append(cut_at_stop(content, stop))
+                out.append(cut_at_stop(content, stop)[0])
             return out
 
         return self._map(one, convs)
