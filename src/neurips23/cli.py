@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -11,72 +11,48 @@ import typer
 from rich.console import Console
 
 from neurips23.errors import UserError
+from neurips23.registry import METHODS
 
 console = Console(stderr=True)
-
-METHODS: list[tuple[str, str]] = [
-    # (package under neurips23, CLI group name)
-    ("qlora", "qlora"),
-    ("dpo", "dpo"),
-    ("tot", "tot"),
-    ("planning", "plan"),
-    ("emergence", "emergence"),
-]
-PROFILES = ("quick", "full")
 
 app = typer.Typer(help="Methods of a NeurIPS 2023 roundup as tested software: tiny CPU defaults, "
                        "real models at scale.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
-models_app = typer.Typer(help="The cache of trained tiny models.", no_args_is_help=True)
+models_app = typer.Typer(help="The cache of trained tiny models and the built-in real model.",
+                         no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
-
-def landed_methods() -> list[tuple[str, str]]:
-    """The (package, group) of every method whose package has a `cli` module."""
-    out = []
-    for pkg, group in METHODS:
-        try:
-            found = importlib.util.find_spec(f"neurips23.{pkg}.cli") is not None
-        except ModuleNotFoundError:
-            found = False
-        if found:
-            out.append((pkg, group))
-    return out
-
-
-for _pkg, _group in landed_methods():
-    app.add_typer(importlib.import_module(f"neurips23.{_pkg}.cli").app, name=_group)
+for _m in METHODS:
+    if _m.cli:
+        _group = importlib.import_module(f"neurips23.{_m.name}.cli").app
+        app.add_typer(_group, name=_m.group)
+        for _alias in _m.aliases:
+            app.add_typer(_group, name=_alias, hidden=True)
 
 
 @app.command()
 def reproduce(
-    methods: list[str] = typer.Argument(None, help="Methods to reproduce (default: all landed)."),
-    profile: str = typer.Option("quick", help="quick (minutes, CPU) or full (the claim's settings)."),
+    methods: list[str] = typer.Argument(None, help="Methods to reproduce (default: all)."),
+    profile: str = typer.Option("quick", help="quick (minutes, CPU; a pipeline check) or full "
+                                "(the settings each claim is tested on)."),
+    config: Path = typer.Option(None, "--config", help="YAML file of config keys (one method)."),
+    set_: list[str] = typer.Option([], "--set", help="Config override key=value (one method)."),
     runs_dir: Path = typer.Option(Path("runs"), help="Where run records go."),
-    set_: list[str] = typer.Option([], "--set", help="Config override key=value (one method only)."),
     report: bool = typer.Option(True, help="Build report/index.html afterwards."),
 ) -> None:
     """Run the paper reproductions, then gather the report."""
-    if profile not in PROFILES:
-        raise UserError(f"--profile {profile!r}: choose from {', '.join(PROFILES)}")
-    landed = {pkg: group for pkg, group in landed_methods()}
-    names = methods or list(landed)
-    unknown = [m for m in names if m not in landed and m != "substrate"]
-    if unknown:
-        raise UserError(f"unknown method {unknown[0]!r}; landed methods: "
-                        f"{', '.join(landed) or 'none'} (and 'substrate')")
-    if set_ and len(names) != 1:
-        raise UserError("--set overrides apply to one method: name exactly one method")
-    if not names:
-        names = ["substrate"]
+    from neurips23.core.reproduction import get_reproduction, resolve_config
+    from neurips23.core.reproduction import reproduce as run_reproduction
+    from neurips23.registry import find_method
+
+    names = [find_method(m).name for m in methods] if methods else [m.name for m in METHODS]
+    if (set_ or config) and len(names) != 1:
+        raise UserError("--config and --set apply to one method: name exactly one method")
+    for name in names:  # resolve every config first: a typo fails before hours of work
+        resolve_config(get_reproduction(name), profile, config, set_)
     for name in names:
         console.rule(f"[bold]reproduce {name} ({profile})")
-        if name == "substrate":
-            from neurips23.lm.substrate import substrate_check
-            run_dir = substrate_check(profile, runs_dir, tuple(set_))
-        else:
-            mod = importlib.import_module(f"neurips23.{name}.cli")
-            run_dir = mod.reproduce(profile=profile, runs_dir=runs_dir, overrides=tuple(set_))
+        run_dir = run_reproduction(name, profile, config, set_, runs_dir)
         console.print(f"[green]✓[/green] {name}: {run_dir}")
         _print_claims(Path(run_dir))
     if report:
@@ -92,9 +68,12 @@ def _print_claims(run_dir: Path) -> None:
     path = run_dir / "results.json"
     if not path.exists():
         return
-    claims = json.loads(path.read_text()).get("claims", [])
+    results = json.loads(path.read_text())
+    claims = results.get("claims", [])
     if claims:
-        t = Table("paper", "ours", "verdict", show_lines=True)
+        title = None if results.get("finding", True) else (
+            f"{results.get('profile')} profile: a pipeline check, not a finding")
+        t = Table("paper", "ours", "verdict", show_lines=True, title=title)
         for c in claims:
             t.add_row(c["paper"], c["ours"], c["verdict"])
         console.print(t)
@@ -102,10 +81,16 @@ def _print_claims(run_dir: Path) -> None:
 
 @app.command("report")
 def report_cmd(runs_dir: Path = typer.Option(Path("runs")),
-               out: Path = typer.Option(Path("report"), help="Output directory.")) -> None:
-    """Gather every run under runs/ into report/index.html."""
+               out: Path = typer.Option(Path("report"), help="Output directory."),
+               docs: Path = typer.Option(None, help="Also rewrite the marked result blocks of "
+                                         "the markdown pages in this folder (e.g. docs/).")) -> None:
+    """Gather every run under runs/ into report/index.html (and the docs' result tables)."""
     from neurips23.report.html import build_report
     console.print(f"report: {build_report(runs_dir, out)}")
+    if docs is not None:
+        from neurips23.report.docs import update_docs
+        for page, method, run_id in update_docs(runs_dir, docs):
+            console.print(f"{page}: {method} results from run {run_id}")
 
 
 @models_app.command("list")
@@ -143,9 +128,9 @@ def models_train(
 ) -> None:
     """Train (or reuse) a tiny model of SIZE on TASK and print its cache path."""
     from neurips23.lm.models import TINY_CONFIGS
-    from neurips23.lm.substrate import SubstrateConfig, cached_task_model
     from neurips23.lm.tasks import get_task
     from neurips23.lm.train import TrainConfig
+    from neurips23.substrate.reproduce import SubstrateConfig, cached_task_model
 
     get_task(task)
     if size not in TINY_CONFIGS:
@@ -171,6 +156,9 @@ def main() -> None:
     debug = "--debug" in sys.argv
     if debug:
         sys.argv.remove("--debug")
+        os.environ["NEURIPS23_DEBUG"] = "1"
+    from neurips23.utils import quiet_third_party
+    quiet_third_party()
     try:
         app()
     except UserError as e:

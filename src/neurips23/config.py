@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import types
 import typing
@@ -17,10 +18,11 @@ T = TypeVar("T")
 
 
 def load_config(cls: type[T], path: str | Path | None = None, overrides: Sequence[str] = (),
-                base: dict | None = None) -> T:
-    """Build `cls` from defaults <- `base` <- YAML file <- `key=value` overrides."""
+                base: dict | None = None, options: dict | None = None) -> T:
+    """Build `cls` from defaults <- `base` (a profile) <- YAML file <- `options` (CLI options
+    given explicitly) <- `key=value` overrides."""
     values: dict[str, Any] = {}
-    _merge(values, base or {})
+    _merge(values, copy.deepcopy(base or {}))
     if path is not None:
         p = Path(path)
         try:
@@ -31,7 +33,9 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: Sequenc
             raise ConfigError(f"{p}: not valid YAML: {e}") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{p}: expected a mapping of config keys, got {type(loaded).__name__}")
+        _check_file_keys(cls, loaded or {}, p)
         _merge(values, loaded or {})
+    _merge(values, {k: v for k, v in (options or {}).items() if v is not None})
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r}: expected key=value")
@@ -47,6 +51,43 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: Sequenc
         except yaml.YAMLError as e:
             raise ConfigError(f"override {item!r}: value is not valid YAML ({str(e).splitlines()[0]})") from None
     return _build(cls, values, prefix="")
+
+
+def _check_file_keys(cls: type, loaded: dict, path: Path) -> None:
+    """An unknown key in a YAML file is a ConfigError naming file:line, the key and the valid keys."""
+    try:
+        _build_keys_only(cls, loaded, "")
+    except ConfigError as e:
+        key = str(e).split("'")[1] if "'" in str(e) else ""
+        line = _yaml_key_line(path, key.split("."))
+        raise ConfigError(f"{path}{f':{line}' if line else ''}: {e}") from None
+
+
+def _build_keys_only(cls: type, values: dict, prefix: str) -> None:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for k, v in values.items():
+        if k not in names:
+            raise ConfigError(f"unknown config key {prefix + str(k)!r} for {cls.__name__}; "
+                              f"valid keys: {', '.join(sorted(names))}")
+        if dataclasses.is_dataclass(hints[k]) and isinstance(v, dict):
+            _build_keys_only(hints[k], v, f"{prefix}{k}.")
+
+
+def _yaml_key_line(path: Path, parts: list[str]) -> int | None:
+    """The 1-based line of the dotted key `parts` in a YAML file (None if not found)."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    for part in parts:
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        match = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
+        if match is None:
+            return None
+        key_node, node = match
+    return key_node.start_mark.line + 1
 
 
 def _merge(into: dict, new: dict) -> None:
@@ -91,7 +132,8 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
         raise ConfigError(errors[0] if errors else f"config key {key!r}: bad value {value!r}")
     if origin is typing.Literal:
         if value not in args:
-            raise ConfigError(f"config key {key!r}: {value!r} is not one of {list(args)}")
+            raise ConfigError(f"config key {key!r}: {value!r} is not one of "
+                              f"{', '.join(map(str, args))}")
         return value
     if origin in (list, tuple, Sequence) or tp in (list, tuple):
         if isinstance(value, str):

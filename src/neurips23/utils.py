@@ -120,3 +120,34 @@ def git_commit() -> str | None:
         return r.stdout.strip() or None if r.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def debug_enabled() -> bool:
+    """True under `neurips23 --debug` (or NEURIPS23_DEBUG=1): show third-party chatter."""
+    return os.environ.get("NEURIPS23_DEBUG", "") not in ("", "0")
+
+
+def quiet_third_party() -> None:
+    """Silence third-party warnings and logging (FutureWarnings, kernel-loading notices)
+    unless --debug; our own errors and progress are unaffected."""
+    if debug_enabled():
+        return
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"(torch|transformers|peft|"
+                            r"bitsandbytes|accelerate|trl)(\.|$)")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    for name in ("transformers", "bitsandbytes", "accelerate", "peft", "torch", "httpx",
+                 "urllib3", "huggingface_hub", "datasets", "trl"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass

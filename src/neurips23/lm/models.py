@@ -74,7 +74,8 @@ def save_model(model, tokenizer, path: str | Path) -> Path:
 
 
 def load_model(name_or_path: str | Path, device: str | None = None, dtype: Any = None, **kw: Any):
-    """(model, tokenizer) from a cached tiny model, a local directory or a hub name."""
+    """(model, tokenizer) from a built-in name (`smollm2-135m`), a cached tiny model, a local
+    directory or a hub name."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -82,6 +83,10 @@ def load_model(name_or_path: str | Path, device: str | None = None, dtype: Any =
 
     hf_logging.disable_progress_bar()
     name = str(name_or_path)
+    from neurips23.lm.builtin import builtin_model_dir, is_builtin
+
+    if is_builtin(name):
+        name = str(builtin_model_dir(name))
     local = Path(name).expanduser()
     looks_local = local.exists() or name.startswith((".", "/", "~"))
     if looks_local and not (local / "config.json").exists():

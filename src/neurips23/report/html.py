@@ -17,7 +17,9 @@ h1{margin-bottom:0} .sub{color:#666;margin-top:.2em} h2{border-bottom:2px solid 
 table{border-collapse:collapse;margin:.6em 0;width:100%}
 td,th{border:1px solid #ddd;padding:.35em .5em;vertical-align:top;text-align:left}
 th{background:#f4f4f4} .v-reproduced{color:#176c2a;font-weight:600} .v-not{color:#a11;font-weight:600}
-.v-mixed,.v-inconclusive{color:#9a6700;font-weight:600} img{max-width:100%;border:1px solid #eee;margin:.4em 0}
+.v-mixed,.v-inconclusive{color:#9a6700;font-weight:600} .v-computed{color:#555;font-style:italic}
+.check{background:#fff8e1;border-left:4px solid #e0a800;padding:.4em .7em}
+img{max-width:100%;border:1px solid #eee;margin:.4em 0}
 details{margin:.5em 0} code{background:#f6f6f6;padding:0 .2em} .meta{color:#666;font-size:90%}
 """
 
@@ -39,11 +41,28 @@ def _scalars(d: dict, prefix: str = "", depth: int = 0) -> list[tuple[str, str]]
     return rows
 
 
+def _table_html(name: str, rows: list[dict]) -> str:
+    cols: list[str] = []
+    for row in rows:
+        cols += [k for k in row if k not in cols]
+    def cell(v) -> str:
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell(row.get(c, '')))}</td>" for c in cols)
+                   + "</tr>" for row in rows)
+    return f"<p><b>{html.escape(name)}</b></p><table><tr>{head}</tr>{body}</table>"
+
+
 def _run_html(r: dict, open_: bool) -> str:
     parts = [f"<details{' open' if open_ else ''}><summary><b>{html.escape(r['run_id'])}</b> "
              f"<span class=meta>profile {html.escape(str(r.get('profile')))}, "
              f"{r.get('wall_seconds', 0):.0f} s, commit {html.escape(str(r.get('git_commit'))[:10])}"
              f"</span></summary>"]
+    if not r.get("finding", True):
+        parts.append(f"<p class=check>Profile {html.escape(str(r.get('profile')))}: a pipeline check "
+                     "at a size too small to test the claims. Its verdicts are not findings; the "
+                     "full profile's are.</p>")
     if r.get("claims"):
         parts.append("<table><tr><th>The paper's claim</th><th>Our measurement</th><th>Verdict</th></tr>")
         for c in r["claims"]:
@@ -52,6 +71,8 @@ def _run_html(r: dict, open_: bool) -> str:
         parts.append("</table>")
     if r.get("notes"):
         parts.append(f"<p>{html.escape(r['notes'])}</p>")
+    for name, rows in (r.get("tables") or {}).items():
+        parts.append(_table_html(name, rows))
     for name in r.get("plots", []):
         png = Path(r["dir"]) / name
         if png.exists():
@@ -82,7 +103,8 @@ def build_report(runs_dir: str | Path = "runs", out_dir: str | Path = "report") 
     summary = {}
     for method in sorted(by_method):
         rs = sorted(by_method[method], key=lambda r: r.get("finished", ""), reverse=True)
-        body.append(f"<h2>{html.escape(method)}</h2>")
+        title = next((r.get("title") for r in rs if r.get("title")), "")
+        body.append(f"<h2>{html.escape(method)}{': ' + html.escape(title) if title else ''}</h2>")
         body += [_run_html(r, open_=(i == 0)) for i, r in enumerate(rs)]
         summary[method] = [{"run_id": r["run_id"], "profile": r.get("profile"),
                             "claims": r.get("claims", []), "dir": r["dir"]} for r in rs]

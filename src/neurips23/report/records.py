@@ -5,36 +5,25 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from neurips23.config import dump_yaml
+from neurips23.core.claims import Claim
 from neurips23.utils import atomic_write_json, atomic_write_text, git_commit, package_versions
 
-VERDICTS = ("reproduced", "not reproduced", "mixed", "inconclusive")
-
-
-@dataclass
-class Claim:
-    """The paper's claim beside our measured figure, and our verdict on it."""
-
-    paper: str
-    ours: str
-    verdict: str
-
-    def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict {self.verdict!r} not in {VERDICTS}")
+__all__ = ["Claim", "Run", "load_runs", "start_run"]
 
 
 class Run:
     """One experiment's directory; `finish` writes results.json."""
 
-    def __init__(self, method: str, config: Any, runs_dir: Path, profile: str | None):
+    def __init__(self, method: str, config: Any, runs_dir: Path, profile: str | None,
+                 finding: bool = True):
         self.method = method
         self.profile = profile
+        self.finding = finding
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         base = Path(runs_dir) / method / (f"{stamp}-{profile}" if profile else stamp)
         base.parent.mkdir(parents=True, exist_ok=True)
@@ -50,6 +39,13 @@ class Run:
         self.t0 = time.time()
         self.plots: list[str] = []
         atomic_write_text(self.dir / "config.resolved.yaml", dump_yaml(config) if config else "{}\n")
+
+    def log(self, message: str) -> None:
+        """A progress line on stderr (the run's console), prefixed with the elapsed time."""
+        from rich.console import Console
+
+        Console(stderr=True, highlight=False).print(
+            f"[dim]{time.time() - self.t0:7.1f}s[/dim] {message}", soft_wrap=True)
 
     def log_samples(self, rows: Iterable[dict]) -> Path:
         """Append rows to samples.jsonl."""
@@ -71,14 +67,16 @@ class Run:
         return path
 
     def finish(self, metrics: dict, claims: Sequence[Claim] = (), seeds: Sequence[int] = (),
-               notes: str = "") -> Path:
-        """Write results.json (metrics, claims, seeds, versions, commit, wall time, plots)."""
+               notes: str = "", tables: dict[str, list[dict]] | None = None,
+               title: str = "") -> Path:
+        """Write results.json (metrics, claims, tables, seeds, versions, commit, wall time, plots)."""
         results = {
-            "method": self.method, "run_id": self.id, "profile": self.profile,
+            "method": self.method, "title": title, "run_id": self.id, "profile": self.profile,
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "wall_seconds": round(time.time() - self.t0, 2), "seeds": list(seeds),
-            "claims": [asdict(c) for c in claims], "metrics": metrics, "notes": notes,
-            "plots": self.plots, "versions": package_versions(), "git_commit": git_commit(),
+            "finding": self.finding,
+            "claims": [c.as_dict() for c in claims], "tables": tables or {}, "metrics": metrics,
+            "notes": notes, "plots": self.plots, "versions": package_versions(), "git_commit": git_commit(),
         }
         path = self.dir / "results.json"
         atomic_write_json(path, results)
@@ -86,9 +84,11 @@ class Run:
 
 
 def start_run(method: str, config: Any, runs_dir: str | Path = Path("runs"),
-              profile: str | None = None) -> Run:
-    """Create runs/<method>/<run-id>/ and write config.resolved.yaml."""
-    return Run(method, config, Path(runs_dir), profile)
+              profile: str | None = None, finding: bool = True) -> Run:
+    """Create runs/<method>/<run-id>/ and write config.resolved.yaml.
+
+    `finding` is false for a profile whose verdicts are pipeline checks (quick)."""
+    return Run(method, config, Path(runs_dir), profile, finding)
 
 
 def load_runs(runs_dir: str | Path = Path("runs")) -> list[dict]:

@@ -1,0 +1,93 @@
+"""The reproduction contract: a method declares its config, profiles and one experiment
+function; the core owns everything else (config resolution, run record, threads, claims).
+
+    REPRODUCTION = Reproduction(
+        name="dpo", title="DPO (Rafailov et al. 2023)", config=DPOConfig,
+        profiles={"quick": {...}, "full": {}}, run=run_frontier)
+
+    def run_frontier(cfg: DPOConfig, run: Run) -> Outcome: ...
+
+`run` receives the resolved config and an open run record (`run.dir`, `run.log`,
+`run.save_plot`, `run.log_samples`) and returns the metrics and claims; the core writes
+results.json. Only profiles listed in `finding_profiles` produce findings: the verdicts of
+any other profile (quick) are marked as pipeline checks in the console and the report.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neurips23.core.claims import Claim
+
+
+@dataclass
+class Outcome:
+    """What an experiment returns: metrics (JSON-able), claims, a note for the report, and
+    named result tables (lists of row dicts) that the report and the docs render."""
+
+    metrics: dict[str, Any]
+    claims: list[Claim] = field(default_factory=list)
+    notes: str = ""
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """A method's reproduction: its config dataclass, named profiles and experiment function."""
+
+    name: str
+    title: str
+    config: type
+    profiles: Mapping[str, Mapping[str, Any]]
+    run: Callable[[Any, Any], Outcome]
+    finding_profiles: tuple[str, ...] = ("full",)
+
+
+def get_reproduction(name: str) -> Reproduction:
+    """The REPRODUCTION of the method called `name` (package, CLI group or alias)."""
+    from neurips23.registry import find_method
+
+    method = find_method(name)
+    return importlib.import_module(f"neurips23.{method.name}.reproduce").REPRODUCTION
+
+
+def resolve_config(repro: Reproduction, profile: str, config_file: str | Path | None = None,
+                   overrides: Sequence[str] = ()) -> Any:
+    """defaults <- profile <- YAML file <- key=value overrides, type-checked."""
+    from neurips23.config import load_config
+    from neurips23.errors import ConfigError
+
+    if profile not in repro.profiles:
+        raise ConfigError(f"profile {profile!r} for {repro.name}: choose from "
+                          f"{', '.join(repro.profiles)}")
+    return load_config(repro.config, config_file, overrides, base=dict(repro.profiles[profile]))
+
+
+def config_seeds(cfg: Any) -> list[int]:
+    """The seeds a config runs: its `seeds` list, else its single `seed`, else [0]."""
+    seeds = getattr(cfg, "seeds", None)
+    if seeds:
+        return list(seeds)
+    return [int(getattr(cfg, "seed", 0))]
+
+
+def reproduce(name: str, profile: str = "quick", config_file: str | Path | None = None,
+              overrides: Sequence[str] = (), runs_dir: str | Path = "runs") -> Path:
+    """Run one method's reproduction into runs/<method>/<run-id>/ and return that directory."""
+    from neurips23.report.records import start_run
+    from neurips23.utils import quiet_third_party, set_torch_threads
+
+    repro = get_reproduction(name)
+    cfg = resolve_config(repro, profile, config_file, overrides)
+    quiet_third_party()
+    set_torch_threads()
+    run = start_run(repro.name, cfg, runs_dir, profile,
+                    finding=profile in repro.finding_profiles)
+    outcome = repro.run(cfg, run)
+    run.finish(outcome.metrics, outcome.claims, seeds=config_seeds(cfg), notes=outcome.notes,
+               tables=outcome.tables, title=repro.title)
+    return run.dir

@@ -1,0 +1,45 @@
+"""Seeds in parallel: one helper every reproduction uses to run its per-seed work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def _init_worker() -> None:
+    from neurips23.utils import set_torch_threads
+
+    set_torch_threads(1)  # workers share the cores: one torch thread each
+
+
+def map_seeds(fn: Callable[[int], T], seeds: Sequence[int], workers: int = 1,
+              log: Callable[[str], Any] | None = None) -> list[T]:
+    """[fn(seed) for seed in seeds], in seed order; in `workers` spawned processes when > 1.
+
+    `fn` must be picklable when workers > 1 (a module-level function or a functools.partial
+    of one). Results come back in the order of `seeds` whatever order they finish in, so a
+    run's records do not depend on scheduling.
+    """
+    seeds = list(seeds)
+    if workers <= 1 or len(seeds) <= 1:
+        out = []
+        for s in seeds:
+            out.append(fn(s))
+            if log:
+                log(f"seed {s} done")
+        return out
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    results: dict[int, T] = {}
+    with ProcessPoolExecutor(min(workers, len(seeds)), mp_context=mp.get_context("spawn"),
+                             initializer=_init_worker) as pool:
+        futures = {pool.submit(fn, s): i for i, s in enumerate(seeds)}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            results[i] = fut.result()
+            if log:
+                log(f"seed {seeds[i]} done ({len(results)}/{len(seeds)})")
+    return [results[i] for i in range(len(seeds))]
