@@ -10,7 +10,7 @@ from neurips23.lm.data import Example
 
 
 @dataclass(frozen=True)
-class Task:
+class SyntheticTask:
     """A synthetic task: examples from a seed, and the characters its text uses."""
 
     name: str
@@ -19,10 +19,10 @@ class Task:
     description: str
 
 
-TASKS: dict[str, Task] = {}
+TASKS: dict[str, SyntheticTask] = {}
 
 
-def register_task(task: Task) -> Task:
+def register_task(task: SyntheticTask) -> SyntheticTask:
     """Add a task to the registry used by `neurips23 models train`."""
     TASKS[task.name] = task
     return task
@@ -54,13 +54,13 @@ _reverse = _digit_string_task("rev", lambda s: s[::-1])
 _sort = _digit_string_task("sort", lambda s: "".join(sorted(s)))
 
 
-register_task(Task("reverse", _reverse, "0123456789rev =",
+register_task(SyntheticTask("reverse", _reverse, "0123456789rev =",
                    "reverse a string of 3-8 digits"))
-register_task(Task("add", _add, "0123456789+=", "add two integers below 1000"))
-register_task(Task("sort", _sort, "0123456789sort =", "sort the digits of a 3-8 digit string"))
+register_task(SyntheticTask("add", _add, "0123456789+=", "add two integers below 1000"))
+register_task(SyntheticTask("sort", _sort, "0123456789sort =", "sort the digits of a 3-8 digit string"))
 
 
-def get_task(name: str) -> Task:
+def get_task(name: str) -> SyntheticTask:
     """The registered task `name`, or a clear error listing the choices."""
     if name not in TASKS:
         from neurips23.errors import ConfigError
