@@ -148,11 +148,6 @@ class Simulator:
         """Every goal proposition holds."""
         return state & self.goal == self.goal
 
-    def set_goal(self, goal: int) -> None:
-        """Pursue another goal over the same objects (held-out goals)."""
-        self.goal = goal
-        self.spec = replace(self.spec, goal=goal)
-
     def true_model(self) -> tuple[list[int], list[int], list[int]]:
         """The hidden (pre, add, delete) masks, for diagnostics only; the learner never reads it."""
         return self._pre, self._add, self._del
