@@ -11,6 +11,7 @@ planner). Two planners with one interface, `plans(view, init, goal, k) -> Planne
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import math
 import tempfile
@@ -228,7 +229,8 @@ def forbiditerative_plans(view: PlanningView, init: int, goal: int, k: int, spec
         dp, pp = Path(d, "domain.pddl"), Path(d, "problem.pddl")
         dp.write_text(domain_text, encoding="utf-8")
         pp.write_text(problem_text, encoding="utf-8")
-        out = planners.plan_diverse_agl(dp, pp, k, timeout=timeout)
+        with contextlib.chdir(d):  # the planner leaves a found_plans/ folder in its cwd
+            out = planners.plan_diverse_agl(dp, pp, k, timeout=timeout)
     seen = set()
     for p in (out or {}).get("plans", []):
         plan = [names[a.strip().strip("()").split()[0].lower()] for a in p["actions"]]
