@@ -4,7 +4,7 @@ forbid-iterative diverse planner (`forbiditerative`, if installed) on the same o
 snapshotted along one lifted exploration run.
 
     python benchmarks/bench_symbolic_rl.py [--tasks blocksworld-4-1,gripper-4,doorkey-6x6]
-        [--seeds 3] [--budget 200000] [--snapshots 6] [--k 10]
+        [--seeds 3] [--budget 200000] [--planner-task blocksworld-5-1] [--snapshots 6] [--k 10]
         [--out benchmarks/results/bench_symbolic_rl.json]
 """
 
@@ -53,12 +53,14 @@ def snapshots(task: str, n: int) -> tuple[list, object]:
     views = []
 
     def record(view, init, goal, k):
-        views.append(view)
-        return inner(view, init, goal, k)
+        out = inner(view, init, goal, k)
+        if out.plans:  # calls that only tell the explorer to raise failure bounds are skipped
+            views.append(view)
+        return out
 
     optimistic_exploration(sim, OptimisticModel(sim.spec, lifted=True), record, 10, 200_000)
-    step = max(1, len(views) // n)
-    return views[::step][:n], sim.spec
+    picks = sorted({round(j * (len(views) - 1) / max(1, n - 1)) for j in range(n)})
+    return [views[j] for j in picks], sim.spec  # evenly spaced, the first and the last included
 
 
 def planner_bench(task: str, n: int, k: int) -> dict:
@@ -98,7 +100,7 @@ def main() -> None:
     ap.add_argument("--tasks", default="blocksworld-4-1,gripper-4,doorkey-6x6")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--budget", type=int, default=200_000)
-    ap.add_argument("--planner-task", default="blocksworld-4-1")
+    ap.add_argument("--planner-task", default="blocksworld-5-1")
     ap.add_argument("--snapshots", type=int, default=6)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--out", default="benchmarks/results/bench_symbolic_rl.json")

@@ -45,6 +45,7 @@ def make_env(sim: Simulator, max_episode_steps: int = 200):
             return out
 
         def reset(self, *, seed: int | None = None, options: dict | None = None):
+            """Back to the initial state (not an interaction)."""
             super().reset(seed=seed)
             self._steps = 0
             return self._obs(self.sim.reset()), {}
@@ -55,6 +56,7 @@ def make_env(sim: Simulator, max_episode_steps: int = 200):
             return self.sim.interactions
 
         def step(self, action):
+            """One simulator step: (observation, reward, terminated, truncated, info)."""
             if not self.action_space.contains(action):
                 raise UserError(f"action {action!r} is not in {self.action_space}")
             ok, state = self.sim.step(int(action))

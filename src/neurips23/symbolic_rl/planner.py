@@ -15,7 +15,7 @@ import contextlib
 import heapq
 import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,21 +124,7 @@ def k_shortest_plans(view: PlanningView, init: int, goal: int, k: int = 10,
     if init & goal == goal:
         res.plans, res.status = [[]], "solved"
         return res
-    if heuristic == "hmax":
-        def hfun(s: int) -> float:
-            return h_max(copies, s, goal)
-    elif heuristic == "hadd":
-        hfun = HAdd(copies, goal)
-    else:
-        raise ValueError(f"unknown heuristic {heuristic!r} ({', '.join(HEURISTICS)})")
-    hcache: dict[int, float] = {}
-
-    def h(s: int) -> float:
-        v = hcache.get(s)
-        if v is None:
-            v = hcache[s] = hfun(s)
-        return v
-
+    h = _cached_heuristic(heuristic, copies, goal)
     h0 = h(init)
     if h0 == INF:
         return res
@@ -182,6 +168,27 @@ def k_shortest_plans(view: PlanningView, init: int, goal: int, k: int = 10,
             heapq.heappush(heap, (g + 1 + ht, ht, counter, len(nodes) - 1))
     res.status = "solved" if res.plans else "unsolvable"
     return res
+
+
+def _cached_heuristic(name: str, copies: list[tuple[int, int, int, int]], goal: int
+                      ) -> Callable[[int], float]:
+    """h_max or h_add of a state, computed once per state."""
+    if name == "hmax":
+        def raw(s: int) -> float:
+            return h_max(copies, s, goal)
+    elif name == "hadd":
+        raw = HAdd(copies, goal)
+    else:
+        raise ValueError(f"unknown heuristic {name!r} ({', '.join(HEURISTICS)})")
+    cache: dict[int, float] = {}
+
+    def h(s: int) -> float:
+        v = cache.get(s)
+        if v is None:
+            v = cache[s] = raw(s)
+        return v
+
+    return h
 
 
 def _path(nodes: list[tuple[int, int, int, int]], n: int) -> list[int]:

@@ -164,8 +164,9 @@ def ratio_claim(paper: str, rows: list[dict], arm: str, other: str, tasks: list[
         parts.append(c.verdict)
         means.append(m)
         n_min = len(xs) if n_min is None else min(n_min, len(xs))
-        texts.append(f"{task}: {_ratio(m)} [{_ratio(lo)}, {_ratio(hi)}]" +
-                     ("" if found else " (precondition not met)"))
+        why = ("; precondition not met" if not (found and xs) else
+               f"; fewer than {rule.min_n} seeds" if len(xs) < rule.min_n else "")
+        texts.append(f"{task}: {_ratio(m)} [{_ratio(lo)}, {_ratio(hi)}] ({c.verdict}{why})")
     est = sum(means) / len(means) if means else float("nan")
     return Claim(paper=paper, ours=f"{arm}/{other} interactions (geometric mean, 95% CI): " +
                  "; ".join(texts), verdict=combine(parts), statistic="log10 interactions ratio",
@@ -193,7 +194,8 @@ def zero_shot_claim(rows: list[dict], tasks: list[str], rule: Rule) -> Claim:
         c = measured_claim(PAPER_ZERO_SHOT, "fraction solved", k / n if n else float("nan"),
                            (lo, hi), rule, n=n, preconditions=pre)
         parts.append(c.verdict)
-        texts.append(f"{task}: {k}/{n} [{lo:.2f}, {hi:.2f}] (unlearned model {ctrl:.0%})")
+        texts.append(f"{task}: {k}/{n} [{lo:.2f}, {hi:.2f}], unlearned model {ctrl:.0%} "
+                     f"({c.verdict})")
     return Claim(paper=PAPER_ZERO_SHOT, ours="held-out goals solved by the frozen lifted model: "
                  + "; ".join(texts), verdict=combine(parts), statistic="fraction solved",
                  rule=asdict(rule))
@@ -201,8 +203,7 @@ def zero_shot_claim(rows: list[dict], tasks: list[str], rule: Rule) -> Claim:
 
 def transfer_claim(rows: list[dict], target: str, rule: Rule) -> Claim:
     """The paired log ratio (transferred / from scratch) on the target task."""
-    c = ratio_claim(PAPER_TRANSFER, rows, "transfer", "lifted", [target], rule)
-    return c
+    return ratio_claim(PAPER_TRANSFER, rows, "transfer", "lifted", [target], rule)
 
 
 def computed_claims(rows: list[dict]) -> list[Claim]:
