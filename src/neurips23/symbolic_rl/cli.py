@@ -1,0 +1,100 @@
+"""`neurips23 symbolic-rl ...`: learn an optimistic model of a PDDL task used as a black-box
+simulator, run the RL baselines on it, list the shipped tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Optimistic exploration with symbolic model estimates (Sreedharan & Katz "
+                       "2023): treat a PDDL domain + problem as a hidden simulator, learn an "
+                       "optimistic action model by planning, find a goal-reaching plan.",
+                  no_args_is_help=True)
+
+
+def _check_positive(name: str, value: int) -> None:
+    from neurips23.errors import UserError
+
+    if value < 1:
+        raise UserError(f"--{name} {value}: must be at least 1")
+
+
+@app.command()
+def learn(domain: Path = typer.Argument(..., help="Ground-truth PDDL domain (hidden from the "
+                                        "learner)."),
+          problem: Path = typer.Argument(..., help="PDDL problem: objects, initial state, goal."),
+          out: Path = typer.Option(..., "--out", help="Folder for plan.txt and the learned "
+                                   "model."),
+          lifted: bool = typer.Option(False, "--lifted", help="Share effects and refutations "
+                                      "across each action schema's groundings."),
+          seed: int = typer.Option(0, help="Tie-breaking seed of the planner."),
+          budget: int = typer.Option(100_000, help="Most interactions (simulator steps)."),
+          k: int = typer.Option(10, help="Plans per exploration round."),
+          planner: str = typer.Option("kshortest", help="kshortest (built in) | "
+                                      "forbiditerative (if installed)")) -> None:
+    """Explore until a plan reaches the goal. Exit 0 found, 1 not within the budget, 2 bad input."""
+    from neurips23.errors import UserError
+    from neurips23.symbolic_rl.explore import make_planner, optimistic_exploration
+    from neurips23.symbolic_rl.model import OptimisticModel
+    from neurips23.symbolic_rl.pddl_writer import learned_domain_pddl
+    from neurips23.symbolic_rl.simulator import load_simulator
+    from neurips23.utils import atomic_write_text
+
+    _check_positive("budget", budget)
+    _check_positive("k", k)
+    if planner not in ("kshortest", "forbiditerative"):
+        raise UserError(f"--planner {planner!r}: choose kshortest or forbiditerative")
+    sim = load_simulator(domain, problem)
+    model = OptimisticModel(sim.spec, lifted=lifted)
+    res = optimistic_exploration(sim, model, make_planner(planner, sim.spec, seed), k, budget)
+    out.mkdir(parents=True, exist_ok=True)
+    dom_text, prob_text = learned_domain_pddl(model)
+    atomic_write_text(out / "learned-domain.pddl", dom_text)
+    atomic_write_text(out / "learned-problem.pddl", prob_text)
+    typer.echo(f"interactions: {res.interactions}")
+    if res.found:
+        atomic_write_text(out / "plan.txt", "".join(sim.spec.action_str(a) + "\n"
+                                                     for a in res.plan))
+        typer.echo(f"found a goal-reaching plan of {len(res.plan)} steps after {res.iterations} "
+                   f"rounds: {out / 'plan.txt'}")
+    else:
+        (out / "plan.txt").unlink(missing_ok=True)
+        why = {"budget": f"no goal-reaching plan within {budget} interactions",
+               "unreachable": "the optimistic model proves the goal unreachable",
+               "planner-limit": "the planner hit its node limit"}[res.status]
+        typer.echo(why)
+    typer.echo(f"learned model: {out / 'learned-domain.pddl'}")
+    raise typer.Exit(0 if res.found else 1)
+
+
+@app.command()
+def baseline(domain: Path, problem: Path,
+             method: str = typer.Option("rmax", help="qlearning | qlearning_optimistic | rmax | "
+                                        "random"),
+             seed: int = typer.Option(0), budget: int = typer.Option(100_000),
+             episode_steps: int = typer.Option(200, help="Steps before a reset.")) -> None:
+    """An RL baseline on the same simulator: interactions to the first goal. Exit 0 / 1 / 2."""
+    from neurips23.errors import UserError
+    from neurips23.symbolic_rl.baselines import BASELINES, run_baseline
+    from neurips23.symbolic_rl.simulator import load_simulator
+
+    if method not in BASELINES:
+        raise UserError(f"--method {method!r}: choose from {', '.join(BASELINES)}")
+    _check_positive("budget", budget)
+    _check_positive("episode-steps", episode_steps)
+    sim = load_simulator(domain, problem)
+    res = run_baseline(method, sim, budget, seed, episode_steps=episode_steps)
+    typer.echo(f"interactions: {res.interactions}")
+    typer.echo("reached the goal" if res.found else f"did not reach the goal within {budget}")
+    raise typer.Exit(0 if res.found else 1)
+
+
+@app.command()
+def tasks() -> None:
+    """The shipped tasks (domain and problem files) used by the reproduction."""
+    from neurips23.symbolic_rl.domains import TASKS, task_files
+
+    for name in TASKS:
+        d, p = task_files(name)
+        typer.echo(f"{name:<16} {d} {p}")

@@ -1,0 +1,71 @@
+"""`neurips23 symbolic-rl`: learn end to end (its plan checked by the validator), budget
+exhaustion, bad input, the baseline command."""
+
+import sys
+
+import pytest
+
+from neurips23.cli import main
+from neurips23.symbolic_rl.domains import task_files
+
+
+def run(monkeypatch, capsys, *args):
+    monkeypatch.setattr(sys, "argv", ["neurips23", *map(str, args)])
+    with pytest.raises(SystemExit) as e:
+        main()
+    out = capsys.readouterr()
+    return e.value.code, out.out, " ".join(out.err.split())
+
+
+def test_learn_writes_a_valid_plan_and_a_readable_model(tmp_path, monkeypatch, capsys):
+    from neurips23.planning.pddl import load_domain, load_problem
+    from neurips23.planning.validate import parse_plan, validate_plan
+
+    d, p = task_files("blocksworld-4-2")
+    code, out, _ = run(monkeypatch, capsys, "symbolic-rl", "learn", d, p, "--out", tmp_path,
+                       "--lifted", "--seed", "1", "--budget", "5000")
+    assert code == 0 and "interactions: " in out
+    dom = load_domain(d)
+    steps = parse_plan((tmp_path / "plan.txt").read_text(), "plan.txt")
+    assert steps and validate_plan(dom, load_problem(p, dom), steps).valid
+    learned = load_domain(tmp_path / "learned-domain.pddl")
+    load_problem(tmp_path / "learned-problem.pddl", learned)
+    code, out, _ = run(monkeypatch, capsys, "plan", "validate", d, p, tmp_path / "plan.txt")
+    assert code == 0 and "Plan valid" in out
+
+
+def test_budget_exhausted_exits_one_and_leaves_no_plan(tmp_path, monkeypatch, capsys):
+    d, p = task_files("blocksworld-4-2")
+    (tmp_path / "plan.txt").write_text("(stale)\n")
+    code, out, _ = run(monkeypatch, capsys, "symbolic-rl", "learn", d, p, "--out", tmp_path,
+                       "--budget", "5")
+    assert code == 1 and "interactions: 5" in out and "within 5 interactions" in out
+    assert not (tmp_path / "plan.txt").exists() and (tmp_path / "learned-domain.pddl").exists()
+
+
+def test_bad_input_is_one_line_and_exit_two(tmp_path, monkeypatch, capsys):
+    d, p = task_files("blocksworld-4-2")
+    broken = tmp_path / "broken.pddl"
+    broken.write_text("(define (domain x)\n  (:predicates (p)\n")
+    code, _, err = run(monkeypatch, capsys, "symbolic-rl", "learn", broken, p, "--out", tmp_path)
+    assert code == 2 and "broken.pddl:2:3: '(' is never closed" in err
+    wrong = tmp_path / "wrong.pddl"
+    wrong.write_text(p.read_text().replace("(on c d)", "(on c zz)"))
+    code, _, err = run(monkeypatch, capsys, "symbolic-rl", "learn", d, wrong, "--out", tmp_path)
+    assert code == 2 and "wrong.pddl:" in err and "unknown object 'zz'" in err
+    code, _, err = run(monkeypatch, capsys, "symbolic-rl", "learn", d, p, "--out", tmp_path,
+                       "--budget", "0")
+    assert code == 2 and "--budget 0" in err
+    code, _, err = run(monkeypatch, capsys, "symbolic-rl", "learn", d, p, "--out", tmp_path,
+                       "--planner", "magic")
+    assert code == 2 and "--planner 'magic'" in err
+    code, _, err = run(monkeypatch, capsys, "symbolic-rl", "baseline", d, p, "--method", "ppo")
+    assert code == 2 and "--method 'ppo'" in err
+
+
+def test_baseline_and_tasks_commands(monkeypatch, capsys):
+    d, p = task_files("gripper-2")
+    code, out, _ = run(monkeypatch, capsys, "symbolic-rl", "baseline", d, p, "--method", "rmax")
+    assert code == 0 and "reached the goal" in out
+    code, out, _ = run(monkeypatch, capsys, "symbolic-rl", "tasks")
+    assert code in (0, None) and "doorkey-6x6" in out
