@@ -63,6 +63,7 @@ def reproduce(
 def _print_claims(run_dir: Path) -> None:
     import json
 
+    from rich.markup import escape
     from rich.table import Table
 
     path = run_dir / "results.json"
@@ -74,8 +75,8 @@ def _print_claims(run_dir: Path) -> None:
         title = None if results.get("finding", True) else (
             f"{results.get('profile')} profile: a pipeline check, not a finding")
         t = Table("paper", "ours", "verdict", show_lines=True, title=title)
-        for c in claims:
-            t.add_row(c["paper"], c["ours"], c["verdict"])
+        for c in claims:  # claim text is data, not markup: "[0.1, 0.3]" must print as written
+            t.add_row(*(escape(str(c[k])) for k in ("paper", "ours", "verdict")))
         console.print(t)
 
 
