@@ -68,15 +68,16 @@ import json, os, sys
 os.environ.setdefault("TORCHDYNAMO_DISABLE", "1")
 import torch
 torch.set_num_threads(1)
-from neurips23.qlora.finetune import QLoRAConfig, load_base, attach_lora, trainable_parameters
-from neurips23.qlora.experiment import storage_bytes
+from neurips23.lm.adapters import trainable_parameters
+from neurips23.qlora.finetune import FinetuneConfig, load_base, attach_lora
+from neurips23.qlora.comparison import storage_bytes
 
 def rss(field):
     for line in open("/proc/self/status"):
         if line.startswith(field):
             return int(line.split()[1]) * 1024
 weights, base = sys.argv[1], sys.argv[2]
-cfg = QLoRAConfig(weights=weights, double_quant=True, compute_dtype="bfloat16", rank=16)
+cfg = FinetuneConfig(weights=weights, double_quant=True, compute_dtype="bfloat16", rank=16)
 before = rss("VmRSS:")
 model, tok = load_base(base, cfg)
 model = attach_lora(model, cfg)

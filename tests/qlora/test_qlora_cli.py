@@ -39,10 +39,10 @@ def test_memory_command_bad_path_is_one_clear_error(tmp_path, capsys, monkeypatc
 
 
 def test_mini_reproduction_writes_records(tmp_path, monkeypatch):
-    from neurips23.qlora.cli import reproduce
+    from neurips23.core.reproduction import reproduce
 
     monkeypatch.setenv("NEURIPS23_CACHE", str(tmp_path / "cache"))
-    run_dir = reproduce("quick", tmp_path / "runs", overrides=(
+    run_dir = reproduce("qlora", "quick", runs_dir=tmp_path / "runs", overrides=(
         "size=nano", "n_pretrain=64", "pretrain_steps=10", "n_train=32", "n_test=8", "steps=3",
         "batch_size=4", "seeds=0,1"))
     results = json.loads((run_dir / "results.json").read_text())

@@ -51,10 +51,14 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What a run measured: loss curve, eval curve, throughput."""
+    """What a run measured: loss curve, eval curve, per-step logs, throughput.
+
+    `logs` has one dict per logged step: step, lr, loss and whatever metrics the loss function
+    returned beside the loss (DPO's reward accuracy, margins, log-probs)."""
 
     losses: list[tuple[int, float]] = field(default_factory=list)
     evals: list[tuple[int, float]] = field(default_factory=list)
+    logs: list[dict[str, float]] = field(default_factory=list)
     final_loss: float = float("nan")
     tokens_per_second: float = 0.0
     steps: int = 0
@@ -95,6 +99,25 @@ def make_optimizer_and_scheduler(params: Iterable[Any], cfg: TrainConfig):
                             betas=(cfg.adam_beta1, cfg.adam_beta2))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg))
     return opt, sched
+
+
+@dataclass
+class TrainData:
+    """What the loop needs of a dataset: each item's length (for grouping by length) and a
+    function collating item indices into a batch (tensors with at least `attention_mask`).
+
+    `examples_data` builds it for prompt/response examples; other objectives (DPO's preference
+    pairs) build their own."""
+
+    lengths: Sequence[int]
+    collate: Callable[[Sequence[int]], dict]
+
+
+def examples_data(tokenizer, examples: Sequence[Example], max_length: int) -> TrainData:
+    """TrainData of prompt/response examples: loss masks on the prompt, right padding."""
+    encoded = encode_examples(tokenizer, examples, max_length)
+    return TrainData([len(e["input_ids"]) for e in encoded],
+                     lambda idx: collate([encoded[i] for i in idx], tokenizer.pad_token_id))
 
 
 class BatchSampler:
@@ -172,7 +195,7 @@ def save_checkpoint(path: Path, model, opt, sched, step: int, result: TrainResul
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     state = {"step": step, "model": _trainable_state(model), "optimizer": opt.state_dict(),
              "scheduler": sched.state_dict(), "losses": result.losses, "evals": result.evals,
-             "torch_rng": torch.get_rng_state()}
+             "logs": result.logs, "torch_rng": torch.get_rng_state()}
     with open(tmp, "wb") as f:
         torch.save(state, f)
         f.flush()
@@ -195,26 +218,35 @@ def load_checkpoint(path: Path, model, opt, sched) -> dict:
     return state
 
 
-def train_causal_lm(model, tokenizer, train: Sequence[Example], cfg: TrainConfig,
+LossFn = Callable[[Any, dict], Any]
+"""loss_fn(model, batch) -> loss, or (loss, metrics) where metrics is a dict of floats logged
+with the step."""
+
+
+def train_causal_lm(model, tokenizer, train: Sequence[Example] | TrainData, cfg: TrainConfig,
                     out_dir: str | Path | None = None, eval: Sequence[Example] | None = None,
                     params: Iterable[Any] | None = None, progress: bool = True,
-                    loss_fn: Callable[[Any, dict], Any] | None = None,
-                    make_optimizer: Callable[[list, TrainConfig], Any] | None = None) -> TrainResult:
-    """Train `model` in place on prompt/response examples; resumes from out_dir's checkpoint.
+                    loss_fn: LossFn | None = None,
+                    make_optimizer: Callable[[list, TrainConfig], Any] | None = None,
+                    callback: Callable[[int, Any], None] | None = None,
+                    desc: str = "train") -> TrainResult:
+    """Train `model` in place; resumes from out_dir's checkpoint.
 
-    `make_optimizer(params, cfg) -> (optimizer, scheduler)` replaces AdamW + LambdaLR (e.g. with
-    bitsandbytes' paged AdamW on a GPU)."""
+    `train` is prompt/response examples (masked LM loss on the responses) or a `TrainData`
+    with its own collate (then `loss_fn` says what to minimise). `params` restricts what is
+    optimised (LoRA). `make_optimizer(params, cfg) -> (optimizer, scheduler)` replaces AdamW +
+    LambdaLR (e.g. bitsandbytes' paged AdamW on a GPU). `callback(step, model)` runs after
+    every optimizer step (evaluation of checkpoints along the way)."""
     from accelerate import Accelerator
 
     set_torch_threads()
     seed_everything(cfg.seed)
-    if not train:
+    data = train if isinstance(train, TrainData) else examples_data(tokenizer, train, cfg.max_length)
+    if not len(data.lengths):
         from neurips23.errors import DataError
         raise DataError("no training examples")
     loss_fn = loss_fn or masked_lm_loss
-    encoded = encode_examples(tokenizer, train, cfg.max_length)
-    sampler = BatchSampler([len(e["input_ids"]) for e in encoded], cfg.batch_size, cfg.seed,
-                           cfg.group_by_length)
+    sampler = BatchSampler(data.lengths, cfg.batch_size, cfg.seed, cfg.group_by_length)
     params = list(params) if params is not None else list(model.parameters())
     opt, sched = (make_optimizer or make_optimizer_and_scheduler)(params, cfg)
     ckpt = Path(out_dir) / CHECKPOINT_NAME if out_dir else None
@@ -225,18 +257,18 @@ def train_causal_lm(model, tokenizer, train: Sequence[Example], cfg: TrainConfig
         start = result.resumed_from = state["step"]
         result.losses = [tuple(x) for x in state["losses"]]
         result.evals = [tuple(x) for x in state["evals"]]
+        result.logs = list(state.get("logs", []))
 
     acc = Accelerator()
     model, opt = acc.prepare(model, opt)
     rank, world = acc.process_index, acc.num_processes
     model.train()
     t0, tokens = time.perf_counter(), 0
-    bar = progress_bar(progress and acc.is_main_process, cfg.steps, start)
+    bar = progress_bar(progress and acc.is_main_process, cfg.steps, start, desc)
     for step in range(start, cfg.steps):
-        idx = sampler(step)[rank::world]
-        batch = {k: v.to(acc.device) for k, v in collate([encoded[i] for i in idx],
-                                                         tokenizer.pad_token_id).items()}
-        loss = loss_fn(model, batch)
+        batch = {k: v.to(acc.device) for k, v in data.collate(sampler(step)[rank::world]).items()}
+        out = loss_fn(model, batch)
+        loss, metrics = out if isinstance(out, tuple) else (out, {})
         opt.zero_grad(set_to_none=True)
         acc.backward(loss)
         if cfg.max_grad_norm:
@@ -247,6 +279,8 @@ def train_causal_lm(model, tokenizer, train: Sequence[Example], cfg: TrainConfig
         loss_value = loss.item()
         if (step + 1) % max(1, cfg.log_every) == 0 or step == cfg.steps - 1:
             result.losses.append((step + 1, loss_value))
+            result.logs.append({"step": step + 1, "lr": sched.get_last_lr()[0],
+                                "loss": loss_value, **metrics})
         if eval and cfg.eval_every and (step + 1) % cfg.eval_every == 0:
             result.evals.append((step + 1, evaluate_loss(acc.unwrap_model(model), tokenizer, eval,
                                                          cfg.max_length, cfg.eval_batch_size)))
@@ -255,6 +289,9 @@ def train_causal_lm(model, tokenizer, train: Sequence[Example], cfg: TrainConfig
             rate = tokens / max(time.perf_counter() - t0, 1e-9)
             bar.set_postfix(loss=f"{loss_value:.3f}", tok_s=f"{rate:,.0f}", refresh=False)
             bar.update(1)
+        if callback is not None:
+            callback(step + 1, acc.unwrap_model(model))
+            model.train()
         if ckpt is not None and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
             if acc.is_main_process:
                 save_checkpoint(ckpt, acc.unwrap_model(model), opt, sched, step + 1, result)

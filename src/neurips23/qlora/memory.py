@@ -65,7 +65,7 @@ class MemoryReport:
         return asdict(self)
 
 
-def load_config(model_or_config: Any):
+def model_config(model_or_config: Any):
     """A transformers config from a model, a config, a tiny size name, or a local path/hub name."""
     from transformers import AutoConfig, PretrainedConfig, PreTrainedModel
 
@@ -107,34 +107,16 @@ def _meta_model(config):
                             f"{str(e).splitlines()[0]}") from None
 
 
-def adaptable_linears(model) -> dict[str, tuple[int, int]]:
-    """name -> (in_features, out_features) of every linear layer except the LM head (§4 recipe)."""
-    import torch
-
-    try:
-        from transformers.pytorch_utils import Conv1D
-    except ImportError:  # pragma: no cover
-        Conv1D = ()  # noqa: N806
-    out_emb = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    found: dict[str, tuple[int, int]] = {}
-    for name, mod in model.named_modules():
-        if mod is out_emb or name.split(".")[-1] == "lm_head":
-            continue
-        if isinstance(mod, torch.nn.Linear):
-            found[name] = (mod.in_features, mod.out_features)
-        elif Conv1D and isinstance(mod, Conv1D):
-            found[name] = (mod.weight.shape[0], mod.weight.shape[1])
-    return found
-
-
 def memory_report(model_or_config: Any, rank: int = 64, blocksize: int = 64,
                   nested_blocksize: int = 256, batch_size: int = 1, seq_len: int = 512) -> MemoryReport:
     """Bits/param and bytes of full, LoRA and QLoRA finetuning of a model, from its config alone."""
     from transformers import PreTrainedModel
 
+    from neurips23.lm.adapters import adaptable_linears
+
     if rank <= 0:
         raise UserError(f"LoRA rank must be positive, got {rank}")
-    config = load_config(model_or_config)
+    config = model_config(model_or_config)
     model = model_or_config if isinstance(model_or_config, PreTrainedModel) else _meta_model(config)
     linears = adaptable_linears(model)
     if not linears:

@@ -6,15 +6,8 @@ import math
 
 import pytest
 
-from neurips23.qlora.experiment import (
-    ReproConfig,
-    claims_from,
-    mean_ci,
-    paired_diff,
-    pretrain_examples,
-    rotate_examples,
-    summarize,
-)
+from neurips23.qlora.comparison import pretrain_examples, rotate_examples
+from neurips23.qlora.reproduce import QLoRAConfig, claims_from, mean_ci, paired_diff, summarize
 
 
 def test_tasks():
@@ -49,7 +42,7 @@ def test_paired_diff_and_claim_rules():
                   "full": [0.7, 0.7, 0.7]})
     d, h = paired_diff(rows, "qlora_nf4_dq", "lora16", "accuracy")
     assert d == pytest.approx(0.02 / 3)
-    cfg = ReproConfig()
+    cfg = QLoRAConfig()
     summary = summarize(rows, cfg)
     mse = {"nf4": 1.0, "nf4_dq": 1.0, "fp4": 2.0, "int4": 1.5}
     verdicts = [c.verdict for c in claims_from(summary, mse, cfg)]
