@@ -33,6 +33,8 @@ def train(
     checkpoint_every: int = typer.Option(None, help="Checkpoint every N steps (resumes from out/)."),
     seed: int = typer.Option(None, help="[default: 0]"),
     device: str = typer.Option(None, help="cpu, cuda, cuda:1, ..."),
+    restart: bool = typer.Option(False, "--restart", help="Discard a checkpoint in --out left by "
+                                 "another run (by default it is an error)."),
     config: Path = typer.Option(None, "--config", help="YAML file of DPOTrainConfig keys "
                                 "(options and --set win over it)."),
     set_: list[str] = typer.Option([], "--set", help="Any other DPOTrainConfig field, key=value "
@@ -53,7 +55,7 @@ def train(
                       options=options)
     cfg.validate()
     _, result = train_dpo(model, data, cfg, out, ref_model=ref, lora_rank=lora_rank,
-                          load_in_4bit=load_4bit, device=device)
+                          load_in_4bit=load_4bit, device=device, restart=restart)
     last = result.final
     typer.echo(f"step {last.get('step')}: loss {last.get('loss', float('nan')):.4f}, reward accuracy "
                f"{last.get('reward_accuracy', float('nan')):.2f}, margin "

@@ -104,22 +104,26 @@ def run_seed(cfg: DPOConfig, model_dir: Path, seed: int, progress: bool = True
     ref.requires_grad_(False)
     new_tokens = cfg.review_length - cfg.prompt_len
     train_prompts = prompts_for(cfg, cfg.n_prompts, 1, seed)
-    eval_prompts = prompts_for(cfg, cfg.n_eval, 2, seed)
+    test_prompts = prompts_for(cfg, cfg.n_test, 2, seed)
+    val_prompts = prompts_for(cfg, cfg.n_val, 3, seed)
     pairs = preference_pairs(ref, tok, train_prompts, cfg.samples_per_prompt, new_tokens, seed)
     points: list[dict] = []
     samples: list[dict] = []
 
     def record(method: str, setting: str, step: int, policy: Any) -> None:
-        pt, texts = evaluate_policy(policy, ref, tok, eval_prompts, new_tokens, seed=10_000 + seed)
+        """A checkpoint's point: reward and KL on validation prompts (for choosing among
+        checkpoints) and on test prompts (what is reported)."""
+        val, _ = evaluate_policy(policy, ref, tok, val_prompts, new_tokens, seed=30_000 + seed)
+        pt, texts = evaluate_policy(policy, ref, tok, test_prompts, new_tokens, seed=10_000 + seed)
         points.append({"method": method, "setting": setting, "seed": seed, "step": step,
-                       **asdict(pt)})
+                       "val_reward": val.reward, "val_kl": val.kl, **asdict(pt)})
         samples.extend({"method": method, "setting": setting, "seed": seed, "step": step,
                         "prompt": p, "completion": t, "reward": true_reward(p + " " + t)}
-                       for p, t in list(zip(eval_prompts, texts, strict=True))[:3])
+                       for p, t in list(zip(test_prompts, texts, strict=True))[:3])
 
     record("SFT", "-", 0, ref)
     for n in cfg.bon_ns:
-        pt = best_of_n(ref, tok, eval_prompts, new_tokens, n, seed=20_000 + seed)
+        pt = best_of_n(ref, tok, test_prompts, new_tokens, n, seed=20_000 + seed)
         points.append({"method": "Best-of-N", "setting": f"N={n}", "seed": seed, "step": 0,
                        **asdict(pt)})
 
@@ -163,10 +167,10 @@ def train_settings(cfg: DPOConfig, seed: int, lr: float, beta: float = 0.1) -> A
 
 
 def aggregate(points: list[dict]) -> list[dict]:
-    """Mean over seeds of each (method, setting, step) point with a 95% CI half-width.
+    """Mean over seeds of each (method, setting, step) point, with a t-interval half-width over
+    seeds (0 for a single seed: then the plot shows no bar)."""
+    from neurips23.core.stats import t_interval
 
-    The CI uses the larger of the across-seed standard error and the pooled sampling error.
-    """
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for p in points:
         groups[(p["method"], p["setting"], p["step"])].append(p)
@@ -174,20 +178,34 @@ def aggregate(points: list[dict]) -> list[dict]:
     for (method, setting, step), ps in groups.items():
         row = {"method": method, "setting": setting, "step": step, "seeds": len(ps)}
         for key in ("reward", "kl"):
-            vals = np.array([p[key] for p in ps])
-            sampling = math.sqrt(sum(p[f"{key}_se"] ** 2 for p in ps)) / len(ps)
-            across = vals.std(ddof=1) / math.sqrt(len(ps)) if len(ps) > 1 else 0.0
-            row[key] = float(vals.mean())
-            row[f"{key}_ci"] = 1.96 * max(sampling, across)
+            mean, low, high = t_interval([p[key] for p in ps])
+            row[key] = mean
+            row[f"{key}_ci"] = 0.0 if math.isnan(high) else high - mean
         out.append(row)
     return out
 
 
-def frontier(points: list[dict], method: str, kl_max: float) -> float:
-    """Best reward among `method`'s checkpoints with KL ≤ kl_max; π_SFT (KL 0) is every method's step 0."""
-    rewards = [p["reward"] for p in points
-               if p["method"] in (method, "SFT") and p["kl"] <= kl_max]
-    return max(rewards) if rewards else float("nan")
+def select_point(points: list[dict], method: str, kl_max: float,
+                 include_sft: bool = False) -> dict | None:
+    """One seed's best checkpoint of `method` within a KL budget, chosen on validation prompts.
+
+    Among the method's checkpoints whose validation KL is ≤ kl_max, the one with the highest
+    validation reward (π_SFT, step 0, counts only with `include_sft`); the caller reports its
+    test reward, so choosing the best of many checkpoints does not inflate what is reported.
+    """
+    allowed = (method, "SFT") if include_sft else (method,)
+    candidates = [p for p in points if p["method"] in allowed and p["val_kl"] <= kl_max]
+    return max(candidates, key=lambda p: p["val_reward"]) if candidates else None
+
+
+def frontier_by_seed(points: list[dict], method: str, kl_max: float,
+                     include_sft: bool = False) -> dict[int, float]:
+    """seed -> test reward of that seed's selected point (nan when no checkpoint fits)."""
+    out = {}
+    for seed in sorted({p["seed"] for p in points}):
+        best = select_point([p for p in points if p["seed"] == seed], method, kl_max, include_sft)
+        out[seed] = best["reward"] if best else float("nan")
+    return out
 
 
 def logps_drift(train_logs: list[dict]) -> dict[str, dict[str, list[float]]]:
@@ -224,7 +242,8 @@ def plot_frontier(cfg: DPOConfig, points: list[dict]) -> Any:
                     ms=5, capsize=2, linestyle="--" if method == "Best-of-N" else "none")
     ax.set_xlabel("KL(π ‖ π_ref)  (exact, per-token over the vocabulary, summed)")
     ax.set_ylabel("true reward")
-    ax.set_title(f"Sentiment frontier, {len(cfg.seeds)} seed(s), {cfg.n_eval} samples/point")
+    ax.set_title(f"Sentiment frontier (test prompts), {len(cfg.seeds)} seed(s), "
+                 f"{cfg.n_test} samples/point")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return fig

@@ -35,8 +35,11 @@ def load_policy(model: str, lora_rank: int = 0, lora_alpha: float = 16.0,
 def train_dpo(model: str, data: str | Path, cfg: DPOTrainConfig, out_dir: str | Path,
               ref_model: str | None = None, lora_rank: int = 0, lora_alpha: float = 16.0,
               load_in_4bit: bool = False, device: str | None = None,
-              progress: bool = True) -> tuple[Any, DPOResult]:
-    """Train `model` on JSONL preference pairs; saves out_dir/model (or adapter) and dpo_logs.json."""
+              progress: bool = True, restart: bool = False) -> tuple[Any, DPOResult]:
+    """Train `model` on JSONL preference pairs; saves out_dir/model (or adapter) and dpo_logs.json.
+
+    A checkpoint in `out_dir` from another run (other data, model or settings) is an error
+    unless `restart` discards it."""
     from neurips23.lm.models import load_model
     from neurips23.utils import atomic_write_json, seed_everything, set_torch_threads
 
@@ -56,7 +59,7 @@ def train_dpo(model: str, data: str | Path, cfg: DPOTrainConfig, out_dir: str | 
                                                 "lora_rank": lora_rank, "load_in_4bit": load_in_4bit,
                                                 **asdict(cfg)})
     trainer = DPOTrainer(policy, tok, pairs, cfg, ref_model=ref, out_dir=out, progress=progress,
-                         source=str(data))
+                         source=str(data), restart=restart)
     result = trainer.train()
     trainer.model.save_pretrained(out / ("adapter" if lora_rank else "model"))
     tok.save_pretrained(out / ("adapter" if lora_rank else "model"))

@@ -99,7 +99,8 @@ class DPOTrainer:
 
     def __init__(self, model: Any, tokenizer: Any, pairs: Sequence[PreferencePair],
                  cfg: DPOTrainConfig, ref_model: Any | None = None,
-                 out_dir: str | Path | None = None, progress: bool = True, source: str = "pairs"):
+                 out_dir: str | Path | None = None, progress: bool = True, source: str = "pairs",
+                 restart: bool = False):
         from neurips23.lm.adapters import keep_4bit_reference_path
 
         cfg.validate()
@@ -107,7 +108,7 @@ class DPOTrainer:
             raise DataError(f"{source}: no preference pairs")
         self.model, self.tokenizer, self.cfg = model, tokenizer, cfg
         self.out_dir = Path(out_dir) if out_dir else None
-        self.progress = progress
+        self.progress, self.restart = progress, restart
         self.encoded = encode_pairs(tokenizer, pairs, cfg.train.max_length, cfg.max_prompt_length,
                                     source, cfg.add_eos)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -196,17 +197,23 @@ class DPOTrainer:
     # -- the loop -------------------------------------------------------------------------
     def train(self, callback: Callable[[int, Any], None] | None = None) -> DPOResult:
         """Run cfg.train.steps optimizer steps (resuming from out_dir's checkpoint); returns the logs."""
-        from neurips23.lm.train import TrainData, train_causal_lm
+        from dataclasses import asdict
+
+        from neurips23.lm.train import TrainData, content_fingerprint, train_causal_lm
         from neurips23.utils import atomic_write_json, seed_everything
 
         cfg = self.cfg
         seed_everything(cfg.train.seed)
         if cfg.precompute_ref:
             self.reference_logps()
-        data = TrainData([len(e["chosen_input_ids"]) for e in self.encoded], self.collate)
+        data = TrainData([len(e["chosen_input_ids"]) for e in self.encoded], self.collate,
+                         fingerprint=content_fingerprint(self.encoded))
+        objective = {"class": type(self).__name__, **{k: v for k, v in asdict(cfg).items()
+                                                       if k != "train"}}
         out = train_causal_lm(self.model, self.tokenizer, data, cfg.train, out_dir=self.out_dir,
                               params=self.params, progress=self.progress,
-                              loss_fn=self.compute_loss, callback=callback, desc="dpo")
+                              loss_fn=self.compute_loss, callback=callback, desc="dpo",
+                              objective=objective, restart=self.restart)
         done = cfg.train.steps - out.resumed_from
         result = DPOResult(logs=out.logs, steps=out.steps, resumed_from=out.resumed_from,
                            wall_seconds=out.wall_seconds,

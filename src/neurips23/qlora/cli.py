@@ -46,6 +46,8 @@ def finetune(
     max_grad_norm: float = typer.Option(0.3), warmup_ratio: float = typer.Option(0.03),
     gradient_checkpointing: bool = typer.Option(False),
     seed: int = typer.Option(0), device: str = typer.Option(None, help="cpu, cuda, cuda:1, ..."),
+    restart: bool = typer.Option(False, "--restart", help="Discard a checkpoint in --out left by "
+                                 "another run (by default it is an error)."),
 ) -> None:
     """Finetune LoRA adapters on a 4-bit NF4+DQ base (only the adapters train)."""
     from neurips23.lm.adapters import quantization_config
@@ -60,7 +62,7 @@ def finetune(
                       seed=seed)
     tok = _tokenizer(model)
     examples = read_training_data(data, tok, max_length)
-    _, _, result = run_finetune(model, examples, cfg, out_dir=out, device=device)
+    _, _, result = run_finetune(model, examples, cfg, out_dir=out, device=device, restart=restart)
     typer.echo(f"final train loss {result.final_loss:.4f} after {result.steps} steps "
                f"({result.tokens_per_second:,.0f} tokens/s); adapter: {out / 'adapter'}")
 

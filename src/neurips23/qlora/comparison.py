@@ -100,36 +100,6 @@ def arm_recipe(arm: str, cfg: QLoRAConfig, seed: int):
                        log_every=max(1, cfg.steps // 20))
 
 
-def storage_bytes(model) -> dict[str, float]:
-    """Measured bytes of the frozen base: linear weights (incl. 4-bit constants) and the rest."""
-    import torch
-
-    lin_bytes, lin_params, other = 0, 0, 0
-    seen: set[int] = set()
-    for mod in model.modules():
-        w = getattr(mod, "weight", None)
-        if w is None or id(w) in seen:  # peft wrappers expose their base layer's weight again
-            continue
-        qs = getattr(w, "quant_state", None)
-        if qs is not None:
-            seen.add(id(w))
-            lin_bytes += w.data.numel() * w.data.element_size()
-            lin_params += int(torch.Size(qs.shape).numel())
-            consts = [qs.absmax] + ([qs.state2.absmax, qs.offset] if qs.nested else [])
-            lin_bytes += sum(t.numel() * t.element_size() for t in consts)
-        elif isinstance(mod, torch.nn.Linear) and "lora_" not in type(mod).__name__ and \
-                not w.requires_grad and mod is not model.get_output_embeddings():
-            seen.add(id(w))
-            lin_bytes += w.numel() * w.element_size()
-            lin_params += w.numel()
-    for p in model.parameters():
-        if id(p) not in seen and not p.requires_grad:
-            seen.add(id(p))
-            other += p.numel() * p.element_size()
-    return {"linear_bytes": float(lin_bytes), "linear_params": float(lin_params),
-            "linear_bits_per_param": 8 * lin_bytes / max(lin_params, 1), "other_bytes": float(other)}
-
-
 def run_arm(arm: str, base: Path, cfg: QLoRAConfig, seed: int, train: list[Example],
             test: list[Example], progress: bool = False) -> dict[str, Any]:
     """Finetune one arm with one seed; held-out loss, exact-match accuracy and memory."""
@@ -140,6 +110,7 @@ def run_arm(arm: str, base: Path, cfg: QLoRAConfig, seed: int, train: list[Examp
     from neurips23.lm.models import count_parameters, load_model
     from neurips23.lm.train import evaluate_loss, train_causal_lm
     from neurips23.qlora.finetune import attach_lora, load_base, train_config
+    from neurips23.qlora.memory import storage_bytes
     from neurips23.utils import seed_everything
 
     recipe = arm_recipe(arm, cfg, seed)

@@ -129,8 +129,11 @@ def read_training_data(path: str | Path, tokenizer, max_length: int):
 
 
 def finetune(model_name: str | Path, train_examples, cfg: FinetuneConfig, out_dir: Path | None = None,
-             eval_examples=None, device: str | None = None, progress: bool = True):
-    """Load the base in 4 bit, attach LoRA, train only the adapters; returns (peft model, tok, result)."""
+             eval_examples=None, device: str | None = None, progress: bool = True,
+             restart: bool = False):
+    """Load the base in 4 bit, attach LoRA, train only the adapters; returns (peft model, tok, result).
+
+    A checkpoint in `out_dir` from another run is an error unless `restart` discards it."""
     from neurips23.lm.adapters import trainable_parameters
     from neurips23.lm.train import train_causal_lm
     from neurips23.utils import seed_everything
@@ -143,7 +146,9 @@ def finetune(model_name: str | Path, train_examples, cfg: FinetuneConfig, out_di
     result = train_causal_lm(model, tok, train_examples, train_config(cfg),
                              out_dir=out_dir, eval=eval_examples,
                              params=trainable_parameters(model), progress=progress,
-                             make_optimizer=make_optimizer_factory(cfg, on))
+                             make_optimizer=make_optimizer_factory(cfg, on),
+                             objective={"recipe": asdict(cfg), "base": str(model_name)},
+                             restart=restart)
     if out_dir is not None:
         save_adapter(model, tok, cfg, model_name, Path(out_dir))
     return model, tok, result

@@ -1,7 +1,9 @@
-"""Memory accounting of QLoRA (§2 "Memory requirement", §3 double quantization) from a config alone.
+"""Memory of QLoRA (§2 "Memory requirement", §3 double quantization): the accounting from a
+config alone, the bytes a loaded model's frozen weights occupy, and the measured peak memory of
+one LoRA training step in a fresh process.
 
-The model is instantiated on PyTorch's ``meta`` device, so only parameter *shapes* exist: any
-architecture transformers knows works, and no weights are read or downloaded.
+For the accounting the model is instantiated on PyTorch's ``meta`` device, so only parameter
+*shapes* exist: any architecture transformers knows works, and no weights are read or downloaded.
 """
 
 from __future__ import annotations
@@ -189,3 +191,33 @@ def format_report(rep: MemoryReport, gpu_gb: float | None = None) -> list[tuple[
         for k, ok in rep.fits(gpu_gb).items():
             rows.append((f"fits in {gpu_gb:g} GB: {k}", "yes" if ok else "no"))
     return rows
+
+
+def storage_bytes(model) -> dict[str, float]:
+    """Measured bytes of the frozen base: linear weights (incl. 4-bit constants) and the rest."""
+    import torch
+
+    lin_bytes, lin_params, other = 0, 0, 0
+    seen: set[int] = set()
+    for mod in model.modules():
+        w = getattr(mod, "weight", None)
+        if w is None or id(w) in seen:  # peft wrappers expose their base layer's weight again
+            continue
+        qs = getattr(w, "quant_state", None)
+        if qs is not None:
+            seen.add(id(w))
+            lin_bytes += w.data.numel() * w.data.element_size()
+            lin_params += int(torch.Size(qs.shape).numel())
+            consts = [qs.absmax] + ([qs.state2.absmax, qs.offset] if qs.nested else [])
+            lin_bytes += sum(t.numel() * t.element_size() for t in consts)
+        elif isinstance(mod, torch.nn.Linear) and "lora_" not in type(mod).__name__ and \
+                not w.requires_grad and mod is not model.get_output_embeddings():
+            seen.add(id(w))
+            lin_bytes += w.numel() * w.element_size()
+            lin_params += w.numel()
+    for p in model.parameters():
+        if id(p) not in seen and not p.requires_grad:
+            seen.add(id(p))
+            other += p.numel() * p.element_size()
+    return {"linear_bytes": float(lin_bytes), "linear_params": float(lin_params),
+            "linear_bits_per_param": 8 * lin_bytes / max(lin_params, 1), "other_bytes": float(other)}

@@ -297,29 +297,35 @@ def _pair_table(code: torch.Tensor) -> torch.Tensor:
 
 
 def dequantize_4bit(state: QuantState4bit) -> torch.Tensor:
-    """code[q] * absmax[block] in fp32, reshaped and cast back to the original dtype."""
+    """code[q] * absmax[block] in fp32, reshaped and cast back to the original dtype.
+
+    One pass per chunk of whole blocks, all in cache: the packed bytes become int32 indices,
+    one 64-bit gather per byte from a 256-entry table of (high, low) code-value pairs writes
+    both values at once (straight into an fp32 output), and an in-place multiply by the block
+    constants finishes them; other dtypes are cast on the copy out, as bitsandbytes casts.
+    """
     n, bs = state.numel, state.blocksize
     absmax = block_constants(state)
     packed = state.packed.reshape(-1)
-    # every byte decodes to a (high, low) pair of fp32 code values: one 64-bit gather per byte
     table = _pair_table(state.code).contiguous().view(torch.int64).view(256)
     out = torch.empty(n, dtype=state.dtype)
     step = bs * max(1, CHUNK // bs)
     index = torch.empty((step + 1) // 2, dtype=torch.int32)
-    pairs = torch.empty((step + 1) // 2, dtype=torch.int64)
-    for start, stop in _chunks(n, bs):
+    buffer = torch.empty(step + 1, dtype=torch.float32)
+    for start, stop in _chunks(n, bs):  # start is a multiple of blocksize, so even
         m = stop - start
         nbytes = (m + 1) // 2
         index[:nbytes].copy_(packed[start // 2: start // 2 + nbytes])
-        torch.index_select(table, 0, index[:nbytes], out=pairs[:nbytes])
-        values = pairs[:nbytes].view(torch.float32)[:m]
-        full = m - m % bs
-        first = start // bs
-        # fp32 product, cast on store to the output dtype (as bitsandbytes does), in one pass
-        torch.mul(values[:full].view(-1, bs), absmax[first: first + full // bs].unsqueeze(1),
-                  out=out[start: start + full].view(-1, bs))
+        direct = state.dtype == torch.float32 and m % 2 == 0
+        values = out[start:stop] if direct else buffer[: 2 * nbytes]
+        torch.index_select(table, 0, index[:nbytes], out=values.view(torch.int64))
+        values = values[:m]
+        full, first = m - m % bs, start // bs
+        values[:full].view(-1, bs).mul_(absmax[first: first + full // bs].unsqueeze(1))
         if full < m:
-            torch.mul(values[full:], absmax[-1], out=out[start + full: stop])
+            values[full:].mul_(absmax[-1])
+        if not direct:
+            out[start:stop].copy_(values)
     return out.view(state.shape)
 
 
