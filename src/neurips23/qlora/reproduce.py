@@ -73,8 +73,8 @@ class QLoRAConfig:
 
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"size": "micro", "n_pretrain": 4000, "pretrain_steps": 300, "n_train": 1000,
-              "n_test": 64, "steps": 40, "seeds": [0, 1], "ppl_chunks": 8,
-              "ppl_chunk_tokens": 192, "memory_repeats": 1, "memory_seq": 64},
+              "n_test": 64, "steps": 40, "seeds": [0, 1], "ppl_chunks": 6,
+              "ppl_chunk_tokens": 128, "memory_repeats": 1, "memory_seq": 32},
     "full": {},
 }
 

@@ -50,15 +50,32 @@ def _rss(field: str) -> int:
     return 0
 
 
+def _release_freed_memory() -> None:
+    """Collect garbage and hand the heap's free pages back to the OS (glibc), if possible."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the reading keeps the allocator's slack
+        pass
+
+
 def _measure(model: str, weights: str, rank: int, batch: int, seq: int, seed: int) -> StepMemory:
     """In this process: load, one LoRA step, the memory it took (see the module docstring)."""
     import time
 
+    import accelerate  # noqa: F401 - every library loaded before the first reading
+    import bitsandbytes  # noqa: F401
+    import peft  # noqa: F401
     import torch
+    import transformers  # noqa: F401
 
     from neurips23.lm.adapters import attach_lora, load_base, trainable_parameters
     from neurips23.qlora.memory import storage_bytes
 
+    _release_freed_memory()
     before = _rss("VmRSS:")
     base, tok = load_base(model, weights, double_quant=True, compute_dtype="bfloat16")
     peft_model = attach_lora(base, rank)
@@ -67,6 +84,7 @@ def _measure(model: str, weights: str, rank: int, batch: int, seq: int, seed: in
     opt = torch.optim.AdamW(params, lr=1e-4)
     ids = torch.randint(0, len(tok), (batch, seq), generator=torch.Generator().manual_seed(seed))
     peft_model.train()
+    _release_freed_memory()
     after = _rss("VmRSS:")
     try:
         with open("/proc/self/clear_refs", "w") as f:
