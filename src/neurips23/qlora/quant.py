@@ -222,8 +222,11 @@ def dequantize_blockwise_8bit(
 ) -> torch.Tensor:
     """code[q] * absmax[block] in fp32 (flat)."""
     values = code[codes.reshape(-1).long()]
-    block_of = torch.arange(values.numel()) // blocksize
-    return values * absmax[block_of]
+    full = values.numel() - values.numel() % blocksize
+    values[:full].view(-1, blocksize).mul_(absmax[: full // blocksize].unsqueeze(1))
+    if full < values.numel():
+        values[full:].mul_(absmax[-1])
+    return values
 
 
 def double_quantize(absmax: torch.Tensor, blocksize: int = 256) -> DoubleQuant:
@@ -239,7 +242,7 @@ def double_dequantize(dq: DoubleQuant) -> torch.Tensor:
     return dequantize_blockwise_8bit(dq.codes, dq.absmax, dq.code, dq.blocksize) + dq.offset
 
 
-CHUNK = 1 << 18  # values per chunk: whole blocks; keeps temporaries small and cache-resident
+CHUNK = 1 << 17  # values per chunk: whole blocks; keeps temporaries small and cache-resident
 
 
 def _chunks(n: int, blocksize: int):
@@ -289,11 +292,17 @@ def block_constants(state: QuantState4bit) -> torch.Tensor:
     return state.absmax
 
 
+_PAIR_TABLES: dict[tuple[float, ...], torch.Tensor] = {}
+
+
 def _pair_table(code: torch.Tensor) -> torch.Tensor:
-    """256 x 2 table: the (high-nibble, low-nibble) code values of every byte."""
-    code = torch.nn.functional.pad(code, (0, 16 - code.numel()))  # Int4 has 15 codes
-    byte = torch.arange(256)
-    return torch.stack([code[byte >> 4], code[byte & 0xF]], dim=1)
+    """256 x 2 table: the (high-nibble, low-nibble) code values of every byte (cached per code)."""
+    key = tuple(code.tolist())
+    if key not in _PAIR_TABLES:
+        padded = torch.nn.functional.pad(code, (0, 16 - code.numel()))  # Int4 has 15 codes
+        byte = torch.arange(256)
+        _PAIR_TABLES[key] = torch.stack([padded[byte >> 4], padded[byte & 0xF]], dim=1).contiguous()
+    return _PAIR_TABLES[key]
 
 
 def dequantize_4bit(state: QuantState4bit) -> torch.Tensor:
@@ -307,24 +316,27 @@ def dequantize_4bit(state: QuantState4bit) -> torch.Tensor:
     n, bs = state.numel, state.blocksize
     absmax = block_constants(state)
     packed = state.packed.reshape(-1)
-    table = _pair_table(state.code).contiguous().view(torch.int64).view(256)
+    table = _pair_table(state.code).view(torch.int64).view(256)
     out = torch.empty(n, dtype=state.dtype)
-    step = bs * max(1, CHUNK // bs)
+    step = min(bs * max(1, CHUNK // bs), n + n % 2)  # temporaries no larger than needed
     index = torch.empty((step + 1) // 2, dtype=torch.int32)
-    buffer = torch.empty(step + 1, dtype=torch.float32)
+    buffer = None
     for start, stop in _chunks(n, bs):  # start is a multiple of blocksize, so even
         m = stop - start
         nbytes = (m + 1) // 2
         index[:nbytes].copy_(packed[start // 2: start // 2 + nbytes])
-        direct = state.dtype == torch.float32 and m % 2 == 0
-        values = out[start:stop] if direct else buffer[: 2 * nbytes]
+        if state.dtype == torch.float32 and m % 2 == 0:
+            values = out[start:stop]
+        else:
+            buffer = torch.empty(step + 1, dtype=torch.float32) if buffer is None else buffer
+            values = buffer[: 2 * nbytes]
         torch.index_select(table, 0, index[:nbytes], out=values.view(torch.int64))
         values = values[:m]
         full, first = m - m % bs, start // bs
         values[:full].view(-1, bs).mul_(absmax[first: first + full // bs].unsqueeze(1))
         if full < m:
             values[full:].mul_(absmax[-1])
-        if not direct:
+        if values.data_ptr() != out[start:stop].data_ptr():
             out[start:stop].copy_(values)
     return out.view(state.shape)
 
