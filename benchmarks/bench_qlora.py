@@ -107,7 +107,7 @@ def main() -> None:
     set_torch_threads(1)
     torch.manual_seed(0)
     rows = bench_matrices("4096x4096", [torch.randn(4096, 4096) * 0.02], args.repeats)
-    rows += bench_matrices("SmolLM2-135M (210 matrices)", smollm2_weights(), args.repeats)
+    rows += bench_matrices("SmolLM2-135M (210 matrices)", smollm2_weights(), max(3, args.repeats // 3))
     print("codec vs bitsandbytes, CPU, 1 thread (ratio = ours / bnb; < 1 is faster)")
     for r in rows:
         print(f"  {r['weights']:28s} {r['op']:10s} {r['dtype']:8s} DQ={r['dq']!s:5s} "
