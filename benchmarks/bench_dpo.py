@@ -37,7 +37,7 @@ def main() -> None:
     from trl import DPOTrainer as TRLTrainer
 
     from neurips23.dpo.toy import toy_model_and_tokenizer, toy_pairs
-    from neurips23.dpo.trainer import DPOConfig, DPOTrainer
+    from neurips23.dpo.trainer import DPOTrainConfig, DPOTrainer, dpo_train_settings
     from neurips23.utils import set_torch_threads
 
     set_torch_threads(1)
@@ -46,8 +46,9 @@ def main() -> None:
     pairs = toy_pairs(args.pairs, seed=1, min_len=4, max_len=16)
     n, steps = args.pairs, args.steps
 
-    ours_cfg = DPOConfig(beta=args.beta, steps=steps, batch_size=n, lr=args.lr,
-                         schedule="constant", max_grad_norm=10.0, max_length=64, log_every=1)
+    ours_cfg = DPOTrainConfig(beta=args.beta, train=dpo_train_settings(
+        steps=steps, batch_size=n, lr=args.lr, schedule="constant", max_grad_norm=10.0,
+        max_length=64, log_every=1))
     trainer = DPOTrainer(copy.deepcopy(model), tok, pairs, ours_cfg, progress=False)
     t0 = time.perf_counter()
     ours = trainer.train()

@@ -104,7 +104,7 @@ def test_unlikelihood_by_hand():
 
 
 def test_preference_pairs_are_labelled_by_true_reward():
-    from neurips23.dpo.experiment import preference_pairs
+    from neurips23.dpo.frontier import preference_pairs
     from neurips23.lm.models import build_model
     from neurips23.lm.tokenizers import build_word_tokenizer
 
@@ -119,16 +119,18 @@ def test_preference_pairs_are_labelled_by_true_reward():
 
 
 def test_reproduction_end_to_end_tiny(tmp_path, monkeypatch):
-    from neurips23.dpo.experiment import FrontierConfig, run_frontier
+    from neurips23.core.reproduction import reproduce
 
     monkeypatch.setenv("NEURIPS23_CACHE", str(tmp_path / "cache"))
-    cfg = FrontierConfig(seeds=[0], n_reviews=300, sft_steps=10, n_prompts=12, betas=[0.5, 5.0],
-                         pft_lrs=[1e-3], ul_alphas=[1.0], steps=4, batch_size=8, eval_every=2,
-                         n_eval=16, bon_ns=[1, 2])
-    run_dir = run_frontier(cfg, runs_dir=tmp_path / "runs", profile="test", progress=True)
+    run_dir = reproduce("dpo", "quick", runs_dir=tmp_path / "runs", overrides=[
+        "seeds=[0]", "n_reviews=300", "sft_steps=10", "n_prompts=12", "betas=[0.5, 5.0]",
+        "pft_lrs=[1e-3]", "ul_alphas=[1.0]", "steps=4", "batch_size=8", "eval_every=2",
+        "n_val=12", "n_test=16", "bon_ns=[1, 2]", "workers=1"])
     results = json.loads((run_dir / "results.json").read_text())
     assert (run_dir / "frontier.png").exists() and (run_dir / "config.resolved.yaml").exists()
-    assert len(results["claims"]) == 5
+    assert len(results["claims"]) == 4 and not results["finding"]
+    assert {c["verdict"] for c in results["claims"]} == {"inconclusive"}  # one seed: no verdict
+    assert any("PPO" in c["paper"] and "not run" in c["ours"] for c in results["claims"])
     methods = {p["method"] for p in results["metrics"]["points"]}
     assert methods == {"SFT", "Best-of-N", "DPO", "Preferred-FT", "Unlikelihood"}
     sft = [p for p in results["metrics"]["points"] if p["method"] == "SFT"][0]

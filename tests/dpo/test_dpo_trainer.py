@@ -9,14 +9,14 @@ import torch
 
 from neurips23.dpo.data import PreferencePair, encode_pair, read_preference_jsonl
 from neurips23.dpo.toy import toy_model_and_tokenizer, toy_pairs
-from neurips23.dpo.trainer import DPOConfig, DPOTrainer
+from neurips23.dpo.trainer import DPOTrainConfig, DPOTrainer, dpo_train_settings
 from neurips23.errors import ConfigError, DataError
 
 
-def _cfg(**kw):
-    base = dict(beta=0.5, steps=8, batch_size=8, lr=3e-3, max_length=32, seed=0)
-    base.update(kw)
-    return DPOConfig(**base)
+def _cfg(beta=0.5, precompute_ref=True, **train):
+    """DPO settings for the tests; trainer settings (steps, lr, ...) go to the core TrainConfig."""
+    settings = dict(steps=8, batch_size=8, lr=3e-3, max_length=32, seed=0) | train
+    return DPOTrainConfig(beta=beta, precompute_ref=precompute_ref, train=dpo_train_settings(**settings))
 
 
 def test_training_raises_reward_accuracy_and_lowers_loss():
@@ -126,9 +126,11 @@ def test_no_trainable_parameters_is_an_error():
 
 def test_bad_config_values():
     with pytest.raises(ConfigError, match="loss_type"):
-        DPOConfig(loss_type="kto").validate()
+        DPOTrainConfig(loss_type="kto").validate()
     with pytest.raises(ConfigError, match="beta"):
-        DPOConfig(beta=-1).validate()
+        DPOTrainConfig(beta=-1).validate()
+    with pytest.raises(ConfigError, match="train.lr"):
+        DPOTrainConfig(train=dpo_train_settings(lr=0)).validate()
 
 
 # --- bad input -----------------------------------------------------------------------------

@@ -39,10 +39,10 @@ def test_memory_command_bad_path_is_one_clear_error(tmp_path, capsys, monkeypatc
 
 
 def test_mini_reproduction_writes_records(tmp_path, monkeypatch):
-    from neurips23.qlora.cli import reproduce
+    from neurips23.core.reproduction import reproduce
 
     monkeypatch.setenv("NEURIPS23_CACHE", str(tmp_path / "cache"))
-    run_dir = reproduce("quick", tmp_path / "runs", overrides=(
+    run_dir = reproduce("qlora", "quick", runs_dir=tmp_path / "runs", overrides=(
         "size=nano", "n_pretrain=64", "pretrain_steps=10", "n_train=32", "n_test=8", "steps=3",
         "batch_size=4", "seeds=0,1"))
     results = json.loads((run_dir / "results.json").read_text())
@@ -56,3 +56,48 @@ def test_mini_reproduction_writes_records(tmp_path, monkeypatch):
     assert len(results["claims"]) == 4 and results["seeds"] == [0, 1]
     assert (run_dir / "qlora_arms.png").exists() and (run_dir / "samples.jsonl").exists()
     assert (run_dir / "config.resolved.yaml").exists()
+
+
+QUIET_DRIVER = """
+import logging, sys
+from neurips23 import cli
+for argv in sys.argv[1:]:
+    sys.argv = ["neurips23", *argv.split()]
+    try:
+        cli.main()
+    except SystemExit as e:
+        assert not e.code, (argv, e.code)
+if "--debug" not in sys.argv:  # bitsandbytes' kernel-loading notice goes through its logger
+    logging.getLogger("bitsandbytes.backends.cpu.ops").warning(
+        "Failed to load CPU gemm_4bit_forward from kernels-community")
+"""
+
+
+@pytest.mark.slow
+def test_cli_output_is_quiet_unless_debug(tmp_path):
+    """qlora finetune and dpo train (4-bit + LoRA) print no third-party warnings; --debug does."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from neurips23.dpo.toy import toy_model_and_tokenizer, toy_pairs
+    from neurips23.lm.models import save_model
+
+    save_model(*toy_model_and_tokenizer(seed=0), tmp_path / "tiny")
+    rows = [{"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected} for p in toy_pairs(8)]
+    (tmp_path / "p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps({"prompt": r["prompt"], "response":
+                                                          r["chosen"]}) + "\n" for r in rows))
+    common = f"--model {tmp_path / 'tiny'} --steps 1 --batch-size 4"
+    finetune = f"qlora finetune {common} --data {tmp_path / 'd.jsonl'} --rank 2 --out {tmp_path}/q"
+    dpo = (f"dpo train {common} --data {tmp_path / 'p.jsonl'} --lora-rank 2 --load-4bit "
+           f"--out {tmp_path}/d")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    quiet = subprocess.run([sys.executable, "-c", QUIET_DRIVER, finetune, dpo], env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert "final train loss" in quiet.stdout and "step 1: loss" in quiet.stdout
+    assert "Warning" not in quiet.stderr and "Failed to load" not in quiet.stderr, quiet.stderr
+    loud = subprocess.run([sys.executable, "-c", QUIET_DRIVER, "--debug " + finetune.replace(
+        f"{tmp_path}/q", f"{tmp_path}/q2")], env=env, capture_output=True, text=True, timeout=300)
+    assert loud.returncode == 0 and "FutureWarning" in loud.stderr, loud.stderr[-2000:]

@@ -36,11 +36,11 @@ def _data(path, n=48):
 def test_quantized_base_matches_our_codec(base_dir):
     """bnb's Linear4bit holds exactly our NF4+DQ bytes, and computes x @ dequant(W)^T."""
     from neurips23.lm.models import load_model
-    from neurips23.qlora.finetune import QLoRAConfig, load_base, quant_state_from_bnb
+    from neurips23.qlora.finetune import FinetuneConfig, load_base, quant_state_from_bnb
     from neurips23.qlora.quant import dequantize_4bit, quantize_nf4
 
     ref, _ = load_model(base_dir)
-    model, _ = load_base(base_dir, QLoRAConfig(compute_dtype="float32"))
+    model, _ = load_base(base_dir, FinetuneConfig(compute_dtype="float32"))
     lin = model.model.layers[0].mlp.up_proj
     assert type(lin).__name__ == "Linear4bit"
     w = ref.model.layers[0].mlp.up_proj.weight.detach()
@@ -58,7 +58,7 @@ def test_finetune_trains_only_adapters_and_merge_reproduces_outputs(base_dir, tm
     from transformers import AutoModelForCausalLM
 
     from neurips23.qlora.finetune import (
-        QLoRAConfig,
+        FinetuneConfig,
         attach_lora,
         finetune,
         load_base,
@@ -66,7 +66,7 @@ def test_finetune_trains_only_adapters_and_merge_reproduces_outputs(base_dir, tm
         read_training_data,
     )
 
-    cfg = QLoRAConfig(compute_dtype="float32", rank=4, steps=4, batch_size=8, lr=5e-3)
+    cfg = FinetuneConfig(compute_dtype="float32", rank=4, steps=4, batch_size=8, lr=5e-3)
     model, tok = load_base(base_dir, cfg)
     peft_model = attach_lora(model, cfg)
     trainable = [n for n, p in peft_model.named_parameters() if p.requires_grad]
@@ -119,7 +119,7 @@ def test_bad_training_data_is_named_by_line(base_dir, tmp_path):
 
 
 def test_model_without_linear_layers_cannot_get_adapters():
-    from neurips23.qlora.finetune import QLoRAConfig, attach_lora
+    from neurips23.qlora.finetune import FinetuneConfig, attach_lora
 
     class NoLinear(torch.nn.Module):
         def __init__(self):
@@ -127,25 +127,25 @@ def test_model_without_linear_layers_cannot_get_adapters():
             self.emb = torch.nn.Embedding(4, 4)
 
     with pytest.raises(UserError, match="no linear layers"):
-        attach_lora(NoLinear(), QLoRAConfig())
+        attach_lora(NoLinear(), FinetuneConfig())
 
 
 def test_unknown_weight_format_is_a_config_error():
     from neurips23.errors import ConfigError
-    from neurips23.qlora.finetune import bnb_config
+    from neurips23.lm.adapters import quantization_config
 
     with pytest.raises(ConfigError, match="weights 'int3'"):
-        bnb_config("int3")
+        quantization_config("int3")
 
 
 def test_paged_adamw_takes_the_same_steps_as_adamw(base_dir, tmp_path):
     """The recipe's paged AdamW (bitsandbytes) and torch's AdamW agree on the same run."""
     from neurips23.errors import ConfigError
-    from neurips23.qlora.finetune import QLoRAConfig, finetune, make_optimizer_factory, read_training_data
+    from neurips23.qlora.finetune import FinetuneConfig, finetune, make_optimizer_factory, read_training_data
 
     losses = {}
     for opt in ("adamw", "paged_adamw"):
-        cfg = QLoRAConfig(compute_dtype="float32", rank=4, steps=5, batch_size=8, lr=5e-3, log_every=1,
+        cfg = FinetuneConfig(compute_dtype="float32", rank=4, steps=5, batch_size=8, lr=5e-3, log_every=1,
                           optimizer=opt)
         from neurips23.lm.models import load_model
 
@@ -154,17 +154,17 @@ def test_paged_adamw_takes_the_same_steps_as_adamw(base_dir, tmp_path):
         _, _, result = finetune(base_dir, data, cfg, progress=False)
         losses[opt] = [loss for _, loss in result.losses]
     assert losses["adamw"] == pytest.approx(losses["paged_adamw"], rel=1e-3)
-    assert make_optimizer_factory(QLoRAConfig(), "cpu") is None  # auto: AdamW off the GPU
-    assert make_optimizer_factory(QLoRAConfig(), "cuda:0") is not None
+    assert make_optimizer_factory(FinetuneConfig(), "cpu") is None  # auto: AdamW off the GPU
+    assert make_optimizer_factory(FinetuneConfig(), "cuda:0") is not None
     with pytest.raises(ConfigError, match="optimizer 'sgd'"):
-        make_optimizer_factory(QLoRAConfig(optimizer="sgd"), "cpu")
+        make_optimizer_factory(FinetuneConfig(optimizer="sgd"), "cpu")
 
 
 def test_merge_rebuilds_the_base_with_the_trained_compute_dtype(base_dir, tmp_path, monkeypatch):
     """The 4-bit codes depend on the dtype the base is loaded in; merge must load it as trained."""
     import neurips23.qlora.finetune as ft
 
-    cfg = ft.QLoRAConfig(compute_dtype="bfloat16", rank=4, steps=2, batch_size=8, lr=5e-3)
+    cfg = ft.FinetuneConfig(compute_dtype="bfloat16", rank=4, steps=2, batch_size=8, lr=5e-3)
     _, tok = ft.load_base(base_dir, cfg)
     data = ft.read_training_data(_data(tmp_path / "d.jsonl"), tok, 64)
     ft.finetune(base_dir, data, cfg, out_dir=tmp_path / "run", progress=False)
@@ -189,7 +189,7 @@ def test_merge_rebuilds_the_base_with_the_trained_compute_dtype(base_dir, tmp_pa
                                                 ("lr", -1e-3, "lr=-0.001"), ("dropout", 1.5, "dropout=1.5")])
 def test_recipe_settings_that_cannot_work_are_config_errors(field, value, needle):
     from neurips23.errors import ConfigError
-    from neurips23.qlora.finetune import QLoRAConfig
+    from neurips23.qlora.finetune import FinetuneConfig
 
     with pytest.raises(ConfigError, match=needle):
-        QLoRAConfig(**{field: value}).validate()
+        FinetuneConfig(**{field: value}).validate()

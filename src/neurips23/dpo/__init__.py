@@ -2,11 +2,11 @@
 
 from neurips23.dpo.data import PreferencePair, collate_pairs, encode_pair, read_preference_jsonl
 from neurips23.dpo.loss import concatenated_forward, dpo_loss, sequence_logps
-from neurips23.dpo.trainer import DPOConfig, DPOResult, DPOTrainer
+from neurips23.dpo.trainer import DPOResult, DPOTrainConfig, DPOTrainer
 
 __all__ = [
-    "DPOConfig",
     "DPOResult",
+    "DPOTrainConfig",
     "DPOTrainer",
     "PreferencePair",
     "collate_pairs",

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from neurips23.dpo.loss import token_logps
-from neurips23.dpo.trainer import DPOConfig, DPOTrainer
+from neurips23.dpo.trainer import DPOTrainConfig, DPOTrainer
 
 
 def preferred_ft_loss(chosen_logps: Any, chosen_mask: Any) -> Any:
@@ -36,11 +36,11 @@ def unlikelihood_loss(chosen_logps: Any, chosen_mask: Any, rejected_logps: Any,
 class PreferredFTTrainer(DPOTrainer):
     """Fine-tune on y_w only (the chosen half of the batch)."""
 
-    def __init__(self, model: Any, tokenizer: Any, pairs: Sequence[Any], cfg: DPOConfig, **kw: Any):
+    def __init__(self, model: Any, tokenizer: Any, pairs: Sequence[Any], cfg: DPOTrainConfig, **kw: Any):
         cfg = replace(cfg, reference_free=True, precompute_ref=False)
         super().__init__(model, tokenizer, pairs, cfg, **kw)
 
-    def compute_loss(self, model: Any, batch: dict, idx: Sequence[int]) -> tuple[Any, dict]:
+    def compute_loss(self, model: Any, batch: dict) -> tuple[Any, dict]:
         n = batch["input_ids"].shape[0] // 2
         out = model(input_ids=batch["input_ids"][:n], attention_mask=batch["attention_mask"][:n])
         logps, mask = token_logps(out.logits, batch["labels"][:n])
@@ -51,13 +51,13 @@ class PreferredFTTrainer(DPOTrainer):
 class UnlikelihoodTrainer(DPOTrainer):
     """Raise the likelihood of y_w and push down each token of y_l."""
 
-    def __init__(self, model: Any, tokenizer: Any, pairs: Sequence[Any], cfg: DPOConfig,
+    def __init__(self, model: Any, tokenizer: Any, pairs: Sequence[Any], cfg: DPOTrainConfig,
                  alpha: float = 1.0, **kw: Any):
         cfg = replace(cfg, reference_free=True, precompute_ref=False)
         super().__init__(model, tokenizer, pairs, cfg, **kw)
         self.alpha = alpha
 
-    def compute_loss(self, model: Any, batch: dict, idx: Sequence[int]) -> tuple[Any, dict]:
+    def compute_loss(self, model: Any, batch: dict) -> tuple[Any, dict]:
         n = batch["input_ids"].shape[0] // 2
         out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
         logps, mask = token_logps(out.logits, batch["labels"])

@@ -1,8 +1,8 @@
-"""`neurips23 dpo ...`: train a policy on preference pairs; `reproduce` for the §6.1 frontier."""
+"""`neurips23 dpo ...`: train a policy on preference pairs, write toy data (the §6.1 frontier is
+`neurips23 reproduce dpo`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import typer
@@ -18,32 +18,44 @@ def train(
     out: Path = typer.Option(Path("dpo-out"), help="Output dir: model/ (or adapter/), logs, checkpoint."),
     ref: str = typer.Option(None, help="Reference model (default: a frozen copy of --model, or the "
                                        "adapter-disabled base with --lora-rank)."),
-    beta: float = typer.Option(0.1, help="KL weight β (paper: 0.1; 0.5 for TL;DR)."),
-    loss_type: str = typer.Option("sigmoid", help="sigmoid (DPO) | ipo."),
-    label_smoothing: float = typer.Option(0.0, help="Conservative DPO flip rate ε."),
-    reference_free: bool = typer.Option(False, help="Ignore the reference (log π_ref = 0)."),
-    steps: int = typer.Option(100), batch_size: int = typer.Option(16),
-    lr: float = typer.Option(1e-4, help="Paper: 1e-6 for billion-parameter models."),
-    max_length: int = typer.Option(256), max_prompt_length: int = typer.Option(128),
+    beta: float = typer.Option(None, help="KL weight β (paper: 0.1; 0.5 for TL;DR) [default: 0.1]"),
+    loss_type: str = typer.Option(None, help="sigmoid (DPO) | ipo [default: sigmoid]"),
+    label_smoothing: float = typer.Option(None, help="Conservative DPO flip rate ε [default: 0]"),
+    reference_free: bool = typer.Option(None, "--reference-free/--with-reference",
+                                        help="Ignore the reference (log π_ref = 0)."),
+    steps: int = typer.Option(None, help="[default: 100]"),
+    batch_size: int = typer.Option(None, help="[default: 16]"),
+    lr: float = typer.Option(None, help="Paper: 1e-6 for billion-parameter models [default: 1e-4]"),
+    max_length: int = typer.Option(None, help="Prompt + response tokens [default: 256]"),
+    max_prompt_length: int = typer.Option(None, help="[default: 128]"),
     lora_rank: int = typer.Option(0, help="Train LoRA adapters of this rank (0: full finetune)."),
     load_4bit: bool = typer.Option(False, "--load-4bit", help="NF4+DQ base (QLoRA); needs --lora-rank."),
-    checkpoint_every: int = typer.Option(0, help="Checkpoint every N steps (resumes from out/)."),
-    seed: int = typer.Option(0), device: str = typer.Option(None, help="cpu, cuda, cuda:1, ..."),
-    set_: list[str] = typer.Option([], "--set", help="Any other DPOConfig field, key=value."),
+    checkpoint_every: int = typer.Option(None, help="Checkpoint every N steps (resumes from out/)."),
+    seed: int = typer.Option(None, help="[default: 0]"),
+    device: str = typer.Option(None, help="cpu, cuda, cuda:1, ..."),
+    restart: bool = typer.Option(False, "--restart", help="Discard a checkpoint in --out left by "
+                                 "another run (by default it is an error)."),
+    config: Path = typer.Option(None, "--config", help="YAML file of DPOTrainConfig keys "
+                                "(options and --set win over it)."),
+    set_: list[str] = typer.Option([], "--set", help="Any other DPOTrainConfig field, key=value "
+                                   "(trainer settings as train.KEY, e.g. train.warmup_steps=150)."),
 ) -> None:
     """Train a policy with the DPO loss; prints the last step's logs."""
     from neurips23.config import load_config
     from neurips23.dpo.run import train_dpo
-    from neurips23.dpo.trainer import DPOConfig
+    from neurips23.dpo.trainer import DPO_TRAIN_DEFAULTS, DPOTrainConfig
 
-    base = dict(beta=beta, loss_type=loss_type, label_smoothing=label_smoothing,
-                reference_free=reference_free, steps=steps, batch_size=batch_size, lr=lr,
-                max_length=max_length, max_prompt_length=max_prompt_length,
-                checkpoint_every=checkpoint_every, seed=seed)
-    cfg = load_config(DPOConfig, None, set_, base=base)
+    train_options = dict(steps=steps, batch_size=batch_size, lr=lr, max_length=max_length,
+                         checkpoint_every=checkpoint_every, seed=seed)
+    options = dict(beta=beta, loss_type=loss_type, label_smoothing=label_smoothing,
+                   reference_free=reference_free, max_prompt_length=max_prompt_length,
+                   train={k: v for k, v in train_options.items() if v is not None})
+    # the trainer section starts from DPO's defaults, so `--set train.lr=...` keeps the rest
+    cfg = load_config(DPOTrainConfig, config, set_, base={"train": dict(DPO_TRAIN_DEFAULTS)},
+                      options=options)
     cfg.validate()
     _, result = train_dpo(model, data, cfg, out, ref_model=ref, lora_rank=lora_rank,
-                          load_in_4bit=load_4bit, device=device)
+                          load_in_4bit=load_4bit, device=device, restart=restart)
     last = result.final
     typer.echo(f"step {last.get('step')}: loss {last.get('loss', float('nan')):.4f}, reward accuracy "
                f"{last.get('reward_accuracy', float('nan')):.2f}, margin "
@@ -71,16 +83,3 @@ def toy_data(
 
         save_model(*toy_model_and_tokenizer(seed=seed), model_out)
         typer.echo(f"wrote a tiny model to {model_out}")
-
-
-def reproduce(profile: str = "quick", runs_dir: Path = Path("runs"),
-              overrides: Sequence[str] = ()) -> Path:
-    """DPO §6.1 controlled-sentiment frontier at CPU scale; returns the run dir."""
-    from neurips23.config import load_config
-    from neurips23.dpo.experiment import PROFILES, FrontierConfig, run_frontier
-    from neurips23.errors import UserError
-
-    if profile not in PROFILES:
-        raise UserError(f"profile {profile!r}: choose from {', '.join(PROFILES)}")
-    cfg = load_config(FrontierConfig, None, overrides, base=PROFILES[profile])
-    return run_frontier(cfg, runs_dir=runs_dir, profile=profile)

@@ -1,17 +1,17 @@
-"""A DPO trainer in the style of TRL's `DPOTrainer`, on the foundation's training helpers.
+"""A DPO trainer in the style of TRL's `DPOTrainer`, on the core's training loop.
 
 The reference is a frozen copy of the starting policy, a user-given model, or, for a PEFT
 (LoRA / QLoRA) policy, the same model with its adapter disabled. Reference log-probs are
-computed once before training (`precompute_ref=True`), so each step is one forward/backward
-of the policy over the [chosen; rejected] batch. The batch of step t is a pure function of
-(seed, t) and checkpoints hold parameters, optimizer, scheduler, step and logs, so a resumed
-run continues exactly.
+computed once before training (`precompute_ref=True`) and travel with each batch, so each step
+is one forward/backward of the policy over the [chosen; rejected] batch. The optimizer,
+schedule, clipping, batches (a pure function of (seed, step)), checkpoints and exact resume are
+the core trainer's (`lm.train.train_causal_lm` with a DPO loss); its settings are the core's
+`TrainConfig`, nested as `DPOTrainConfig.train`.
 """
 
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,13 +20,25 @@ from typing import Any
 from neurips23.dpo.data import PreferencePair, collate_pairs, encode_pairs
 from neurips23.dpo.loss import LOSS_TYPES, concatenated_forward, dpo_loss
 from neurips23.errors import ConfigError, DataError
+from neurips23.lm.train import TrainConfig
 
 LOGS = "dpo_logs.json"
 
+DPO_TRAIN_DEFAULTS: dict[str, Any] = dict(steps=100, batch_size=16, lr=1e-4, schedule="constant",
+                                          max_grad_norm=10.0, log_every=1)
+"""The core TrainConfig fields DPO sets differently from the core's defaults (the official code
+clips at 10; a constant schedule after warmup as in the paper)."""
+
+
+def dpo_train_settings(**overrides: Any) -> TrainConfig:
+    """The core TrainConfig with DPO's defaults, then `overrides` (steps, lr, warmup_steps, ...)."""
+    return TrainConfig(**{**DPO_TRAIN_DEFAULTS, **overrides})
+
 
 @dataclass
-class DPOConfig:
-    """DPO settings (paper App. B: beta 0.1, batch 64, lr 1e-6 for billion-parameter models)."""
+class DPOTrainConfig:
+    """DPO's own settings; optimizer, schedule, clipping, batch and length in `train` (the core's
+    TrainConfig). Paper App. B: beta 0.1, batch 64, lr 1e-6 for billion-parameter models."""
 
     beta: float = 0.1
     loss_type: str = "sigmoid"  # sigmoid (DPO / conservative DPO) | ipo
@@ -34,38 +46,21 @@ class DPOConfig:
     reference_free: bool = False
     average_log_prob: bool = False  # length-normalised log-probs (TRL's ipo)
     precompute_ref: bool = True
-    steps: int = 100
-    batch_size: int = 16
-    lr: float = 1e-4
-    weight_decay: float = 0.0
-    warmup_steps: int = 0
-    schedule: str = "constant"  # constant | linear | cosine
-    max_grad_norm: float = 10.0
-    max_length: int = 256
     max_prompt_length: int = 128
     add_eos: bool = True  # EOS appended to every response (official code)
-    log_every: int = 1
-    checkpoint_every: int = 0
-    seed: int = 0
+    train: TrainConfig = field(default_factory=dpo_train_settings)  # max_length: prompt + response
 
     def validate(self) -> None:
         """Raise ConfigError on a value no run could use."""
         if self.loss_type not in LOSS_TYPES:
             raise ConfigError(f"loss_type must be one of {', '.join(LOSS_TYPES)}; got {self.loss_type!r}")
-        for name in ("beta", "steps", "batch_size", "lr", "max_length"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.beta <= 0:
+            raise ConfigError(f"beta must be > 0, got {self.beta}")
+        for name in ("steps", "batch_size", "lr", "max_length"):
+            if getattr(self.train, name) <= 0:
+                raise ConfigError(f"train.{name} must be > 0, got {getattr(self.train, name)}")
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ConfigError(f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
-
-    def train_config(self) -> Any:
-        """The foundation's TrainConfig for the optimizer, schedule and clipping."""
-        from neurips23.lm.train import TrainConfig
-
-        return TrainConfig(steps=self.steps, batch_size=self.batch_size, lr=self.lr,
-                           weight_decay=self.weight_decay, warmup_steps=self.warmup_steps,
-                           schedule=self.schedule, max_grad_norm=self.max_grad_norm,
-                           seed=self.seed, max_length=self.max_length, log_every=self.log_every)
 
 
 @dataclass
@@ -99,47 +94,32 @@ def disable_dropout(model: Any) -> None:
             module.attention_dropout = 0.0
 
 
-def unpack_bnb_cpu_weights(model: Any) -> int:
-    """Undo bitsandbytes' CPU inference repacking of 4-bit weights so gradients flow again.
-
-    bitsandbytes 0.50 on an AVX512-BF16 CPU repacks a `Linear4bit` weight, the first time it runs
-    in eval mode on an input without grad, for a kernel that has no autograd: every later
-    backward stops there and a LoRA policy's loss stays at log 2. Returns how many were unpacked.
-    """
-    count = 0
-    for module in model.modules():
-        weight = getattr(module, "weight", None)
-        state = getattr(weight, "quant_state", None)
-        if state is not None and getattr(state, "packing_format_for_cpu", False):
-            from bitsandbytes.functional import _convert_weight_packed_for_cpu_inverse
-
-            weight.data, weight.quant_state = _convert_weight_packed_for_cpu_inverse(weight.data, state)
-            count += 1
-    return count
-
-
 class DPOTrainer:
     """Train `model` in place on preference pairs with the DPO loss."""
 
-    def __init__(self, model: Any, tokenizer: Any, pairs: Sequence[PreferencePair], cfg: DPOConfig,
-                 ref_model: Any | None = None, out_dir: str | Path | None = None,
-                 progress: bool = True, source: str = "pairs"):
+    def __init__(self, model: Any, tokenizer: Any, pairs: Sequence[PreferencePair],
+                 cfg: DPOTrainConfig, ref_model: Any | None = None,
+                 out_dir: str | Path | None = None, progress: bool = True, source: str = "pairs",
+                 restart: bool = False):
+        from neurips23.lm.adapters import keep_4bit_reference_path
+
         cfg.validate()
         if not pairs:
             raise DataError(f"{source}: no preference pairs")
         self.model, self.tokenizer, self.cfg = model, tokenizer, cfg
         self.out_dir = Path(out_dir) if out_dir else None
-        self.progress = progress
-        self.encoded = encode_pairs(tokenizer, pairs, cfg.max_length, cfg.max_prompt_length, source,
-                                    cfg.add_eos)
+        self.progress, self.restart = progress, restart
+        self.encoded = encode_pairs(tokenizer, pairs, cfg.train.max_length, cfg.max_prompt_length,
+                                    source, cfg.add_eos)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         disable_dropout(model)
-        unpack_bnb_cpu_weights(model)
+        keep_4bit_reference_path(model)
         self.use_adapter_ref = ref_model is None and is_peft_model(model)
         if ref_model is None and not self.use_adapter_ref and not cfg.reference_free:
             ref_model = copy.deepcopy(model)
         if ref_model is not None:
             disable_dropout(ref_model)
+            keep_4bit_reference_path(ref_model)
             ref_model.eval().requires_grad_(False)
         self.ref_model = ref_model
         self.params = [p for p in model.parameters() if p.requires_grad]
@@ -156,14 +136,8 @@ class DPOTrainer:
                 n = batch["input_ids"].shape[0] // 2
                 return torch.zeros(n), torch.zeros(n)
             if self.use_adapter_ref:
-                # train mode (dropout is off, so the numbers are eval's): keeps a 4-bit base
-                # differentiable, see unpack_bnb_cpu_weights
-                was = self.model.training
-                self.model.train()
                 with self.model.disable_adapter():
-                    out = concatenated_forward(self.model, batch, self.cfg.average_log_prob)
-                self.model.train(was)
-                return out
+                    return concatenated_forward(self.model, batch, self.cfg.average_log_prob)
             return concatenated_forward(self.ref_model, batch, self.cfg.average_log_prob)
 
     def reference_logps(self, batch_size: int = 64) -> tuple[Any, Any]:
@@ -181,17 +155,26 @@ class DPOTrainer:
             self._ref = (torch.cat(chosen), torch.cat(rejected))
         return self._ref
 
+    def collate(self, idx: Sequence[int]) -> dict:
+        """The [chosen; rejected] batch of pairs `idx`, with their precomputed reference log-probs."""
+        import torch
+
+        batch = collate_pairs([self.encoded[i] for i in idx], self.pad_id)
+        if self.cfg.precompute_ref:
+            ref_c, ref_r = self.reference_logps()
+            index = torch.as_tensor(list(idx))
+            batch["ref_chosen_logps"], batch["ref_rejected_logps"] = ref_c[index], ref_r[index]
+        return batch
+
     # -- one step -----------------------------------------------------------------------
-    def compute_loss(self, model: Any, batch: dict, idx: Sequence[int]) -> tuple[Any, dict]:
-        """Mean DPO loss over the batch and its metrics."""
+    def compute_loss(self, model: Any, batch: dict) -> tuple[Any, dict]:
+        """Mean DPO loss over the batch (eq. 7) and its metrics."""
         import torch
 
         cfg = self.cfg
         pc, pr = concatenated_forward(model, batch, cfg.average_log_prob)
-        if cfg.precompute_ref:
-            ref_c, ref_r = self.reference_logps()
-            index = torch.as_tensor(list(idx))
-            rc, rr = ref_c[index].to(pc.device), ref_r[index].to(pc.device)
+        if "ref_chosen_logps" in batch:
+            rc, rr = batch["ref_chosen_logps"].to(pc.device), batch["ref_rejected_logps"].to(pc.device)
         else:
             rc, rr = self._reference_forward(batch)
         losses, chosen_r, rejected_r = dpo_loss(pc, pr, rc, rr, cfg.beta, cfg.label_smoothing,
@@ -213,82 +196,28 @@ class DPOTrainer:
 
     # -- the loop -------------------------------------------------------------------------
     def train(self, callback: Callable[[int, Any], None] | None = None) -> DPOResult:
-        """Run cfg.steps optimizer steps (resuming from out_dir's checkpoint); returns the logs."""
-        import json
+        """Run cfg.train.steps optimizer steps (resuming from out_dir's checkpoint); returns the logs."""
+        from dataclasses import asdict
 
-        from accelerate import Accelerator
-
-        from neurips23.lm.train import (
-            CHECKPOINT_NAME,
-            BatchSampler,
-            TrainResult,
-            load_checkpoint,
-            make_optimizer_and_scheduler,
-            progress_bar,
-            save_checkpoint,
-        )
+        from neurips23.lm.train import TrainData, content_fingerprint, train_causal_lm
         from neurips23.utils import atomic_write_json, seed_everything
 
         cfg = self.cfg
-        seed_everything(cfg.seed)
+        seed_everything(cfg.train.seed)
         if cfg.precompute_ref:
             self.reference_logps()
-        sampler = BatchSampler([len(e["chosen_input_ids"]) for e in self.encoded],
-                               cfg.batch_size, cfg.seed)
-        opt, sched = make_optimizer_and_scheduler(self.params, cfg.train_config())
-        result = DPOResult()
-        ckpt = self.out_dir / CHECKPOINT_NAME if self.out_dir else None
-        start = 0
-        if ckpt is not None and ckpt.exists():
-            state = load_checkpoint(ckpt, self.model, opt, sched)
-            start = result.resumed_from = state["step"]
-            logs_path = self.out_dir / LOGS
-            if logs_path.exists():
-                logs = json.loads(logs_path.read_text())
-                result.logs = [row for row in logs if row["step"] <= start]
-        acc = Accelerator()
-        model, opt = acc.prepare(self.model, opt)
-        rank, world = acc.process_index, acc.num_processes
-        model.train()
-        bar = progress_bar(self.progress and acc.is_main_process, cfg.steps, start, desc="dpo")
-        t0 = time.perf_counter()
-        for step in range(start, cfg.steps):
-            idx = sampler(step)[rank::world]
-            batch = collate_pairs([self.encoded[i] for i in idx], self.pad_id)
-            batch = {k: v.to(acc.device) for k, v in batch.items()}
-            loss, metrics = self.compute_loss(model, batch, idx)
-            opt.zero_grad(set_to_none=True)
-            acc.backward(loss)
-            if cfg.max_grad_norm:
-                acc.clip_grad_norm_(self.params, cfg.max_grad_norm)
-            opt.step()
-            sched.step()
-            if (step + 1) % max(1, cfg.log_every) == 0 or step == cfg.steps - 1:
-                result.logs.append({"step": step + 1, "lr": sched.get_last_lr()[0], **metrics})
-            if bar is not None:
-                shown = {k: f"{metrics[k]:.3f}" for k in ("loss", "reward_accuracy") if k in metrics}
-                bar.set_postfix(shown, refresh=False)
-                bar.update(1)
-            if callback is not None:
-                callback(step + 1, acc.unwrap_model(model))
-                model.train()
-            if ckpt is not None and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
-                if acc.is_main_process:
-                    atomic_write_json(self.out_dir / LOGS, result.logs)
-                    save_checkpoint(ckpt, acc.unwrap_model(model), opt, sched, step + 1,
-                                    TrainResult(losses=[(r["step"], r["loss"]) for r in result.logs]))
-                acc.wait_for_everyone()
-        if bar is not None:
-            bar.close()
-        self.model = acc.unwrap_model(model)
-        self.model.eval()
-        result.wall_seconds = time.perf_counter() - t0
-        result.steps = cfg.steps
-        done = cfg.steps - start
-        result.pairs_per_second = done * cfg.batch_size / max(result.wall_seconds, 1e-9)
-        if ckpt is not None and acc.is_main_process and start < cfg.steps:
+        data = TrainData([len(e["chosen_input_ids"]) for e in self.encoded], self.collate,
+                         fingerprint=content_fingerprint(self.encoded))
+        objective = {"class": type(self).__name__, **{k: v for k, v in asdict(cfg).items()
+                                                       if k != "train"}}
+        out = train_causal_lm(self.model, self.tokenizer, data, cfg.train, out_dir=self.out_dir,
+                              params=self.params, progress=self.progress,
+                              loss_fn=self.compute_loss, callback=callback, desc="dpo",
+                              objective=objective, restart=self.restart)
+        done = cfg.train.steps - out.resumed_from
+        result = DPOResult(logs=out.logs, steps=out.steps, resumed_from=out.resumed_from,
+                           wall_seconds=out.wall_seconds,
+                           pairs_per_second=done * cfg.train.batch_size / max(out.wall_seconds, 1e-9))
+        if self.out_dir is not None:
             atomic_write_json(self.out_dir / LOGS, result.logs)
-            save_checkpoint(ckpt, self.model, opt, sched, cfg.steps,
-                            TrainResult(losses=[(r["step"], r["loss"]) for r in result.logs]))
         return result
-

@@ -2,13 +2,19 @@
 
 The batch of step t is a pure function of (seed, t), and a checkpoint holds the optimised
 parameters, optimizer, scheduler and step, so a run killed at any moment and restarted
-continues bit-for-bit where its last checkpoint left off. The loop uses `accelerate`, so the
-same code runs on one CPU, one GPU, or many GPUs under `accelerate launch` (each process
-takes its slice of the global batch).
+continues bit-for-bit where its last checkpoint left off. A checkpoint also records a
+fingerprint of the settings, the data, the model and the objective, and is never resumed by
+another run. The loop uses `accelerate`, so the same code runs on one CPU, one GPU, or several
+processes under `torchrun` / `accelerate launch`: each process takes its slice of the global
+batch and the loss is weighted so the update equals one process's on the whole batch.
+Trainable bf16/fp16 weights are kept in fp32 (master weights) with the forward autocast to
+their 16-bit type, so small updates are not rounded away.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import time
@@ -51,10 +57,14 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What a run measured: loss curve, eval curve, throughput."""
+    """What a run measured: loss curve, eval curve, per-step logs, throughput.
+
+    `logs` has one dict per logged step: step, lr, loss and whatever metrics the loss function
+    returned beside the loss (DPO's reward accuracy, margins, log-probs)."""
 
     losses: list[tuple[int, float]] = field(default_factory=list)
     evals: list[tuple[int, float]] = field(default_factory=list)
+    logs: list[dict[str, float]] = field(default_factory=list)
     final_loss: float = float("nan")
     tokens_per_second: float = 0.0
     steps: int = 0
@@ -95,6 +105,41 @@ def make_optimizer_and_scheduler(params: Iterable[Any], cfg: TrainConfig):
                             betas=(cfg.adam_beta1, cfg.adam_beta2))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg))
     return opt, sched
+
+
+@dataclass
+class TrainData:
+    """What the loop needs of a dataset: each item's length (for grouping by length), a
+    function collating item indices into a batch (tensors with at least `attention_mask`), the
+    number of loss units of each item (the loss is a mean over them: scored tokens, pairs) and
+    a fingerprint of the content (checkpoints record it).
+
+    `examples_data` builds it for prompt/response examples; other objectives (DPO's preference
+    pairs) build their own."""
+
+    lengths: Sequence[int]
+    collate: Callable[[Sequence[int]], dict]
+    units: Sequence[float] | None = None  # None: one unit per item
+    fingerprint: str = ""
+
+    def count(self, idx: Sequence[int]) -> float:
+        """Loss units in the items `idx`."""
+        return float(len(idx)) if self.units is None else float(sum(self.units[i] for i in idx))
+
+
+def content_fingerprint(rows: Any) -> str:
+    """sha256 of a JSON-able structure (encoded token ids, settings)."""
+    return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def examples_data(tokenizer, examples: Sequence[Example], max_length: int) -> TrainData:
+    """TrainData of prompt/response examples: loss masks on the prompt, right padding; the loss
+    unit is a scored response token."""
+    encoded = encode_examples(tokenizer, examples, max_length)
+    units = [sum(1 for t in e["labels"][1:] if t != IGNORE_INDEX) for e in encoded]
+    return TrainData([len(e["input_ids"]) for e in encoded],
+                     lambda idx: collate([encoded[i] for i in idx], tokenizer.pad_token_id),
+                     units, content_fingerprint([[e["input_ids"], e["labels"]] for e in encoded]))
 
 
 class BatchSampler:
@@ -164,7 +209,8 @@ def _trainable_state(model) -> dict:
     return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
-def save_checkpoint(path: Path, model, opt, sched, step: int, result: TrainResult) -> None:
+def save_checkpoint(path: Path, model, opt, sched, step: int, result: TrainResult,
+                    fingerprint: dict[str, str] | None = None) -> None:
     """Write the resumable state atomically (tmp file + fsync + rename)."""
     import torch
 
@@ -172,7 +218,8 @@ def save_checkpoint(path: Path, model, opt, sched, step: int, result: TrainResul
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     state = {"step": step, "model": _trainable_state(model), "optimizer": opt.state_dict(),
              "scheduler": sched.state_dict(), "losses": result.losses, "evals": result.evals,
-             "torch_rng": torch.get_rng_state()}
+             "logs": result.logs, "torch_rng": torch.get_rng_state(),
+             "fingerprint": fingerprint or {}}
     with open(tmp, "wb") as f:
         torch.save(state, f)
         f.flush()
@@ -180,11 +227,54 @@ def save_checkpoint(path: Path, model, opt, sched, step: int, result: TrainResul
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path, model, opt, sched) -> dict:
-    """Restore a checkpoint written by save_checkpoint; returns its metadata."""
+# settings that do not change what is trained (how often to log, evaluate, checkpoint)
+_BOOKKEEPING = ("log_every", "eval_every", "eval_batch_size", "checkpoint_every")
+
+
+def run_fingerprint(model, cfg: TrainConfig, data: TrainData, objective: Any = None) -> dict[str, str]:
+    """What identifies a training run: its settings, data, starting model and objective.
+
+    The model part hashes every parameter's name, shape, dtype and a strided sample of its
+    values (the frozen base included), so a checkpoint is not resumed onto another base."""
+    import torch
+
+    settings = {k: v for k, v in vars(cfg).items() if k not in _BOOKKEEPING}
+    sample = []
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            flat = p.detach().reshape(-1)
+            picked = flat[:: max(1, flat.numel() // 16)][:16]
+            if picked.dtype.is_floating_point:
+                picked = picked.float()
+            sample.append([name, list(p.shape), str(p.dtype).replace("torch.", ""),
+                           [round(float(x), 6) for x in picked.tolist()]])
+    return {"settings": content_fingerprint(settings), "data": data.fingerprint,
+            "model": content_fingerprint(sample), "objective": content_fingerprint(objective)}
+
+
+def check_resumable(path: Path, state: dict, fingerprint: dict[str, str]) -> None:
+    """A UserError naming what differs when the checkpoint at `path` belongs to another run."""
+    from neurips23.errors import UserError
+
+    theirs = state.get("fingerprint") or {}
+    differs = [k for k in fingerprint if theirs.get(k) != fingerprint[k]]
+    if differs:
+        raise UserError(f"{path}: a checkpoint of another run (its {', '.join(differs)} "
+                        "differ from this run's); use another output directory, or restart "
+                        "(--restart) to discard it")
+
+
+def load_checkpoint(path: Path, model, opt, sched, fingerprint: dict[str, str] | None = None
+                    ) -> dict:
+    """Restore a checkpoint written by save_checkpoint; returns its metadata.
+
+    With `fingerprint`, a checkpoint of another run is refused (UserError) before anything
+    is restored."""
     import torch
 
     state = torch.load(path, map_location="cpu", weights_only=False)
+    if fingerprint is not None:
+        check_resumable(path, state, fingerprint)
     params = dict(model.named_parameters())
     with torch.no_grad():
         for name, value in state["model"].items():
@@ -195,58 +285,132 @@ def load_checkpoint(path: Path, model, opt, sched) -> dict:
     return state
 
 
-def train_causal_lm(model, tokenizer, train: Sequence[Example], cfg: TrainConfig,
+LossFn = Callable[[Any, dict], Any]
+"""loss_fn(model, batch) -> loss, or (loss, metrics) where metrics is a dict of floats logged
+with the step."""
+
+
+def fp32_master_weights_(params: Sequence[Any]) -> Any:
+    """Keep trainable bf16/fp16 weights in fp32 (upcast in place); the 16-bit dtype to autocast
+    the forward to, or None when every trainable weight is fp32 already (LoRA adapters are)."""
+    import torch
+
+    low = [p for p in params if p.dtype in (torch.bfloat16, torch.float16)]
+    if not low:
+        return None
+    dtype = torch.bfloat16 if any(p.dtype == torch.bfloat16 for p in low) else torch.float16
+    for p in low:
+        p.data = p.data.float()
+    return dtype
+
+
+class _MixedPrecision:
+    """Autocast of the forward to the weights' 16-bit dtype (fp32 master weights), with loss
+    scaling for fp16; a no-op when the trainable weights were fp32 already."""
+
+    def __init__(self, dtype: Any, device_type: str):
+        import torch
+
+        self.dtype, self.device_type = dtype, device_type
+        self.scaler = (torch.amp.GradScaler(device_type) if dtype == torch.float16 else None)
+
+    def autocast(self):
+        import contextlib
+
+        import torch
+
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device_type, dtype=self.dtype)
+
+    def backward(self, acc, loss) -> None:
+        acc.backward(self.scaler.scale(loss) if self.scaler else loss)
+
+    def clip_and_step(self, acc, opt, params: Sequence[Any], max_grad_norm: float) -> None:
+        if self.scaler:
+            self.scaler.unscale_(opt)
+        if max_grad_norm:
+            acc.clip_grad_norm_(params, max_grad_norm)
+        if self.scaler:
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            opt.step()
+
+
+def _weighted(acc, loss, metrics: dict, local: float, total: float) -> tuple[Any, float, dict]:
+    """Under several processes: the loss to backpropagate (DDP averages gradients, so each rank
+    weights its mean by its share of the global batch) and the global loss and metrics."""
+    import torch
+
+    world = acc.num_processes
+    if world == 1:
+        return loss, loss.item(), metrics
+    values = torch.tensor([loss.item(), *metrics.values()], dtype=torch.float64,
+                          device=acc.device) * local
+    values = (acc.reduce(values, "sum") / total).tolist()
+    return loss * (local * world / total), values[0], dict(zip(metrics, values[1:], strict=True))
+
+
+def train_causal_lm(model, tokenizer, train: Sequence[Example] | TrainData, cfg: TrainConfig,
                     out_dir: str | Path | None = None, eval: Sequence[Example] | None = None,
                     params: Iterable[Any] | None = None, progress: bool = True,
-                    loss_fn: Callable[[Any, dict], Any] | None = None,
-                    make_optimizer: Callable[[list, TrainConfig], Any] | None = None) -> TrainResult:
-    """Train `model` in place on prompt/response examples; resumes from out_dir's checkpoint.
+                    loss_fn: LossFn | None = None,
+                    make_optimizer: Callable[[list, TrainConfig], Any] | None = None,
+                    callback: Callable[[int, Any], None] | None = None,
+                    desc: str = "train", objective: Any = None,
+                    restart: bool = False) -> TrainResult:
+    """Train `model` in place; resumes from out_dir's checkpoint if it belongs to this run.
 
-    `make_optimizer(params, cfg) -> (optimizer, scheduler)` replaces AdamW + LambdaLR (e.g. with
-    bitsandbytes' paged AdamW on a GPU)."""
-    from accelerate import Accelerator
-
+    `train` is prompt/response examples (masked LM loss on the responses) or a `TrainData`
+    with its own collate (then `loss_fn` says what to minimise). `params` restricts what is
+    optimised (LoRA). `make_optimizer(params, cfg) -> (optimizer, scheduler)` replaces AdamW +
+    LambdaLR (e.g. bitsandbytes' paged AdamW on a GPU). `callback(step, model)` runs after
+    every optimizer step. `objective` (JSON-able) names the loss's own settings for the
+    checkpoint's fingerprint; `restart` discards a checkpoint of another run instead of
+    refusing it."""
     set_torch_threads()
     seed_everything(cfg.seed)
-    if not train:
+    data = train if isinstance(train, TrainData) else examples_data(tokenizer, train, cfg.max_length)
+    if not len(data.lengths):
         from neurips23.errors import DataError
         raise DataError("no training examples")
     loss_fn = loss_fn or masked_lm_loss
-    encoded = encode_examples(tokenizer, train, cfg.max_length)
-    sampler = BatchSampler([len(e["input_ids"]) for e in encoded], cfg.batch_size, cfg.seed,
-                           cfg.group_by_length)
+    sampler = BatchSampler(data.lengths, cfg.batch_size, cfg.seed, cfg.group_by_length)
     params = list(params) if params is not None else list(model.parameters())
+    fingerprint = run_fingerprint(model, cfg, data, objective)
+    autocast_dtype = fp32_master_weights_([p for p in params if p.requires_grad])
     opt, sched = (make_optimizer or make_optimizer_and_scheduler)(params, cfg)
     ckpt = Path(out_dir) / CHECKPOINT_NAME if out_dir else None
-    result = TrainResult()
-    start = 0
-    if ckpt is not None and ckpt.exists():
-        state = load_checkpoint(ckpt, model, opt, sched)
-        start = result.resumed_from = state["step"]
-        result.losses = [tuple(x) for x in state["losses"]]
-        result.evals = [tuple(x) for x in state["evals"]]
+    result = _resume(ckpt, model, opt, sched, fingerprint, restart)
+    start = result.resumed_from
+
+    from accelerate import Accelerator
 
     acc = Accelerator()
     model, opt = acc.prepare(model, opt)
+    mixed = _MixedPrecision(autocast_dtype, acc.device.type)
     rank, world = acc.process_index, acc.num_processes
     model.train()
     t0, tokens = time.perf_counter(), 0
-    bar = progress_bar(progress and acc.is_main_process, cfg.steps, start)
+    bar = progress_bar(progress and acc.is_main_process, cfg.steps, start, desc)
     for step in range(start, cfg.steps):
-        idx = sampler(step)[rank::world]
-        batch = {k: v.to(acc.device) for k, v in collate([encoded[i] for i in idx],
-                                                         tokenizer.pad_token_id).items()}
-        loss = loss_fn(model, batch)
+        idx = sampler(step)
+        batch = {k: v.to(acc.device) for k, v in data.collate(idx[rank::world]).items()}
+        with mixed.autocast():
+            out = loss_fn(model, batch)
+        loss, metrics = out if isinstance(out, tuple) else (out, {})
+        loss, loss_value, metrics = _weighted(acc, loss, metrics, data.count(idx[rank::world]),
+                                              data.count(idx))
         opt.zero_grad(set_to_none=True)
-        acc.backward(loss)
-        if cfg.max_grad_norm:
-            acc.clip_grad_norm_(params, cfg.max_grad_norm)
-        opt.step()
+        mixed.backward(acc, loss)
+        mixed.clip_and_step(acc, opt, params, cfg.max_grad_norm)
         sched.step()
         tokens += int(batch["attention_mask"].sum()) * world
-        loss_value = loss.item()
         if (step + 1) % max(1, cfg.log_every) == 0 or step == cfg.steps - 1:
             result.losses.append((step + 1, loss_value))
+            result.logs.append({"step": step + 1, "lr": sched.get_last_lr()[0], **metrics,
+                                "loss": loss_value})
         if eval and cfg.eval_every and (step + 1) % cfg.eval_every == 0:
             result.evals.append((step + 1, evaluate_loss(acc.unwrap_model(model), tokenizer, eval,
                                                          cfg.max_length, cfg.eval_batch_size)))
@@ -255,9 +419,13 @@ def train_causal_lm(model, tokenizer, train: Sequence[Example], cfg: TrainConfig
             rate = tokens / max(time.perf_counter() - t0, 1e-9)
             bar.set_postfix(loss=f"{loss_value:.3f}", tok_s=f"{rate:,.0f}", refresh=False)
             bar.update(1)
+        if callback is not None:
+            callback(step + 1, acc.unwrap_model(model))
+            model.train()
         if ckpt is not None and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
             if acc.is_main_process:
-                save_checkpoint(ckpt, acc.unwrap_model(model), opt, sched, step + 1, result)
+                save_checkpoint(ckpt, acc.unwrap_model(model), opt, sched, step + 1, result,
+                                fingerprint)
             acc.wait_for_everyone()
     if bar is not None:
         bar.close()
@@ -271,7 +439,25 @@ def train_causal_lm(model, tokenizer, train: Sequence[Example], cfg: TrainConfig
         result.evals.append((cfg.steps, evaluate_loss(model, tokenizer, eval, cfg.max_length,
                                                       cfg.eval_batch_size)))
     if ckpt is not None and acc.is_main_process and start < cfg.steps:
-        save_checkpoint(ckpt, model, opt, sched, cfg.steps, result)
+        save_checkpoint(ckpt, model, opt, sched, cfg.steps, result, fingerprint)
+    return result
+
+
+def _resume(ckpt: Path | None, model, opt, sched, fingerprint: dict[str, str],
+            restart: bool) -> TrainResult:
+    """A fresh TrainResult, or the state of this run's checkpoint (another run's is refused,
+    or deleted with `restart`)."""
+    result = TrainResult()
+    if ckpt is None or not ckpt.exists():
+        return result
+    if restart:
+        ckpt.unlink()
+        return result
+    state = load_checkpoint(ckpt, model, opt, sched, fingerprint)
+    result.resumed_from = state["step"]
+    result.losses = [tuple(x) for x in state["losses"]]
+    result.evals = [tuple(x) for x in state["evals"]]
+    result.logs = list(state.get("logs", []))
     return result
 
 

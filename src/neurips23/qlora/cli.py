@@ -1,20 +1,13 @@
-"""`neurips23 qlora ...`: memory, finetune, merge, quant-error; and `reproduce` for the run records."""
+"""`neurips23 qlora ...`: memory, finetune, merge, quant-error (the reproduction is `neurips23 reproduce qlora`)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import typer
 
 app = typer.Typer(help="QLoRA (Dettmers et al., 2023): NF4 + double quantization + LoRA "
                        "finetuning of a 4-bit model.", no_args_is_help=True)
-
-
-def _quiet_compile() -> None:
-    # bitsandbytes wraps some CPU fallbacks in torch.compile; on a laptop CPU that only costs time
-    os.environ.setdefault("TORCHDYNAMO_DISABLE", "1")
 
 
 @app.command()
@@ -53,21 +46,23 @@ def finetune(
     max_grad_norm: float = typer.Option(0.3), warmup_ratio: float = typer.Option(0.03),
     gradient_checkpointing: bool = typer.Option(False),
     seed: int = typer.Option(0), device: str = typer.Option(None, help="cpu, cuda, cuda:1, ..."),
+    restart: bool = typer.Option(False, "--restart", help="Discard a checkpoint in --out left by "
+                                 "another run (by default it is an error)."),
 ) -> None:
     """Finetune LoRA adapters on a 4-bit NF4+DQ base (only the adapters train)."""
-    _quiet_compile()
-    from neurips23.qlora.finetune import QLoRAConfig, bnb_config, read_training_data
+    from neurips23.lm.adapters import quantization_config
+    from neurips23.qlora.finetune import FinetuneConfig, read_training_data
     from neurips23.qlora.finetune import finetune as run_finetune
 
-    bnb_config(weights, double_quant, compute_dtype)  # validate before loading anything
-    cfg = QLoRAConfig(weights=weights, double_quant=double_quant, compute_dtype=compute_dtype,
+    quantization_config(weights, double_quant, compute_dtype)  # validate before loading anything
+    cfg = FinetuneConfig(weights=weights, double_quant=double_quant, compute_dtype=compute_dtype,
                       rank=rank, alpha=alpha, dropout=dropout, steps=steps, batch_size=batch_size,
                       lr=lr, max_length=max_length, max_grad_norm=max_grad_norm,
                       warmup_ratio=warmup_ratio, gradient_checkpointing=gradient_checkpointing,
                       seed=seed)
     tok = _tokenizer(model)
     examples = read_training_data(data, tok, max_length)
-    _, _, result = run_finetune(model, examples, cfg, out_dir=out, device=device)
+    _, _, result = run_finetune(model, examples, cfg, out_dir=out, device=device, restart=restart)
     typer.echo(f"final train loss {result.final_loss:.4f} after {result.steps} steps "
                f"({result.tokens_per_second:,.0f} tokens/s); adapter: {out / 'adapter'}")
 
@@ -94,7 +89,6 @@ def merge(
     base: str = typer.Option(None, help="Override the base model recorded with the adapter."),
 ) -> None:
     """Merge the adapters into the *dequantized* base and save a 16-bit model."""
-    _quiet_compile()
     from neurips23.qlora.finetune import merge as run_merge
 
     typer.echo(f"merged model: {run_merge(adapter, out, dtype=dtype, base=base)}")
@@ -106,38 +100,8 @@ def quant_error(
     blocksize: int = typer.Option(64),
 ) -> None:
     """Quantization MSE of NF4, NF4+DQ, FP4 and Int4 on a model's linear weights."""
-    from neurips23.qlora.experiment import weight_quantization_mse
+    from neurips23.qlora.comparison import weight_quantization_mse
 
     mse = weight_quantization_mse(Path(model), blocksize)
     for k, v in mse.items():
         typer.echo(f"{k:16s} {v:.4e}")
-
-
-def reproduce(profile: str = "quick", runs_dir: Path = Path("runs"),
-              overrides: Sequence[str] = ()) -> Path:
-    """Five arms (full, 16-bit LoRA, QLoRA FP4 / NF4 / NF4+DQ) x seeds; writes the run record."""
-    _quiet_compile()
-    from neurips23.config import load_config
-    from neurips23.errors import ConfigError
-    from neurips23.qlora.experiment import PROFILES, ReproConfig, claims_from, reproduce_qlora
-    from neurips23.report.records import start_run
-    from neurips23.utils import set_torch_threads
-
-    if profile not in PROFILES:
-        raise ConfigError(f"profile {profile!r}: choose from {', '.join(PROFILES)}")
-    set_torch_threads()
-    cfg = load_config(ReproConfig, overrides=overrides, base=PROFILES[profile])
-    run = start_run("qlora", cfg, runs_dir, profile)
-    summary = reproduce_qlora(cfg, run)
-    claims = claims_from(summary, summary["quantization_mse"], cfg)
-    run.finish(summary, claims, seeds=list(cfg.seeds),
-               notes="Timings on a shared 2-core CPU. Arms b-e compute in "
-                     f"{cfg.compute_dtype}; (a) trains all weights in fp32.")
-    return run.dir
-
-
-@app.command("reproduce")
-def reproduce_cmd(profile: str = typer.Option("quick"), runs_dir: Path = typer.Option(Path("runs")),
-                  set_: list[str] = typer.Option([], "--set", help="Override key=value.")) -> None:
-    """Run the reproduction (same as `neurips23 reproduce qlora`)."""
-    typer.echo(str(reproduce(profile, runs_dir, tuple(set_))))

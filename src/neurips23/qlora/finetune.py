@@ -8,18 +8,16 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from neurips23.errors import ConfigError, DataError, UserError
 from neurips23.qlora.quant import QuantState4bit, dequantize_4bit
 
 ADAPTER_DIR = "adapter"
 RECIPE_FILE = "qlora.json"
-WEIGHT_FORMATS = ("nf4", "fp4", "bf16", "fp32")  # 4-bit (QLoRA) or 16/32-bit base (plain LoRA)
 
 
 @dataclass
-class QLoRAConfig:
+class FinetuneConfig:
     """Recipe defaults from the paper / official qlora.py (r=64, alpha=16, lr 2e-4 constant, ...)."""
 
     weights: str = "nf4"  # storage of the frozen base: nf4 | fp4 (QLoRA) | bf16 | fp32 (LoRA)
@@ -44,7 +42,7 @@ class QLoRAConfig:
     # sits on a CUDA device, where paging rides out memory spikes; torch's AdamW elsewhere.
     optimizer: str = "auto"  # auto | adamw | paged_adamw
 
-    def validate(self) -> QLoRAConfig:
+    def validate(self) -> FinetuneConfig:
         """Raise ConfigError naming the first setting that cannot work."""
         for name in ("rank", "steps", "batch_size", "max_length"):
             if getattr(self, name) < 1:
@@ -56,92 +54,21 @@ class QLoRAConfig:
         return self
 
 
-def _dtype(name: str):
-    import torch
-
-    table = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16,
-             "fp16": torch.float16, "float32": torch.float32, "fp32": torch.float32}
-    if name not in table:
-        raise ConfigError(f"dtype {name!r}: choose bfloat16, float16 or float32")
-    return table[name]
-
-
-def bnb_config(weights: str = "nf4", double_quant: bool = True, compute_dtype: str = "bfloat16"):
-    """transformers' BitsAndBytesConfig for 4-bit storage (None for a 16/32-bit base)."""
-    from transformers import BitsAndBytesConfig
-
-    if weights not in WEIGHT_FORMATS:
-        raise ConfigError(f"weights {weights!r}: choose from {', '.join(WEIGHT_FORMATS)}")
-    if weights in ("bf16", "fp32"):
-        return None
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=weights,
-                              bnb_4bit_use_double_quant=double_quant,
-                              bnb_4bit_compute_dtype=_dtype(compute_dtype))
-
-
-def load_base(name_or_path: str | Path, cfg: QLoRAConfig, device: str | None = None):
+def load_base(name_or_path: str | Path, cfg: FinetuneConfig, device: str | None = None):
     """(model, tokenizer): the base causal LM with its weights stored as ``cfg.weights``."""
-    from neurips23.lm.models import load_model
+    from neurips23.lm.adapters import load_base as load
 
-    quant = bnb_config(cfg.weights, cfg.double_quant, cfg.compute_dtype)
-    dtype = _dtype("float32" if cfg.weights == "fp32" else cfg.compute_dtype)
-    kw: dict[str, Any] = {"dtype": dtype}
-    if quant is not None:
-        kw["quantization_config"] = quant
-        if device and device != "cpu":
-            kw["device_map"] = {"": device}
-            device = None
-    model, tok = load_model(str(name_or_path), device=device, **kw)
-    if quant is not None:
-        use_reference_4bit_kernel_(model)
-    return model, tok
+    return load(name_or_path, cfg.weights, cfg.double_quant, cfg.compute_dtype, device)
 
 
-def use_reference_4bit_kernel_(model) -> None:
-    """Make bitsandbytes' Linear4bit compute x @ dequant(W)^T in eval mode too.
-
-    On CPUs with AVX512-BF16, bitsandbytes 0.50.2 repacks the weight in place the first time a
-    Linear4bit runs under no_grad in eval mode and switches to a bf16 kernel, so evaluation would
-    use other numerics than training (and other numbers on other CPUs). We keep the reference path.
-    """
-    from bitsandbytes.nn import Linear4bit
-
-    for mod in model.modules():
-        if isinstance(mod, Linear4bit):
-            mod.support_avx512bf16_for_cpu = False
-
-
-def lora_target_modules(model) -> list[str]:
-    """Leaf names of every linear layer except the LM head (the paper: LoRA on *all* linear layers)."""
-    from neurips23.qlora.memory import adaptable_linears
-
-    names = sorted({name.split(".")[-1] for name in adaptable_linears(model)})
-    if not names:
-        raise UserError(f"{type(model).__name__} has no linear layers to adapt with LoRA "
-                        "(the LM head is never adapted)")
-    return names
-
-
-def attach_lora(model, cfg: QLoRAConfig):
+def attach_lora(model, cfg: FinetuneConfig):
     """Freeze the base, prepare a k-bit model for training, add LoRA adapters; returns the peft model."""
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    from neurips23.lm.adapters import attach_lora as attach
 
-    targets = lora_target_modules(model)
-    if getattr(model, "is_loaded_in_4bit", False):
-        model = prepare_model_for_kbit_training(
-            model, use_gradient_checkpointing=cfg.gradient_checkpointing)
-    else:
-        for p in model.parameters():
-            p.requires_grad_(False)
-        if cfg.gradient_checkpointing:
-            model.gradient_checkpointing_enable()
-            model.enable_input_require_grads()
-    lora = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
-                      target_modules=targets, bias="none", task_type="CAUSAL_LM")
-    return get_peft_model(model, lora)
+    return attach(model, cfg.rank, cfg.alpha, cfg.dropout, cfg.gradient_checkpointing)
 
 
-def train_config(cfg: QLoRAConfig):
+def train_config(cfg: FinetuneConfig):
     """The shared trainer's settings for this recipe."""
     from neurips23.lm.train import TrainConfig
 
@@ -152,8 +79,8 @@ def train_config(cfg: QLoRAConfig):
                        group_by_length=cfg.group_by_length, max_length=cfg.max_length)
 
 
-def make_optimizer_factory(cfg: QLoRAConfig, device: str):
-    """The trainer's optimizer factory for this recipe (see QLoRAConfig.optimizer)."""
+def make_optimizer_factory(cfg: FinetuneConfig, device: str):
+    """The trainer's optimizer factory for this recipe (see FinetuneConfig.optimizer)."""
     from neurips23.lm.train import lr_lambda
 
     if cfg.optimizer not in ("auto", "adamw", "paged_adamw"):
@@ -201,13 +128,13 @@ def read_training_data(path: str | Path, tokenizer, max_length: int):
     return examples
 
 
-def trainable_parameters(model) -> list:
-    return [p for p in model.parameters() if p.requires_grad]
+def finetune(model_name: str | Path, train_examples, cfg: FinetuneConfig, out_dir: Path | None = None,
+             eval_examples=None, device: str | None = None, progress: bool = True,
+             restart: bool = False):
+    """Load the base in 4 bit, attach LoRA, train only the adapters; returns (peft model, tok, result).
 
-
-def finetune(model_name: str | Path, train_examples, cfg: QLoRAConfig, out_dir: Path | None = None,
-             eval_examples=None, device: str | None = None, progress: bool = True):
-    """Load the base in 4 bit, attach LoRA, train only the adapters; returns (peft model, tok, result)."""
+    A checkpoint in `out_dir` from another run is an error unless `restart` discards it."""
+    from neurips23.lm.adapters import trainable_parameters
     from neurips23.lm.train import train_causal_lm
     from neurips23.utils import seed_everything
 
@@ -219,13 +146,15 @@ def finetune(model_name: str | Path, train_examples, cfg: QLoRAConfig, out_dir: 
     result = train_causal_lm(model, tok, train_examples, train_config(cfg),
                              out_dir=out_dir, eval=eval_examples,
                              params=trainable_parameters(model), progress=progress,
-                             make_optimizer=make_optimizer_factory(cfg, on))
+                             make_optimizer=make_optimizer_factory(cfg, on),
+                             objective={"recipe": asdict(cfg), "base": str(model_name)},
+                             restart=restart)
     if out_dir is not None:
         save_adapter(model, tok, cfg, model_name, Path(out_dir))
     return model, tok, result
 
 
-def save_adapter(model, tokenizer, cfg: QLoRAConfig, base: str | Path, out_dir: Path) -> Path:
+def save_adapter(model, tokenizer, cfg: FinetuneConfig, base: str | Path, out_dir: Path) -> Path:
     """Adapter weights (peft format) + tokenizer + the recipe, so `merge` can rebuild the base."""
     from neurips23.utils import atomic_write_json
 
@@ -249,11 +178,9 @@ def quant_state_from_bnb(weight) -> QuantState4bit:
     from neurips23.qlora.quant import DoubleQuant
 
     qs = weight.quant_state
-    if getattr(qs, "packing_format_for_cpu", False):  # undo bnb's CPU inference repacking
-        from bitsandbytes.functional import _convert_weight_packed_for_cpu_inverse
-
-        weight.data, qs = _convert_weight_packed_for_cpu_inverse(weight.data, qs)
-        weight.quant_state = qs
+    if getattr(qs, "packing_format_for_cpu", False):
+        raise UserError("a 4-bit weight in bitsandbytes' CPU inference layout: load the base "
+                        "with neurips23.lm.adapters.load_base (or call keep_4bit_reference_path)")
     dq = None
     absmax = qs.absmax.float()
     if qs.nested:
@@ -296,6 +223,7 @@ def merge(adapter_dir: str | Path, out_dir: str | Path, dtype: str = "bfloat16",
     import torch
     from peft import PeftModel
 
+    from neurips23.lm.adapters import torch_dtype
     from neurips23.lm.models import save_model
 
     adapter_dir = Path(adapter_dir)
@@ -306,13 +234,13 @@ def merge(adapter_dir: str | Path, out_dir: str | Path, dtype: str = "bfloat16",
         raise UserError(f"{adapter_dir}: no {RECIPE_FILE} (expected the output of `qlora finetune`)")
     try:
         info = json.loads(recipe_path.read_text())
-        cfg = QLoRAConfig(**info["recipe"])
+        cfg = FinetuneConfig(**info["recipe"])
         base_model = base or info["base_model"]
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         raise UserError(f"{recipe_path}: not a recipe written by `qlora finetune` ({e})") from None
     # Load the base exactly as it was trained (same compute dtype, so the same 4-bit codes),
     # then dequantize and do the LoRA arithmetic in float32.
-    target = _dtype(dtype)
+    target = torch_dtype(dtype)
     model, tok = load_base(base_model, cfg)
     if getattr(model, "is_loaded_in_4bit", False):
         dequantize_model_(model, torch.float32)

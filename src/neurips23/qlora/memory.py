@@ -1,7 +1,9 @@
-"""Memory accounting of QLoRA (§2 "Memory requirement", §3 double quantization) from a config alone.
+"""Memory of QLoRA (§2 "Memory requirement", §3 double quantization): the accounting from a
+config alone, the bytes a loaded model's frozen weights occupy, and the measured peak memory of
+one LoRA training step in a fresh process.
 
-The model is instantiated on PyTorch's ``meta`` device, so only parameter *shapes* exist: any
-architecture transformers knows works, and no weights are read or downloaded.
+For the accounting the model is instantiated on PyTorch's ``meta`` device, so only parameter
+*shapes* exist: any architecture transformers knows works, and no weights are read or downloaded.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class MemoryReport:
         return asdict(self)
 
 
-def load_config(model_or_config: Any):
+def model_config(model_or_config: Any):
     """A transformers config from a model, a config, a tiny size name, or a local path/hub name."""
     from transformers import AutoConfig, PretrainedConfig, PreTrainedModel
 
@@ -107,34 +109,16 @@ def _meta_model(config):
                             f"{str(e).splitlines()[0]}") from None
 
 
-def adaptable_linears(model) -> dict[str, tuple[int, int]]:
-    """name -> (in_features, out_features) of every linear layer except the LM head (§4 recipe)."""
-    import torch
-
-    try:
-        from transformers.pytorch_utils import Conv1D
-    except ImportError:  # pragma: no cover
-        Conv1D = ()  # noqa: N806
-    out_emb = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    found: dict[str, tuple[int, int]] = {}
-    for name, mod in model.named_modules():
-        if mod is out_emb or name.split(".")[-1] == "lm_head":
-            continue
-        if isinstance(mod, torch.nn.Linear):
-            found[name] = (mod.in_features, mod.out_features)
-        elif Conv1D and isinstance(mod, Conv1D):
-            found[name] = (mod.weight.shape[0], mod.weight.shape[1])
-    return found
-
-
 def memory_report(model_or_config: Any, rank: int = 64, blocksize: int = 64,
                   nested_blocksize: int = 256, batch_size: int = 1, seq_len: int = 512) -> MemoryReport:
     """Bits/param and bytes of full, LoRA and QLoRA finetuning of a model, from its config alone."""
     from transformers import PreTrainedModel
 
+    from neurips23.lm.adapters import adaptable_linears
+
     if rank <= 0:
         raise UserError(f"LoRA rank must be positive, got {rank}")
-    config = load_config(model_or_config)
+    config = model_config(model_or_config)
     model = model_or_config if isinstance(model_or_config, PreTrainedModel) else _meta_model(config)
     linears = adaptable_linears(model)
     if not linears:
@@ -207,3 +191,33 @@ def format_report(rep: MemoryReport, gpu_gb: float | None = None) -> list[tuple[
         for k, ok in rep.fits(gpu_gb).items():
             rows.append((f"fits in {gpu_gb:g} GB: {k}", "yes" if ok else "no"))
     return rows
+
+
+def storage_bytes(model) -> dict[str, float]:
+    """Measured bytes of the frozen base: linear weights (incl. 4-bit constants) and the rest."""
+    import torch
+
+    lin_bytes, lin_params, other = 0, 0, 0
+    seen: set[int] = set()
+    for mod in model.modules():
+        w = getattr(mod, "weight", None)
+        if w is None or id(w) in seen:  # peft wrappers expose their base layer's weight again
+            continue
+        qs = getattr(w, "quant_state", None)
+        if qs is not None:
+            seen.add(id(w))
+            lin_bytes += w.data.numel() * w.data.element_size()
+            lin_params += int(torch.Size(qs.shape).numel())
+            consts = [qs.absmax] + ([qs.state2.absmax, qs.offset] if qs.nested else [])
+            lin_bytes += sum(t.numel() * t.element_size() for t in consts)
+        elif isinstance(mod, torch.nn.Linear) and "lora_" not in type(mod).__name__ and \
+                not w.requires_grad and mod is not model.get_output_embeddings():
+            seen.add(id(w))
+            lin_bytes += w.numel() * w.element_size()
+            lin_params += w.numel()
+    for p in model.parameters():
+        if id(p) not in seen and not p.requires_grad:
+            seen.add(id(p))
+            other += p.numel() * p.element_size()
+    return {"linear_bytes": float(lin_bytes), "linear_params": float(lin_params),
+            "linear_bits_per_param": 8 * lin_bytes / max(lin_params, 1), "other_bytes": float(other)}

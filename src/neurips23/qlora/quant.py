@@ -222,8 +222,11 @@ def dequantize_blockwise_8bit(
 ) -> torch.Tensor:
     """code[q] * absmax[block] in fp32 (flat)."""
     values = code[codes.reshape(-1).long()]
-    block_of = torch.arange(values.numel()) // blocksize
-    return values * absmax[block_of]
+    full = values.numel() - values.numel() % blocksize
+    values[:full].view(-1, blocksize).mul_(absmax[: full // blocksize].unsqueeze(1))
+    if full < values.numel():
+        values[full:].mul_(absmax[-1])
+    return values
 
 
 def double_quantize(absmax: torch.Tensor, blocksize: int = 256) -> DoubleQuant:
@@ -239,7 +242,7 @@ def double_dequantize(dq: DoubleQuant) -> torch.Tensor:
     return dequantize_blockwise_8bit(dq.codes, dq.absmax, dq.code, dq.blocksize) + dq.offset
 
 
-CHUNK = 1 << 18  # values per chunk: whole blocks; keeps temporaries small and cache-resident
+CHUNK = 1 << 17  # values per chunk: whole blocks; keeps temporaries small and cache-resident
 
 
 def _chunks(n: int, blocksize: int):
@@ -289,37 +292,52 @@ def block_constants(state: QuantState4bit) -> torch.Tensor:
     return state.absmax
 
 
+_PAIR_TABLES: dict[tuple[float, ...], torch.Tensor] = {}
+
+
 def _pair_table(code: torch.Tensor) -> torch.Tensor:
-    """256 x 2 table: the (high-nibble, low-nibble) code values of every byte."""
-    code = torch.nn.functional.pad(code, (0, 16 - code.numel()))  # Int4 has 15 codes
-    byte = torch.arange(256)
-    return torch.stack([code[byte >> 4], code[byte & 0xF]], dim=1)
+    """256 x 2 table: the (high-nibble, low-nibble) code values of every byte (cached per code)."""
+    key = tuple(code.tolist())
+    if key not in _PAIR_TABLES:
+        padded = torch.nn.functional.pad(code, (0, 16 - code.numel()))  # Int4 has 15 codes
+        byte = torch.arange(256)
+        _PAIR_TABLES[key] = torch.stack([padded[byte >> 4], padded[byte & 0xF]], dim=1).contiguous()
+    return _PAIR_TABLES[key]
 
 
 def dequantize_4bit(state: QuantState4bit) -> torch.Tensor:
-    """code[q] * absmax[block] in fp32, reshaped and cast back to the original dtype."""
+    """code[q] * absmax[block] in fp32, reshaped and cast back to the original dtype.
+
+    One pass per chunk of whole blocks, all in cache: the packed bytes become int32 indices,
+    one 64-bit gather per byte from a 256-entry table of (high, low) code-value pairs writes
+    both values at once (straight into an fp32 output), and an in-place multiply by the block
+    constants finishes them; other dtypes are cast on the copy out, as bitsandbytes casts.
+    """
     n, bs = state.numel, state.blocksize
     absmax = block_constants(state)
     packed = state.packed.reshape(-1)
-    # every byte decodes to a (high, low) pair of fp32 code values: one 64-bit gather per byte
-    table = _pair_table(state.code).contiguous().view(torch.int64).view(256)
+    table = _pair_table(state.code).view(torch.int64).view(256)
     out = torch.empty(n, dtype=state.dtype)
-    step = bs * max(1, CHUNK // bs)
+    step = min(bs * max(1, CHUNK // bs), n + n % 2)  # temporaries no larger than needed
     index = torch.empty((step + 1) // 2, dtype=torch.int32)
-    pairs = torch.empty((step + 1) // 2, dtype=torch.int64)
-    for start, stop in _chunks(n, bs):
+    buffer = None
+    for start, stop in _chunks(n, bs):  # start is a multiple of blocksize, so even
         m = stop - start
         nbytes = (m + 1) // 2
         index[:nbytes].copy_(packed[start // 2: start // 2 + nbytes])
-        torch.index_select(table, 0, index[:nbytes], out=pairs[:nbytes])
-        values = pairs[:nbytes].view(torch.float32)[:m]
-        full = m - m % bs
-        first = start // bs
-        # fp32 product, cast on store to the output dtype (as bitsandbytes does), in one pass
-        torch.mul(values[:full].view(-1, bs), absmax[first: first + full // bs].unsqueeze(1),
-                  out=out[start: start + full].view(-1, bs))
+        if state.dtype == torch.float32 and m % 2 == 0:
+            values = out[start:stop]
+        else:
+            buffer = torch.empty(step + 1, dtype=torch.float32) if buffer is None else buffer
+            values = buffer[: 2 * nbytes]
+        torch.index_select(table, 0, index[:nbytes], out=values.view(torch.int64))
+        values = values[:m]
+        full, first = m - m % bs, start // bs
+        values[:full].view(-1, bs).mul_(absmax[first: first + full // bs].unsqueeze(1))
         if full < m:
-            torch.mul(values[full:], absmax[-1], out=out[start + full: stop])
+            values[full:].mul_(absmax[-1])
+        if values.data_ptr() != out[start:stop].data_ptr():
+            out[start:stop].copy_(values)
     return out.view(state.shape)
 
 
