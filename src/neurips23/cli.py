@@ -147,7 +147,7 @@ def serve(model: str = typer.Option(..., help="Model dir, cache key path or hub 
           model_name: str = typer.Option(None, help="Name clients ask for (default: --model)."),
           api_key_env: str = typer.Option(None, help="Require the key in this env variable.")) -> None:
     """Serve a model as an OpenAI-compatible API (/v1/completions, /v1/chat/completions)."""
-    from neurips23.lm.serve import serve as run_server
+    from neurips23.serve import serve as run_server
     run_server(model, host=host, port=port, model_name=model_name, api_key_env=api_key_env)
 
 

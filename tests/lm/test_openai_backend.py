@@ -17,7 +17,7 @@ import pytest
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from neurips23.errors import BackendError, DataError
-from neurips23.lm.backends.base import LanguageModel, Score, Usage
+from neurips23.lm.backends.base import LanguageModel, Prices, Score, Usage
 from neurips23.lm.backends.openai import (
     OpenAIBackend,
     backoff_delay,
@@ -25,7 +25,7 @@ from neurips23.lm.backends.openai import (
     normalize_base_url,
     parse_retry_after,
 )
-from neurips23.lm.serve import background_server, create_app
+from neurips23.serve import background_server, create_app
 
 
 def token_logprob(word: str, position: int) -> float:
@@ -313,7 +313,7 @@ def test_bad_arguments_are_user_errors():
 def test_is_a_language_model_usable_inside_an_event_loop_and_costs_by_usage(server):
     import asyncio
 
-    lm = client(server, prices={"prompt": 1.0, "completion": 2.0})
+    lm = client(server)
     assert isinstance(lm, LanguageModel)
 
     async def inside_a_running_loop():  # e.g. Jupyter, or a FastAPI handler
@@ -321,4 +321,4 @@ def test_is_a_language_model_usable_inside_an_event_loop_and_costs_by_usage(serv
 
     assert asyncio.run(inside_a_running_loop()) == [[" b-g-0 b-g-1"], [" d-g-0 d-g-1"]]
     assert (lm.usage.prompt_tokens, lm.usage.completion_tokens) == (4, 4)
-    assert lm.cost() == pytest.approx((4 * 1.0 + 4 * 2.0) / 1000)
+    assert lm.usage.cost(Prices(1.0, 2.0)) == pytest.approx((4 * 1.0 + 4 * 2.0) / 1000)

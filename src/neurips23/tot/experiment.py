@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neurips23.tot.cost import Meter
 from neurips23.tot.data import ALPHABET, build_examples, fmt, held_out_states, split_puzzles
 from neurips23.tot.game24 import Game24Task, int_solvable, puzzles
 from neurips23.tot.game24.prompts import value_prompt
+from neurips23.tot.meter import Meter
 from neurips23.tot.search import BFSConfig, bfs, sample_baseline
 from neurips23.tot.stats import auroc, mcnemar_p, mean_ci, paired_diff_ci
 

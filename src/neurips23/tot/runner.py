@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from neurips23.tot.cost import Cost, Meter, Prices
+from neurips23.lm.backends.base import Prices, Usage
 from neurips23.tot.game24 import Game24Task, puzzles, read_puzzle_file
 from neurips23.tot.game24.data import parse_index_range
+from neurips23.tot.meter import Meter
 from neurips23.tot.search import BFSConfig, bfs, sample_baseline
 
 
@@ -93,9 +94,9 @@ def run_game24(s: RunSettings, runs_dir: Path = Path("runs")) -> Path:
             progress.update(bar, advance=len(chunk_rows),
                             description=f"{s.method}: {sum(r['correct'] for r in rows)}"
                                         f"/{len(rows)} solved")
-    total = Cost()
+    total = Usage()
     for r in rows:
-        total.add(Cost(r["calls"], r["prompt_tokens"], r["completion_tokens"]))
+        total.add(r["calls"], r["prompt_tokens"], r["completion_tokens"])
     n = len(rows)
     metrics = {
         "method": s.method, "model": s.model, "puzzles": n,
@@ -103,7 +104,7 @@ def run_game24(s: RunSettings, runs_dir: Path = Path("runs")) -> Path:
         "any_correct": sum(r["any_correct"] for r in rows) / n,
         "per_puzzle": {"calls": total.calls / n, "prompt_tokens": total.prompt_tokens / n,
                        "completion_tokens": total.completion_tokens / n,
-                       "cost_usd": total.money(Prices(s.price_prompt, s.price_completion)) / n},
+                       "cost_usd": total.cost(Prices(s.price_prompt, s.price_completion)) / n},
     }
     if all("mean_correct" in r for r in rows):
         # the paper's IO/CoT figures are the mean over the k samples, not the first sample's

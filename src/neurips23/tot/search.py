@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neurips23.errors import ConfigError
-from neurips23.tot.cost import Cost, Meter
+from neurips23.lm.backends.base import Usage
+from neurips23.tot.meter import Meter
 from neurips23.tot.task import Task
 
 GENERATE = ("propose", "sample")
@@ -68,7 +69,7 @@ class SearchResult:
     finals: list[str]
     values: list[float]
     trace: list[StepTrace] = field(default_factory=list)
-    cost: Cost = field(default_factory=Cost)
+    cost: Usage = field(default_factory=Usage)
 
     @property
     def top(self) -> str:
@@ -190,7 +191,7 @@ def bfs(task: Task, model: Any, xs: Sequence[str], cfg: BFSConfig | None = None,
         order = sorted(range(len(ys[p])), key=lambda i: -last_values[p][i])
         results.append(SearchResult(x, [ys[p][i] for i in order],
                                     [last_values[p][i] for i in order], traces[p],
-                                    meter.costs.get(p, Cost())))
+                                    meter.costs.get(p, Usage())))
     return results
 
 
@@ -257,7 +258,7 @@ def dfs(task: Task, model: Any, x: str, cfg: DFSConfig | None = None, *, chat: b
     best = sorted(reached, key=lambda r: (-r[0], -r[1], r[2]))
     deepest = [r for r in best if r[0] == best[0][0]]
     return SearchResult(x, [r[3] for r in deepest], [r[1] for r in deepest], trace,
-                        meter.costs.get(0, Cost()))
+                        meter.costs.get(0, Usage()))
 
 
 @dataclass
@@ -269,7 +270,7 @@ class SampleResult:
     correct: list[bool]
     majority: str
     majority_correct: bool
-    cost: Cost
+    cost: Usage
 
     @property
     def mean(self) -> float:
@@ -303,5 +304,5 @@ def sample_baseline(task: Task, model: Any, xs: Sequence[str], k: int, *, cot: b
         top_key = votes.most_common(1)[0][0]
         majority = next(s for s in samples if _answer_key(task, x, s) == top_key)
         results.append(SampleResult(x, list(samples), correct, majority,
-                                    task.is_correct(x, majority), meter.costs.get(p, Cost())))
+                                    task.is_correct(x, majority), meter.costs.get(p, Usage())))
     return results

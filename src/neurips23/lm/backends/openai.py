@@ -176,7 +176,7 @@ class OpenAIBackend:
 
     def __init__(self, model: str, base_url: str, api_key_env: str = "OPENAI_API_KEY",
                  max_concurrency: int = 8, timeout: float = 60.0, max_retries: int = 4,
-                 prices: dict[str, float] | None = None, *, backoff: float = 0.5,
+                 *, backoff: float = 0.5,
                  max_backoff: float = 30.0, seed: int | None = None) -> None:
         if not isinstance(model, str) or not model:
             raise BackendError("model name is empty")
@@ -193,7 +193,6 @@ class OpenAIBackend:
         self.max_concurrency = max_concurrency
         self.timeout = float(timeout)
         self.max_retries = max_retries
-        self.prices = prices
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.usage = Usage()
@@ -314,11 +313,6 @@ class OpenAIBackend:
             return Score(logprob=float(sum(token_lps)), token_logprobs=token_lps)
 
         return self._map(one, list(zip(prompts, continuations, strict=True)))
-
-    def cost(self) -> float:
-        """Money spent so far at `prices` ({"prompt": $, "completion": $} per 1,000 tokens)."""
-        prices = self.prices or {}
-        return self.usage.cost(prices.get("prompt", 0.0), prices.get("completion", 0.0))
 
     # -- HTTP -----------------------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ import pytest
 
 from neurips23.errors import DataError
 from neurips23.lm.backends.base import Score, Usage
-from neurips23.lm.serve import background_server, create_app, echo_logprobs, token_spans
+from neurips23.serve import background_server, create_app
+from neurips23.serve.engine import echo_logprobs, token_spans
 
 
 def word_logprob(word: str, position: int) -> float:
