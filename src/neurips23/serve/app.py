@@ -21,7 +21,7 @@ from neurips23.errors import UserError
 from neurips23.serve.batching import MicroBatcher
 from neurips23.serve.chat import create_chat_completion
 from neurips23.serve.completions import create_completion
-from neurips23.serve.engine import TextEngine
+from neurips23.serve.engine import make_engine
 from neurips23.serve.errors import APIError, install_error_handlers
 from neurips23.serve.schemas import ChatRequest, CompletionRequest, SamplingBody
 
@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 MAX_CHOICES = 1024
 """Most choices (prompts x n) one request may ask for."""
+
+DEFAULT_TOKEN_LIMIT = 1024
+"""Most tokens one completion may generate unless `neurips23 serve --max-tokens` says otherwise."""
 
 
 @dataclass
@@ -39,6 +42,7 @@ class ServerState:
     model_name: str
     batcher: MicroBatcher
     api_key: str | None = None
+    token_limit: int = DEFAULT_TOKEN_LIMIT
 
     def check_model(self, name: str) -> None:
         """404 unless `name` is the served model."""
@@ -49,13 +53,31 @@ class ServerState:
     def check_sampling(self, body: SamplingBody, n_prompts: int) -> bool:
         """Validate what every generation request shares; whether it may join a batch."""
         self.check_model(body.model)
-        if body.stream:
-            raise APIError(400, "stream=true is not supported by this server", param="stream")
+        body.refuse_unsupported()
         if n_prompts * body.n > MAX_CHOICES:
             raise APIError(400, f"{n_prompts} prompts x n={body.n} asks for more than "
                                 f"{MAX_CHOICES} choices", param="n")
         # Seeded sampling is kept out of shared batches so that a seed means one output.
         return body.temperature == 0 or body.seed is None
+
+    def completion_budget(self, prompts: list[Any], requested: int | None,
+                          param: str = "prompt") -> int:
+        """Tokens each completion may generate: `requested` (400 if over the server's limit or
+        the model's context), else as many as the limit and the context allow."""
+        if requested is not None and requested > self.token_limit:
+            raise APIError(400, f"max_tokens={requested} is over this server's limit of "
+                                f"{self.token_limit} tokens per completion (neurips23 serve "
+                                "--max-tokens)", param="max_tokens", code="max_tokens_exceeded")
+        budget = self.token_limit if requested is None else requested
+        context = self.engine.context_length
+        longest = max(p.n_tokens for p in prompts)
+        if context and (longest + (budget if requested is not None else 1) > context):
+            asked = f" and {requested} completion tokens" if requested is not None else ""
+            raise APIError(400, f"this model's maximum context length is {context} tokens; the "
+                                f"request has {longest} prompt tokens{asked}",
+                           param=param,
+                           code="context_length_exceeded")
+        return min(budget, context - longest) if context and requested is None else budget
 
     def run(self, kind: str, params: dict, items: list, batchable: bool) -> list:
         """`engine.<kind>(items, **params)` on the model thread; model errors as APIErrors."""
@@ -133,16 +155,19 @@ async def lifespan(app: FastAPI):
     app.state.server.batcher.close()
 
 
-def create_app(backend: Any, model_name: str, api_key: str | None = None) -> FastAPI:
-    """An OpenAI-compatible FastAPI app serving `backend` (a `LanguageModel`) as `model_name`;
-    with `api_key`, every /v1 request must carry `Authorization: Bearer <api_key>`."""
-    engine = TextEngine(backend)
+def create_app(backend: Any, model_name: str, api_key: str | None = None,
+               token_limit: int = DEFAULT_TOKEN_LIMIT) -> FastAPI:
+    """An OpenAI-compatible FastAPI app serving `backend` (a `LanguageModel`; an `HFBackend`
+    is served token by token) as `model_name`. With `api_key`, every /v1 request must carry
+    `Authorization: Bearer <api_key>`; no completion generates more than `token_limit` tokens."""
+    engine = make_engine(backend)
 
     def call(kind: str, params: dict, items: list) -> list:
         return getattr(engine, kind)(items, **params)
 
     app = FastAPI(title=f"neurips23 serve: {model_name}", lifespan=lifespan)
-    app.state.server = ServerState(engine, model_name, MicroBatcher(call), api_key)
+    app.state.server = ServerState(engine, model_name, MicroBatcher(call), api_key,
+                                   token_limit)
     app.state.batcher = app.state.server.batcher
     install_error_handlers(app)
     app.middleware("http")(require_api_key)

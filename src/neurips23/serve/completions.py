@@ -1,4 +1,6 @@
-"""POST /v1/completions: text completion of one or many prompts; prompt scoring with echo."""
+"""POST /v1/completions: text completion of one or many prompts (texts or token ids), with
+log-probs of the generated tokens and, with echo, of the prompt's tokens (how
+lm-evaluation-harness scores log-likelihoods)."""
 
 from __future__ import annotations
 
@@ -16,12 +18,14 @@ DEFAULT_MAX_TOKENS = 16
 
 def create_completion(state: ServerState, body: CompletionRequest) -> dict:
     """The completion response: n choices per prompt, indexed prompt-major, with usage."""
-    prompts = [body.prompt] if isinstance(body.prompt, str) else list(body.prompt)
-    if not prompts:
-        raise APIError(400, "prompt is an empty list", param="prompt")
-    max_tokens = DEFAULT_MAX_TOKENS if body.max_tokens is None else body.max_tokens
-    batchable = state.check_sampling(body, len(prompts))
-    state.engine.check_completion(body.echo, body.logprobs, max_tokens)
+    texts_or_ids = body.prompts()
+    if not texts_or_ids or any(p == [] for p in texts_or_ids):
+        raise APIError(400, "prompt is empty", param="prompt")
+    batchable = state.check_sampling(body, len(texts_or_ids))
+    prompts = [state.engine.encode(p) for p in texts_or_ids]
+    requested = DEFAULT_MAX_TOKENS if body.max_tokens is None else body.max_tokens
+    max_tokens = state.completion_budget(prompts, requested)
+    state.engine.check(body.echo, body.logprobs, max_tokens)
     params = dict(n=body.n, temperature=body.temperature, top_p=body.top_p,
                   max_tokens=max_tokens, stop=body.stop_list(), seed=body.seed,
                   logprobs=body.logprobs, echo=body.echo)
@@ -29,6 +33,6 @@ def create_completion(state: ServerState, body: CompletionRequest) -> dict:
     choices = [{"index": i * body.n + k, "text": c.text, "logprobs": c.logprobs,
                 "finish_reason": c.finish_reason}
                for i, group in enumerate(groups) for k, c in enumerate(group)]
-    prompt_tokens = sum(state.engine.count_tokens(p) for p in prompts)
     completion_tokens = sum(c.completion_tokens for group in groups for c in group)
-    return state.envelope("text_completion", choices, prompt_tokens, completion_tokens)
+    return state.envelope("text_completion", choices, sum(p.n_tokens for p in prompts),
+                          completion_tokens)

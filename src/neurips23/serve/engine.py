@@ -1,8 +1,13 @@
-"""What the server asks of a model: completions and chat replies with their token counts.
+"""What the server asks of a model: prompts encoded, completions and chat replies with their
+token counts and log-probs.
 
-`TextEngine` serves any `LanguageModel` (text in, text out): its prompt log-probs come from
-`LanguageModel.score` over the prompt's tokens, its finish reason is inferred from the length
-of the text.
+`TokenEngine` serves an in-process transformers model (`HFBackend`): prompts may be token
+ids, log-probs and the top alternatives come from the model's distribution at every position,
+the finish reason is the model's real stop (an end-of-sequence id, a stop string, the length
+limit), and the context length is known. `TextEngine` serves any other `LanguageModel` (text
+in, text out, e.g. another endpoint or a test fake): prompt log-probs come from
+`LanguageModel.score`, the finish reason is inferred from the length of the text, and
+token-id prompts and generated-token log-probs are not available.
 """
 
 from __future__ import annotations
@@ -16,13 +21,26 @@ from neurips23.serve.errors import APIError
 
 
 @dataclass
+class Prompt:
+    """A prompt as the model sees it: its text, token ids and each token's character offset
+    (None where the engine works on text), or a conversation for a text engine's chat."""
+
+    text: str
+    n_tokens: int
+    ids: list[int] | None = None
+    offsets: list[int] | None = None
+    messages: list[dict] | None = None
+
+
+@dataclass
 class Choice:
     """One completion as the server reports it."""
 
     text: str
     finish_reason: str
     completion_tokens: int
-    logprobs: dict | None = None
+    logprobs: dict | None = None  # completions: OpenAI's logprobs object
+    chat_logprobs: list[dict] | None = None  # chat: one entry per generated token
 
 
 def token_spans(text: str, tokenizer: Any = None) -> list[tuple[int, int]]:
@@ -84,47 +102,202 @@ def echo_logprobs(backend: Any, texts: Sequence[str], tokenizer: Any = None) -> 
 class TextEngine:
     """Serves any `LanguageModel` through its text methods (generate, chat, score)."""
 
+    context_length: int | None = None
+
     def __init__(self, backend: Any) -> None:
         self.backend = backend
         tokenizer = getattr(backend, "tokenizer", None)
         self.tokenizer = tokenizer if callable(tokenizer) else None
 
-    def count_tokens(self, text: str) -> int:
-        """Prompt/completion tokens for `usage`."""
-        return count_tokens(text, self.tokenizer)
+    def encode(self, prompt: str | list[int]) -> Prompt:
+        """The prompt with its token count; token ids are refused."""
+        if not isinstance(prompt, str):
+            raise APIError(400, "this server's model takes text prompts, not token ids",
+                           param="prompt")
+        return Prompt(prompt, count_tokens(prompt, self.tokenizer))
 
-    def check_completion(self, echo: bool, logprobs: int | None, max_tokens: int) -> None:
+    def chat_prompt(self, messages: list[dict]) -> Prompt:
+        """The conversation, counted by its messages' tokens."""
+        return Prompt("", sum(count_tokens(m["content"], self.tokenizer) for m in messages),
+                      messages=messages)
+
+    def check(self, echo: bool, logprobs: int | None, max_tokens: int) -> None:
         """Reject what this engine cannot do before any work is queued."""
         if logprobs is not None and not (echo and max_tokens == 0):
             raise APIError(400, "logprobs are only returned with echo=true and max_tokens=0 "
-                                "(scoring the prompt)", param="logprobs")
+                                "(scoring the prompt) by this server's model", param="logprobs")
 
-    def complete(self, prompts: list[str], *, n: int, temperature: float, top_p: float,
+    def complete(self, prompts: list[Prompt], *, n: int, temperature: float, top_p: float,
                  max_tokens: int, stop: Sequence[str], seed: int | None,
                  logprobs: int | None, echo: bool) -> list[list[Choice]]:
         """n choices per prompt; with logprobs (and echo, max_tokens=0) the prompt's log-probs."""
+        texts = [p.text for p in prompts]
         if logprobs is not None:
-            scored = echo_logprobs(self.backend, prompts, self.tokenizer)
-            return [[Choice(p, "length", 0, lp) for _ in range(n)]
-                    for p, lp in zip(prompts, scored, strict=True)]
+            scored = echo_logprobs(self.backend, texts, self.tokenizer)
+            return [[Choice(t, "length", 0, lp) for _ in range(n)]
+                    for t, lp in zip(texts, scored, strict=True)]
         if max_tokens == 0:
-            texts = [[""] * n for _ in prompts]
+            outs = [[""] * n for _ in texts]
         else:
-            texts = self.backend.generate(prompts, n=n, temperature=temperature,
-                                          max_tokens=max_tokens, stop=list(stop), top_p=top_p,
-                                          seed=seed)
-        return [[self._choice((p if echo else "") + t, t, max_tokens) for t in samples]
-                for p, samples in zip(prompts, texts, strict=True)]
+            outs = self.backend.generate(texts, n=n, temperature=temperature,
+                                         max_tokens=max_tokens, stop=list(stop), top_p=top_p,
+                                         seed=seed)
+        return [[self._choice((t if echo else "") + o, o, max_tokens) for o in group]
+                for t, group in zip(texts, outs, strict=True)]
 
-    def chat(self, conversations: list[list[dict]], *, n: int, temperature: float,
-             max_tokens: int, stop: Sequence[str], seed: int | None) -> list[list[Choice]]:
+    def chat(self, prompts: list[Prompt], *, n: int, temperature: float, top_p: float,
+             max_tokens: int, stop: Sequence[str], seed: int | None,
+             logprobs: int | None) -> list[list[Choice]]:
         """n assistant replies per conversation."""
+        if logprobs is not None:
+            raise APIError(400, "logprobs are not available from this server's model",
+                           param="logprobs")
+        if top_p != 1.0:
+            raise APIError(400, "top_p is not supported for chat by this server's model",
+                           param="top_p")
         if max_tokens == 0:
-            return [[self._choice("", "", 0) for _ in range(n)] for _ in conversations]
-        replies = self.backend.chat(conversations, n=n, temperature=temperature,
+            return [[self._choice("", "", 0) for _ in range(n)] for _ in prompts]
+        replies = self.backend.chat([p.messages for p in prompts], n=n, temperature=temperature,
                                     max_tokens=max_tokens, stop=list(stop), seed=seed)
         return [[self._choice(t, t, max_tokens) for t in group] for group in replies]
 
     def _choice(self, shown: str, generated: str, max_tokens: int) -> Choice:
-        k = self.count_tokens(generated)
+        k = count_tokens(generated, self.tokenizer)
         return Choice(shown, "length" if k >= max_tokens else "stop", k)
+
+
+class TokenEngine:
+    """Serves an `HFBackend` (anything with `complete`, `tokenizer` and `context_length`)
+    token by token: exact prompt ids, log-probs with top alternatives, real finish reasons."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.tokenizer = backend.tokenizer
+        self.context_length: int | None = backend.context_length
+
+    def encode(self, prompt: str | list[int], add_special_tokens: bool = True) -> Prompt:
+        """Text with its ids and character offsets, or token ids with their decoded text."""
+        if isinstance(prompt, str):
+            enc = self.tokenizer(prompt, add_special_tokens=add_special_tokens,
+                                 return_offsets_mapping=True)
+            ends, last = [], 0
+            for _, e in enc["offset_mapping"]:
+                last = max(last, e)
+                ends.append(last)
+            offsets = [0] + ends[:-1]
+            return Prompt(prompt, len(enc["input_ids"]), list(enc["input_ids"]), offsets)
+        vocab = len(self.tokenizer)
+        bad = [t for t in prompt if not 0 <= t < vocab]
+        if bad:
+            raise APIError(400, f"prompt token id {bad[0]} is outside the vocabulary "
+                                f"(0-{vocab - 1})", param="prompt")
+        pieces = token_texts(self.tokenizer, prompt)
+        return Prompt("".join(pieces), len(prompt), list(prompt), _cumulative(pieces))
+
+    def chat_prompt(self, messages: list[dict]) -> Prompt:
+        """The conversation rendered with the chat template, encoded."""
+        from neurips23.lm.backends.base import render_chat
+
+        templated = bool(getattr(self.tokenizer, "chat_template", None))
+        return self.encode(render_chat(self.tokenizer, messages), add_special_tokens=not templated)
+
+    def check(self, echo: bool, logprobs: int | None, max_tokens: int) -> None:
+        """Everything is supported."""
+
+    def complete(self, prompts: list[Prompt], *, n: int, temperature: float, top_p: float,
+                 max_tokens: int, stop: Sequence[str], seed: int | None,
+                 logprobs: int | None, echo: bool) -> list[list[Choice]]:
+        """n choices per prompt, with OpenAI `logprobs` objects when asked for."""
+        outs = self.backend.complete([p.ids for p in prompts], n=n, temperature=temperature,
+                                     max_tokens=max_tokens, stop=stop, top_p=top_p, seed=seed,
+                                     logprobs=logprobs,
+                                     prompt_logprobs=logprobs if echo and logprobs is not None
+                                     else None)
+        return [[Choice((p.text if echo else "") + c.text, c.finish_reason, c.completion_tokens,
+                        self._logprobs(p, c, echo) if logprobs is not None else None)
+                 for c in group] for p, group in zip(prompts, outs, strict=True)]
+
+    def chat(self, prompts: list[Prompt], *, n: int, temperature: float, top_p: float,
+             max_tokens: int, stop: Sequence[str], seed: int | None,
+             logprobs: int | None) -> list[list[Choice]]:
+        """n assistant replies per rendered conversation (chat logprobs when asked for)."""
+        groups = self.complete(prompts, n=n, temperature=temperature, top_p=top_p,
+                               max_tokens=max_tokens, stop=stop, seed=seed, logprobs=logprobs,
+                               echo=False)
+        if logprobs is not None:
+            for group in groups:
+                for c in group:
+                    c.chat_logprobs = _chat_logprobs(c.logprobs)
+                    c.logprobs = None
+        return groups
+
+    def _logprobs(self, prompt: Prompt, c: Any, echo: bool) -> dict:
+        """OpenAI's completions logprobs object: echoed prompt tokens (the first with null
+        log-prob), then the generated ones; text offsets into the returned text."""
+        gen = token_texts(self.tokenizer, c.token_ids, context=prompt.ids)
+        tokens, lps, tops, offsets = [], [], [], []
+        if echo:
+            ends = prompt.offsets[1:] + [len(prompt.text)]
+            tokens = [prompt.text[s:e] for s, e in zip(prompt.offsets, ends, strict=True)]
+            lps = [None if t is None else t.logprob for t in c.prompt_logprobs]
+            tops = [None if t is None else self._top(t.top) for t in c.prompt_logprobs]
+            offsets = list(prompt.offsets)
+        start = len(prompt.text) if echo else 0
+        offsets += [start + o for o in _cumulative(gen)]
+        return {"tokens": tokens + gen, "token_logprobs": lps + [t.logprob for t in c.logprobs],
+                "top_logprobs": tops + [self._top(t.top) for t in c.logprobs],
+                "text_offset": offsets}
+
+    def _top(self, top: dict[int, float]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for i, lp in top.items():
+            key = self.tokenizer.decode([i])
+            out[key] = max(lp, out.get(key, lp))
+        return out
+
+
+def token_texts(tokenizer: Any, ids: Sequence[int], context: Sequence[int] | None = None,
+                window: int = 6) -> list[str]:
+    """The text each token adds: decode(earlier + token) minus decode(earlier), over a short
+    window of earlier tokens (so SentencePiece's leading spaces survive); a token that ends
+    inside a multi-byte character adds "" and the token completing it adds the character."""
+    seq = list(context or [])[-window:]
+    done = len(seq)  # tokens before this index have had their text assigned
+    seq += list(ids)
+    out = []
+    for i in range(done, len(seq)):
+        lo = max(0, done - window)
+        now = tokenizer.decode(seq[lo:i + 1])
+        if now.endswith("\ufffd") and i + 1 < len(seq):
+            out.append("")
+            continue
+        before = tokenizer.decode(seq[lo:done])
+        out.append(now[len(before):] if now.startswith(before) else tokenizer.decode(seq[done:i + 1]))
+        done = i + 1
+    return out
+
+
+def _cumulative(pieces: Sequence[str]) -> list[int]:
+    """Start offsets of consecutive pieces of text."""
+    out, pos = [], 0
+    for p in pieces:
+        out.append(pos)
+        pos += len(p)
+    return out
+
+
+def _chat_logprobs(entries: dict) -> list[dict]:
+    """OpenAI chat logprobs content from a completions logprobs object."""
+    out = []
+    for tok, lp, top in zip(entries["tokens"], entries["token_logprobs"], entries["top_logprobs"],
+                            strict=True):
+        out.append({"token": tok, "logprob": lp, "bytes": list(tok.encode()),
+                    "top_logprobs": [{"token": t, "logprob": v, "bytes": list(t.encode())}
+                                     for t, v in top.items()]})
+    return out
+
+
+def make_engine(backend: Any) -> TextEngine | TokenEngine:
+    """The token engine for a backend that works on token ids, else the text engine."""
+    token_level = all(hasattr(backend, a) for a in ("complete", "tokenizer", "context_length"))
+    return TokenEngine(backend) if token_level else TextEngine(backend)

@@ -3,6 +3,7 @@ notebooks: a server in a thread for the length of a `with` block)."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -10,12 +11,16 @@ from contextlib import contextmanager
 
 from fastapi import FastAPI
 
+from neurips23.serve.app import DEFAULT_TOKEN_LIMIT
 
-def serve(model: str, host: str = "127.0.0.1", port: int = 8000,
-          model_name: str | None = None, api_key_env: str | None = None) -> None:
-    """Serve a local or hub model (`load_backend("hf", model)`) on host:port until Ctrl-C.
-    Clients ask for it as `model_name` (default: `model` as given). With `api_key_env`, the
-    key in that environment variable is required from clients."""
+
+def serve(model: str = "smollm2-135m", host: str = "127.0.0.1", port: int = 8000,
+          model_name: str | None = None, api_key_env: str | None = None,
+          device: str | None = None, dtype: str | None = None,
+          token_limit: int = DEFAULT_TOKEN_LIMIT, batch_size: int = 64) -> None:
+    """Serve a model (`load_backend("hf", model, device=..., dtype=...)`) on host:port until
+    Ctrl-C. Clients ask for it as `model_name` (default: `model` as given). With
+    `api_key_env`, the key in that environment variable is required from clients."""
     import os
 
     import uvicorn
@@ -23,15 +28,20 @@ def serve(model: str, host: str = "127.0.0.1", port: int = 8000,
     from neurips23.errors import ConfigError
     from neurips23.lm.backends import load_backend
     from neurips23.serve.app import create_app
+    from neurips23.utils import debug_enabled
 
     api_key = None
     if api_key_env:
         api_key = os.environ.get(api_key_env)
         if not api_key:
             raise ConfigError(f"api_key_env={api_key_env!r} names an unset environment variable")
-    backend = load_backend("hf", model)
-    app = create_app(backend, model_name or model, api_key=api_key)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    if token_limit < 1:
+        raise ConfigError(f"--max-tokens {token_limit}: must be at least 1")
+    backend = load_backend("hf", model, device=device, dtype=dtype, batch_size=batch_size)
+    app = create_app(backend, model_name or model, api_key=api_key, token_limit=token_limit)
+    print(f"serving {model_name or model} at http://{host}:{port}/v1 (Ctrl-C stops)",
+          file=sys.stderr, flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="info" if debug_enabled() else "warning")
 
 
 @contextmanager
