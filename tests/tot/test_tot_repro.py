@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from neurips23.core.stats import auroc, mcnemar_p, mean_ci
 from neurips23.tot.data import build_examples, held_out_states, split_puzzles
 from neurips23.tot.game24 import (
     check_answer,
@@ -18,7 +19,6 @@ from neurips23.tot.game24 import (
     puzzles,
     reachable_states,
 )
-from neurips23.tot.stats import auroc, mcnemar_p, mean_ci
 
 CANDIDATES = [p for p in puzzles() if int_solvable(p)]
 
@@ -107,9 +107,9 @@ def test_bootstrap_and_mcnemar():
 
 def test_pipeline_writes_a_run_record(tmp_path, monkeypatch):
     monkeypatch.setenv("NEURIPS23_CACHE", str(tmp_path / "cache"))
-    from neurips23.tot.cli import reproduce
+    from neurips23.core.reproduction import reproduce
 
-    run_dir = reproduce("quick", tmp_path / "runs", overrides=(
+    run_dir = reproduce("tot", "quick", runs_dir=tmp_path / "runs", overrides=(
         "n_test=3", "train_steps=2", "n_examples=200", "k_samples=2", "max_tokens=30",
         "sample_max_tokens=30", "auroc_states=20", "n_boot=50", "value_max_tokens=4"))
     results = json.loads((run_dir / "results.json").read_text())
@@ -122,7 +122,7 @@ def test_pipeline_writes_a_run_record(tmp_path, monkeypatch):
 
 
 def test_verdict_needs_a_ci_clear_of_zero():
-    from neurips23.tot.experiment import verdict
+    from neurips23.tot.reproduce import verdict
 
     assert verdict({"ci95": [1.0, 4.0]}) == "reproduced"
     assert verdict({"ci95": [-4.0, -1.0]}) == "not reproduced"

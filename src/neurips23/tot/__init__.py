@@ -15,7 +15,7 @@ from neurips23.tot.search import (
     dfs,
     sample_baseline,
 )
-from neurips23.tot.task import VALUE_MAP, Task
+from neurips23.tot.task import VALUE_MAP, ThoughtTask
 
 __all__ = [
     "VALUE_MAP",
@@ -24,7 +24,7 @@ __all__ = [
     "Meter",
     "SampleResult",
     "SearchResult",
-    "Task",
+    "ThoughtTask",
     "bfs",
     "dfs",
     "sample_baseline",

@@ -1,9 +1,9 @@
 """ToT search (paper §3): BFS (Algorithm 1), DFS (Algorithm 2), and IO/CoT/CoT-SC sampling.
 
-Every search takes any `LanguageModel` (`neurips23.lm.backends`) and any `Task`.
+Every search takes any `LanguageModel` (`neurips23.lm.backends`) and any `ThoughtTask`.
 BFS runs many problems in lockstep so each step's generation prompts, and then all its
 uncached value prompts, go to the backend as one batch each. Values are cached by the
-task's canonical state key (`Task.value_key`), shared by all problems of the call.
+task's canonical state key (`ThoughtTask.value_key`), shared by all problems of the call.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from neurips23.errors import ConfigError
 from neurips23.lm.backends.base import Usage
 from neurips23.tot.meter import Meter
-from neurips23.tot.task import Task
+from neurips23.tot.task import ThoughtTask
 
 GENERATE = ("propose", "sample")
 EVALUATE = ("value", "vote", "random", "oracle")
@@ -88,7 +88,7 @@ class _Caller:
         return self.meter.complete(prompts, owners, seed=self.seed * 100_003 + self.count, **kw)
 
 
-def evaluate_states(task: Task, call: _Caller, items: Sequence[tuple[Any, str, str]],
+def evaluate_states(task: ThoughtTask, call: _Caller, items: Sequence[tuple[Any, str, str]],
                     cfg: BFSConfig, cache: dict[Hashable, float], rng: random.Random
                     ) -> list[float]:
     """Values of (owner, x, y) states; all uncached value prompts go out as one batch."""
@@ -132,7 +132,7 @@ def select_states(candidates: Sequence[str], values: Sequence[float], cfg: BFSCo
     return [candidates[i] for i in picks]
 
 
-def bfs(task: Task, model: Any, xs: Sequence[str], cfg: BFSConfig | None = None, *,
+def bfs(task: ThoughtTask, model: Any, xs: Sequence[str], cfg: BFSConfig | None = None, *,
         chat: bool = False, cache: dict[Hashable, float] | None = None,
         meter: Meter | None = None) -> list[SearchResult]:
     """ToT-BFS (Algorithm 1) on every problem in `xs`, in lockstep over the task's steps."""
@@ -211,7 +211,7 @@ class DFSConfig:
     seed: int = 0
 
 
-def dfs(task: Task, model: Any, x: str, cfg: DFSConfig | None = None, *, chat: bool = False,
+def dfs(task: ThoughtTask, model: Any, x: str, cfg: DFSConfig | None = None, *, chat: bool = False,
         cache: dict[Hashable, float] | None = None, meter: Meter | None = None) -> SearchResult:
     """ToT-DFS (Algorithm 2): expand the best child first, prune values <= threshold, backtrack.
 
@@ -283,12 +283,12 @@ class SampleResult:
         return any(self.correct)
 
 
-def _answer_key(task: Task, x: str, text: str) -> str:
+def _answer_key(task: ThoughtTask, x: str, text: str) -> str:
     line = task.final_answer(x, text).lower().replace("answer:", "")
     return "".join(line.split("=")[0].split())
 
 
-def sample_baseline(task: Task, model: Any, xs: Sequence[str], k: int, *, cot: bool,
+def sample_baseline(task: ThoughtTask, model: Any, xs: Sequence[str], k: int, *, cot: bool,
                     temperature: float = 0.7, max_tokens: int = 1000, chat: bool = False,
                     seed: int = 0, meter: Meter | None = None) -> list[SampleResult]:
     """IO (cot=False) or CoT sampling with k samples; CoT-SC is its majority answer (§4.1)."""

@@ -1,4 +1,4 @@
-"""The reproduction (issue 5): a tiny model trained from scratch in the paper's Game of 24
+"""`neurips23 reproduce tot`: a tiny model trained from scratch in the paper's Game of 24
 formats acts as proposer, evaluator and IO/CoT sampler; ToT (b=1, 5) against IO, CoT and
 CoT-SC on the same checkpoint, under a strict hold-out of every test sub-state.
 
@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from neurips23.core.cli_config import param
+from neurips23.core.reproduction import Outcome, Reproduction
+from neurips23.core.stats import auroc, mcnemar_p, mean_ci, paired_diff_ci
 from neurips23.tot.data import ALPHABET, build_examples, fmt, held_out_states, split_puzzles
 from neurips23.tot.game24 import Game24Task, int_solvable, puzzles
 from neurips23.tot.game24.prompts import value_prompt
 from neurips23.tot.meter import Meter
 from neurips23.tot.search import BFSConfig, bfs, sample_baseline
-from neurips23.tot.stats import auroc, mcnemar_p, mean_ci, paired_diff_ci
 
 MIXTURE = {"propose": 0.35, "value": 0.30, "cot": 0.15, "io": 0.07, "judge": 0.13}
 """Share of each example type in the training set."""
@@ -28,30 +30,32 @@ DATA_VERSION = "tot-game24-v1"
 
 
 @dataclass
-class ToTReproConfig:
+class ToTConfig:
     """Settings of `neurips23 reproduce tot` (PROFILES below give quick and full)."""
 
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    n_test: int = 300
-    holdout: str = "strict"
-    model_size: str = "mini"
-    train_steps: int = 3000
-    batch_size: int = 128
-    lr: float = 2e-3
-    n_examples: int = 60000
-    propose_lines: int = 8
-    k_samples: int = 50
-    k_io: int = 20
-    n_evaluate: int = 3
-    temperature: float = 0.7
-    max_tokens: int = 240
-    sample_max_tokens: int = 160
-    value_max_tokens: int = 12
-    gen_batch_size: int = 1024
-    auroc_states: int = 600
-    n_boot: int = 2000
-    device: str = ""
-    workers: int = 1
+    seeds: list[int] = param([0, 1, 2], "Seeds: one model and one test split each.")
+    n_test: int = param(300, "Test puzzles per seed (integer-solvable, never trained on).")
+    holdout: Literal["strict", "puzzles"] = param(
+        "strict", "strict: every test sub-state of >=2 numbers is held out of propose/value "
+        "training; puzzles: only the test puzzles (the leaky regime).")
+    model_size: str = param("mini", "Tiny model size (nano, micro, mini, small).")
+    train_steps: int = param(3000, "Training steps.")
+    batch_size: int = param(128, "Training batch size.")
+    lr: float = param(2e-3, "Peak learning rate.")
+    n_examples: int = param(60000, "Training examples (mixture of propose/value/cot/io/judge).")
+    propose_lines: int = param(8, "Random legal moves per propose target.")
+    k_samples: int = param(50, "CoT samples per puzzle (CoT-SC, best-of-k).")
+    k_io: int = param(20, "IO samples per puzzle.")
+    n_evaluate: int = param(3, "Value samples per state (the paper's 3).")
+    temperature: float = param(0.7, "Sampling temperature (the paper's 0.7).")
+    max_tokens: int = param(240, "Most tokens per proposal.")
+    sample_max_tokens: int = param(160, "Most tokens per IO/CoT sample.")
+    value_max_tokens: int = param(12, "Most tokens per value sample.")
+    gen_batch_size: int = param(1024, "Sequences per forward pass.")
+    auroc_states: int = param(600, "Held-out states scored for the evaluator's AUROC.")
+    n_boot: int = param(2000, "Bootstrap resamples for intervals.")
+    device: str = param("", "cpu | cuda (default: cuda when available).")
+    workers: int = param(1, "Seeds run in parallel processes.")
 
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -63,35 +67,30 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 
 # ------------------------------------------------------------------------------ the model
-def train_spec(cfg: ToTReproConfig, seed: int) -> dict[str, Any]:
-    """Everything that determines the trained model (the cache key)."""
-    keys = ("n_test", "holdout", "model_size", "train_steps", "batch_size", "lr", "n_examples",
-            "propose_lines")
+def data_key(cfg: ToTConfig, seed: int) -> dict[str, Any]:
+    """Everything about the training data that the cached model depends on."""
+    keys = ("n_test", "holdout", "n_examples", "propose_lines")
     return {"method": "tot", "version": DATA_VERSION, "seed": seed,
             **{k: getattr(cfg, k) for k in keys}}
 
 
-def get_model(cfg: ToTReproConfig, seed: int, progress: bool = True) -> tuple[Any, Any, Path]:
-    """The tiny proposer/evaluator for `seed`, trained once and cached (`lm.cache`)."""
-    from neurips23.lm.cache import get_or_train
-    from neurips23.lm.models import build_model, load_model, save_model
+def get_model(cfg: ToTConfig, seed: int, progress: bool = True) -> tuple[Any, Any, Path]:
+    """The tiny proposer/evaluator for `seed`, trained once and cached (`lm.tiny`)."""
+    from neurips23.lm.models import load_model
+    from neurips23.lm.tiny import cached_tiny_lm
     from neurips23.lm.tokenizers import build_char_tokenizer
-    from neurips23.lm.train import TrainConfig, train_causal_lm
+    from neurips23.lm.train import TrainConfig
 
-    def build(tmp: Path) -> None:
+    def data():
         test, train = split_puzzles(candidate_puzzles(), cfg.n_test, seed)
         counts = {k: int(v * cfg.n_examples) for k, v in MIXTURE.items()}
-        examples = build_examples(train, held_out_states(test, cfg.holdout), seed, counts,
-                                  cfg.propose_lines)
-        tok = build_char_tokenizer(ALPHABET)
-        model = build_model(cfg.model_size, vocab_size=len(tok), max_position_embeddings=512,
-                            seed=seed)
-        train_causal_lm(model, tok, examples, TrainConfig(
-            steps=cfg.train_steps, batch_size=cfg.batch_size, lr=cfg.lr, warmup_ratio=0.05,
-            schedule="cosine", seed=seed, max_length=300, log_every=50), progress=progress)
-        save_model(model, tok, tmp)
+        return build_char_tokenizer(ALPHABET), build_examples(
+            train, held_out_states(test, cfg.holdout), seed, counts, cfg.propose_lines)
 
-    path = get_or_train(train_spec(cfg, seed), build)
+    train = TrainConfig(steps=cfg.train_steps, batch_size=cfg.batch_size, lr=cfg.lr,
+                        warmup_ratio=0.05, schedule="cosine", seed=seed, max_length=300,
+                        log_every=50)
+    path = cached_tiny_lm(data_key(cfg, seed), data, cfg.model_size, train, progress=progress)
     model, tok = load_model(path, device=cfg.device or _auto_device())
     return model, tok, path
 
@@ -117,7 +116,7 @@ def evaluator_auroc(backend: Any, states: Sequence[tuple[int, ...]]) -> float:
     return auroc(scores, [int_solvable(s) for s in states])
 
 
-def run_seed(cfg: ToTReproConfig, seed: int, log: Any = print) -> tuple[list[dict], dict]:
+def run_seed(cfg: ToTConfig, seed: int, log: Any = print) -> tuple[list[dict], dict]:
     """Train (or load) the model for `seed` and run every method on its test puzzles."""
     import random
 
@@ -213,7 +212,7 @@ def cot_sc(rows: list[dict], k: int) -> dict[tuple[int, str], bool]:
     return out
 
 
-def summarize(cfg: ToTReproConfig, rows: list[dict], infos: list[dict]) -> dict[str, Any]:
+def summarize(cfg: ToTConfig, rows: list[dict], infos: list[dict]) -> dict[str, Any]:
     """Pooled metrics over seeds x puzzles, with bootstrap CIs and matched-compute CoT-SC."""
     by: dict[str, dict[tuple[int, str], dict]] = {}
     for r in rows:
@@ -293,7 +292,7 @@ def verdict(diff: dict[str, Any]) -> str:
 # ------------------------------------------------------------------------------ the run
 def claims_from(m: dict[str, Any]) -> list[Any]:
     """The paper's claims beside our figures."""
-    from neurips23.report.records import Claim
+    from neurips23.core.claims import Claim
 
     s = m["success"]
     k, km = m["k_samples"], m["k_matched_tokens"]
@@ -361,30 +360,35 @@ def plot_success(m: dict[str, Any]):
     return fig
 
 
-def reproduce_tot(cfg: ToTReproConfig, run: Any, log: Any = print) -> dict[str, Any]:
-    """All seeds (in `workers` processes): rows to samples.jsonl, pooled summary, plot."""
+def run_notes(holdout: str, profile_is_quick: bool) -> str:
+    """The run record's note: which hold-out, and what a quick run can show."""
+    regime = ("strict hold-out: every test sub-state with >=2 numbers removed from propose/value "
+              "training" if holdout == "strict" else "hold-out of the test puzzles only: the "
+              "evaluator may have seen test sub-states from other puzzles (leaky regime)")
+    note = f"Tiny char-level model trained from scratch; {regime}."
+    if profile_is_quick:
+        note += " Quick profile: too small for the model to learn the task; tests the code path."
+    return note
+
+
+def run_tot(cfg: ToTConfig, run: Any) -> Outcome:
+    """Every seed (in `workers` processes): rows to samples.jsonl, pooled summary, plot, claims."""
+    import functools
+
+    from neurips23.core.seeds import map_seeds
+
     all_rows: list[dict] = []
     infos = []
-    if cfg.workers > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(cfg.workers, mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(run_seed, cfg, seed) for seed in cfg.seeds]
-            for fut in as_completed(futures):
-                rows, info = fut.result()
-                log(f"seed {info['seed']} done: {info}")
-                run.log_samples(rows)
-                all_rows += rows
-                infos.append(info)
-        infos.sort(key=lambda i: i["seed"])
-    else:
-        for seed in cfg.seeds:
-            rows, info = run_seed(cfg, seed, log)
-            log(f"seed {seed} done: {info}")
-            run.log_samples(rows)
-            all_rows += rows
-            infos.append(info)
+    for rows, info in map_seeds(functools.partial(run_seed, cfg, log=run.log), cfg.seeds,
+                                cfg.workers, log=run.log):
+        run.log(f"seed {info['seed']} done: {info}")
+        run.log_samples(rows)
+        all_rows += rows
+        infos.append(info)
     m = summarize(cfg, all_rows, infos)
     run.save_plot(plot_success(m), "success")
-    return m
+    return Outcome(m, claims_from(m), notes=run_notes(cfg.holdout, run.profile == "quick"))
+
+
+REPRODUCTION = Reproduction(name="tot", title="Tree of Thoughts (Yao et al. 2023): Game of 24",
+                            config=ToTConfig, profiles=PROFILES, run=run_tot)
