@@ -63,6 +63,7 @@ def reproduce(
 def _print_claims(run_dir: Path) -> None:
     import json
 
+    from rich.markup import escape
     from rich.table import Table
 
     path = run_dir / "results.json"
@@ -75,7 +76,7 @@ def _print_claims(run_dir: Path) -> None:
             f"{results.get('profile')} profile: a pipeline check, not a finding")
         t = Table("paper", "ours", "verdict", show_lines=True, title=title)
         for c in claims:
-            t.add_row(c["paper"], c["ours"], c["verdict"])
+            t.add_row(escape(c["paper"]), escape(c["ours"]), c["verdict"])  # "[lo, hi]" is text
         console.print(t)
 
 

@@ -113,18 +113,11 @@ def test_pipeline_writes_a_run_record(tmp_path, monkeypatch):
         "n_test=3", "train_steps=2", "n_examples=200", "k_samples=2", "max_tokens=30",
         "sample_max_tokens=30", "auroc_states=20", "n_boot=50", "value_max_tokens=4"))
     results = json.loads((run_dir / "results.json").read_text())
-    assert len(results["claims"]) == 6
+    assert len(results["claims"]) == 7 and not results["finding"]
+    assert {c["verdict"] for c in results["claims"]} == {"inconclusive"}  # 3 puzzles: n < min_n
+    assert results["metrics"]["success"]["tot_b5_authors_pick"]["scored"].startswith("the authors")
     assert results["metrics"]["n_puzzles"] == 3
     rows = [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines()]
     assert {r["method"] for r in rows} == {"io", "cot", "tot_b1", "tot_b5",
                                           "tot_b5_random_values"}
     assert (run_dir / "success.png").exists()
-
-
-def test_verdict_needs_a_ci_clear_of_zero():
-    from neurips23.tot.reproduce import verdict
-
-    assert verdict({"ci95": [1.0, 4.0]}) == "reproduced"
-    assert verdict({"ci95": [-4.0, -1.0]}) == "not reproduced"
-    assert verdict({"ci95": [0.0, 0.0]}) == "inconclusive"  # both arms at 0%: no evidence either way
-    assert verdict({"ci95": [-2.0, 3.0]}) == "inconclusive"
