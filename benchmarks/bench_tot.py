@@ -180,7 +180,8 @@ def main() -> None:
         if args.model:
             m, tok = load_model(args.model)
         else:
-            from neurips23.tot.reproduce import PROFILES, ToTConfig, get_model
+            from neurips23.tot.arms import get_model
+            from neurips23.tot.reproduce import PROFILES, ToTConfig
 
             m, tok, _ = get_model(ToTConfig(**PROFILES["quick"]), 0)
         model = HFBackend(m, tok, batch_size=256)
