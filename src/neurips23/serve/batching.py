@@ -1,8 +1,9 @@
 """The model worker: one thread owns the model and micro-batches the requests waiting for it.
 
 torch modules are not safe to call from many threads, so every request hands its work to
-one worker thread. Whatever requests are waiting when the worker becomes free, and share
-sampling settings, go to the model as one batch. Seeded sampling (temperature > 0 with a
+one worker thread. Whatever requests are waiting when the worker becomes free (or arrive
+within a short gathering window after the first, so that a client's concurrent requests meet),
+and share sampling settings, go to the model as one batch. Seeded sampling (temperature > 0 with a
 seed) is never joined with other requests, so a seed gives the same text however busy the
 server is. A failing joined call is retried request by request, so one bad request fails alone.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -37,8 +39,9 @@ class MicroBatcher:
     """Runs `call(kind, params, items) -> results` (one result per item) on one thread,
     joining waiting jobs of equal (kind, params) into one call."""
 
-    def __init__(self, call: Callable[[str, dict, list], list]) -> None:
+    def __init__(self, call: Callable[[str, dict, list], list], gather_s: float = 0.02) -> None:
         self._call_fn = call
+        self.gather_s = gather_s  # how long the first waiting job waits for company
         self.calls = 0  # model calls made (a test checks that concurrent requests share them)
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -67,9 +70,10 @@ class MicroBatcher:
 
     def _drain(self, first: Job) -> list[Job]:
         jobs = [first]
+        deadline = time.monotonic() + self.gather_s
         while True:
             try:
-                nxt = self._queue.get_nowait()
+                nxt = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 return jobs
             if nxt is None:
