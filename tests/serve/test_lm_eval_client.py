@@ -1,6 +1,8 @@
 """lm-evaluation-harness's `local-completions` model against the server, on SmolLM2 and a
 small local task, compared with the harness's own in-process `hf` model on the same weights:
-log-likelihoods (echo + token log-probs), greedy flags (top_logprobs) and generations agree."""
+log-likelihoods (echo + token log-probs), greedy flags (top_logprobs) and generations agree.
+(`tokenized_requests=False`, text prompts, works too: `lm_eval ... --model_args
+...,tokenized_requests=False`; the text path is tested with the openai SDK.)"""
 
 from __future__ import annotations
 
@@ -57,12 +59,11 @@ def test_local_completions_matches_the_harness_hf_model(smollm2_server, tmp_path
     write_tasks(tmp_path)
     api = dict(model="smollm2-135m", base_url=smollm2_server + "/completions",
                tokenizer_backend="huggingface", tokenizer=path, max_retries=1)
-    served = evaluate("local-completions", {**api, "batch_size": 4}, tmp_path)  # token ids
-    as_text = evaluate("local-completions", {**api, "tokenized_requests": False}, tmp_path)
+    # the harness's default: prompts as token-id lists (text prompts: tests/serve/test_openai_sdk.py)
+    served = evaluate("local-completions", {**api, "batch_size": 4}, tmp_path)
     reference = evaluate("hf", dict(pretrained=path, device="cpu", dtype="float32"), tmp_path)
-    for ours in (served, as_text):
-        for got, want in zip(ours["facts_mc"], reference["facts_mc"], strict=True):
-            assert [g[0][1] for g in got] == [w[0][1] for w in want]  # is_greedy
-            assert [g[0][0] for g in got] == pytest.approx([w[0][0] for w in want], abs=1e-3)
-        assert ours["facts_gen"] == reference["facts_gen"]
+    for got, want in zip(served["facts_mc"], reference["facts_mc"], strict=True):
+        assert [g[0][1] for g in got] == [w[0][1] for w in want]  # is_greedy
+        assert [g[0][0] for g in got] == pytest.approx([w[0][0] for w in want], abs=1e-3)
+    assert served["facts_gen"] == reference["facts_gen"]
     assert any(g[0][1] for doc in served["facts_mc"] for g in doc)  # some greedy continuation

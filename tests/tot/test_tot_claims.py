@@ -17,7 +17,7 @@ from neurips23.tot.reproduce import COMPARISONS, PROFILES, ToTConfig, tot_claims
 ARMS = ("io_pass1", "cot_pass1", "cot_sc_matched", "cot_sc_all", "tot_b1_top1", "tot_b5_top1",
         "tot_b5_random_values_top1", "tot_b5_authors_pick", "cot_authors_pick_matched",
         "tot_b5_any_of_5", "cot_best_of_matched", "io_best_of_k", "cot_best_of_k")
-CFG = ToTConfig(n_boot=200)
+CFG = ToTConfig(n_boot=100)
 FACTS = {"k_matched_tokens": 30, "k_needed_for_tokens": 30}
 
 
@@ -53,7 +53,7 @@ def test_each_comparison_true_false_underpowered_and_learned_nothing(key):
 def test_matched_claims_need_the_budget_to_be_matched(key):
     arm, base, _ = COMPARISONS[key]
     short = {"k_matched_tokens": 8, "k_needed_for_tokens": 34}  # k clamped: not matched
-    cfg = ToTConfig(n_boot=200, k_samples=8)
+    cfg = ToTConfig(n_boot=100, k_samples=8)
     assert verdicts(vectors(300, {arm: 0.6, base: 0.2}), short, cfg=cfg)[key] == "inconclusive"
 
 
