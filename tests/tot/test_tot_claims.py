@@ -74,8 +74,9 @@ def test_rules_are_declared_with_reasons_and_quick_arms_differ():
 
 
 def official_pick_result(x: str, ys: list[str], rs: list[float]) -> float:
-    """get_tot_game24_result from the authors' reply in princeton-nlp/tree-of-thought-llm
-    issue 22, transcribed (data['steps'][0]['x'] -> x, data['ys'] -> ys, infos r -> rs)."""
+    """get_tot_game24_result from the authors' reply in
+    github.com/princeton-nlp/tree-of-thought-llm/issues/22, transcribed
+    (data['steps'][0]['x'] -> x, data['ys'] -> ys, infos r -> rs)."""
     xs = x.split()
     for i in range(len(ys)):
         y = ys[i]
