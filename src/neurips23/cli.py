@@ -96,18 +96,24 @@ def report_cmd(runs_dir: Path = typer.Option(Path("runs")),
 
 @models_app.command("list")
 def models_list() -> None:
-    """List the cached tiny models."""
+    """List the built-in real models and the cached tiny models."""
     from rich.table import Table
 
+    from neurips23.lm.builtin import builtin_status
     from neurips23.lm.cache import cache_dir, list_models
+    out = Console()
+    b = Table("name", "status", "description", title="built-in models")
+    for name, status, description in builtin_status():
+        b.add_row(name, status, description)
+    out.print(b)
     entries = list_models()
     t = Table("key", "kind", "size", "task", "seed", "MB", title=f"{cache_dir()}")
     for m in entries:
         s = m.get("spec", {})
-        t.add_row(m["key"], str(s.get("kind", "")), str(s.get("size", "")), str(s.get("task", "")),
-                  str(s.get("train", {}).get("seed", s.get("seed", ""))),
+        t.add_row(m["key"], str(s.get("kind", "")), str(s.get("size", s.get("name", ""))),
+                  str(s.get("task", "")), str(s.get("train", {}).get("seed", s.get("seed", ""))),
                   f"{m['size_bytes'] / 1e6:.1f}")
-    Console().print(t)
+    out.print(t)
 
 
 @models_app.command("show")
@@ -143,13 +149,20 @@ def models_train(
 
 
 @app.command()
-def serve(model: str = typer.Option(..., help="Model dir, cache key path or hub name."),
+def serve(model: str = typer.Option("smollm2-135m", help="Built-in model name, cached model "
+                                    "key, model directory or hub name."),
           host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
           model_name: str = typer.Option(None, help="Name clients ask for (default: --model)."),
+          device: str = typer.Option(None, help="cpu | cuda | auto (default: where it loads)."),
+          dtype: str = typer.Option(None, help="auto | float32 | bfloat16 | float16."),
+          max_tokens: int = typer.Option(1024, help="Most tokens one completion may generate "
+                                         "(also the length of a reply without max_tokens)."),
+          batch_size: int = typer.Option(64, help="Most sequences per forward pass."),
           api_key_env: str = typer.Option(None, help="Require the key in this env variable.")) -> None:
     """Serve a model as an OpenAI-compatible API (/v1/completions, /v1/chat/completions)."""
-    from neurips23.lm.serve import serve as run_server
-    run_server(model, host=host, port=port, model_name=model_name, api_key_env=api_key_env)
+    from neurips23.serve import serve as run_server
+    run_server(model, host=host, port=port, model_name=model_name, api_key_env=api_key_env,
+               device=device, dtype=dtype, token_limit=max_tokens, batch_size=batch_size)
 
 
 def main() -> None:

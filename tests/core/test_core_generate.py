@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from neurips23.lm.backends import Prices
 from neurips23.lm.backends.hf import HFBackend
 from neurips23.lm.generate import generate, score
 from neurips23.lm.models import build_model
@@ -78,6 +79,6 @@ def test_hf_backend_counts_usage(lm):
     assert [len(o) for o in outs] == [2, 2]
     assert backend.usage.calls == 2 and backend.usage.prompt_tokens == 4
     assert backend.usage.completion_tokens > 0
-    assert backend.usage.cost(1.0, 2.0) == pytest.approx(
+    assert backend.usage.cost(Prices(1.0, 2.0)) == pytest.approx(
         (backend.usage.prompt_tokens + 2 * backend.usage.completion_tokens) / 1000)
     assert len(backend.chat([[{"role": "user", "content": "abc"}]], max_tokens=3)[0]) == 1

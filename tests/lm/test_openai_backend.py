@@ -17,7 +17,7 @@ import pytest
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from neurips23.errors import BackendError, DataError
-from neurips23.lm.backends.base import LanguageModel, Score, Usage
+from neurips23.lm.backends.base import LanguageModel, Prices, Score, Usage
 from neurips23.lm.backends.openai import (
     OpenAIBackend,
     backoff_delay,
@@ -25,7 +25,7 @@ from neurips23.lm.backends.openai import (
     normalize_base_url,
     parse_retry_after,
 )
-from neurips23.lm.serve import background_server, create_app
+from neurips23.serve import background_server, create_app
 
 
 def token_logprob(word: str, position: int) -> float:
@@ -279,14 +279,56 @@ def test_connection_refused_is_one_clear_line():
         lm.generate(["a"])
 
 
-def test_timeout_after_retries():
-    app = create_app(FakeLM(delay=1.0), "fake")
+def test_a_read_timeout_is_not_resent():
+    app = fault_app([])
+    app.state.server.engine.backend.delay = 1.0
     with background_server(app) as url:
-        lm = client(url, timeout=0.15, max_retries=1)
+        lm = client(url, timeout=0.15, max_retries=3)
         t0 = time.perf_counter()
-        with pytest.raises(BackendError, match=r"timed out after 0.15s on each of 2 attempts"):
+        with pytest.raises(BackendError, match=r"no answer within the read timeout of 0.15s "
+                                               r"\(not resent"):
             lm.generate(["a"], max_tokens=1)
-        assert time.perf_counter() - t0 < 1.5  # gave up; did not wait the model's 2 x 1 s
+        assert time.perf_counter() - t0 < 0.9  # gave up at once; did not wait the model's 1 s
+        time.sleep(1.2)
+    assert app.state.seen == ["/v1/completions"]  # sent once, not four times
+
+
+def test_a_connect_timeout_is_retried():
+    import httpx
+
+    lm = client("http://127.0.0.1:9", max_retries=2, connect_timeout=0.05)
+    calls = []
+
+    def post(*args, **kwargs):
+        calls.append(1)
+        raise httpx.ConnectTimeout("timed out")
+
+    lm._client.post = post
+    with pytest.raises(BackendError, match=r"no connection within 0.05s\) after 3 attempts"):
+        lm.generate(["a"], max_tokens=1)
+    assert len(calls) == 3
+
+
+def test_max_completion_tokens_where_the_endpoint_wants_it():
+    refusal = JSONResponse({"error": {"message": "Unsupported parameter: 'max_tokens' is not "
+                                      "supported with this model. Use 'max_completion_tokens' "
+                                      "instead.", "type": "invalid_request_error"}}, 400)
+    app = fault_app([refusal])
+    bodies = []
+
+    @app.middleware("http")
+    async def record(request, call_next):
+        bodies.append(await request.json())
+        return await call_next(request)
+
+    with background_server(app) as url:
+        lm = client(url)
+        assert lm.chat([[{"role": "user", "content": "hi"}]], max_tokens=5) == [["you said hi #0"]]
+        lm.chat([[{"role": "user", "content": "again"}]], max_tokens=5)
+    assert [("max_tokens" in b, b.get("max_completion_tokens")) for b in bodies] == [
+        (True, None), (False, 5), (False, 5)]  # switched once, then remembered
+    assert OpenAIBackend("m", "https://api.openai.com/v1").token_param == "max_completion_tokens"
+    assert OpenAIBackend("m", "http://127.0.0.1:8000/v1").token_param == "max_tokens"
 
 
 def test_malformed_json_and_missing_logprobs():
@@ -313,7 +355,7 @@ def test_bad_arguments_are_user_errors():
 def test_is_a_language_model_usable_inside_an_event_loop_and_costs_by_usage(server):
     import asyncio
 
-    lm = client(server, prices={"prompt": 1.0, "completion": 2.0})
+    lm = client(server)
     assert isinstance(lm, LanguageModel)
 
     async def inside_a_running_loop():  # e.g. Jupyter, or a FastAPI handler
@@ -321,4 +363,4 @@ def test_is_a_language_model_usable_inside_an_event_loop_and_costs_by_usage(serv
 
     assert asyncio.run(inside_a_running_loop()) == [[" b-g-0 b-g-1"], [" d-g-0 d-g-1"]]
     assert (lm.usage.prompt_tokens, lm.usage.completion_tokens) == (4, 4)
-    assert lm.cost() == pytest.approx((4 * 1.0 + 4 * 2.0) / 1000)
+    assert lm.usage.cost(Prices(1.0, 2.0)) == pytest.approx((4 * 1.0 + 4 * 2.0) / 1000)

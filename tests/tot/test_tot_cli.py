@@ -66,8 +66,9 @@ def test_cot_sc_run(tmp_path, fake_backend):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--method", "bfs"], "--method 'bfs'"),
-    (["--task", "crosswords"], "only 'game24'"),
+    (["--method", "bfs"], "'method': 'bfs' is not one of tot, io, cot, cot-sc"),
+    (["--task", "crosswords"], "'task': 'crosswords' is not one of game24"),
+    (["--b", "0"], "--b 0: must be at least 1"),
     (["--puzzles", "1300-1400"], "outside 0-1361"),
     (["--puzzle-file", "/nonexistent/24.csv"], "puzzle file not found"),
 ])

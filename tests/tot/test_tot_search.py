@@ -9,7 +9,8 @@ import pytest
 from tot_fake_lm import FakeGame24LM, ScriptedLM
 
 from neurips23.errors import ConfigError
-from neurips23.tot import BFSConfig, Cost, DFSConfig, Prices, bfs, dfs, sample_baseline
+from neurips23.lm.backends import GPT4_PRICES, Prices, Usage
+from neurips23.tot import BFSConfig, DFSConfig, bfs, dfs, sample_baseline
 from neurips23.tot.game24 import Game24Task, all_multisets, int_solvable, reachable_states
 from neurips23.tot.search import select_states
 
@@ -140,14 +141,14 @@ def test_cost_is_split_exactly_and_priced():
     task = Game24Task(few_shot=False)
     lm = FakeGame24LM()
     results = bfs(task, lm, [_x(p) for p in CASES[:5]], BFSConfig())
-    total = Cost()
+    total = Usage()
     for r in results:
-        total.add(r.cost)
+        total.add_usage(r.cost)
     assert total.calls == pytest.approx(lm.usage.calls)
     assert total.prompt_tokens == pytest.approx(lm.usage.prompt_tokens)
     assert total.completion_tokens == pytest.approx(lm.usage.completion_tokens)
-    c = Cost(calls=2, prompt_tokens=1000, completion_tokens=500)
-    assert c.money(Prices()) == pytest.approx(0.03 + 0.03)  # GPT-4: $0.03/1k in, $0.06/1k out
+    c = Usage(calls=2, prompt_tokens=1000, completion_tokens=500)
+    assert c.cost(GPT4_PRICES) == pytest.approx(0.03 + 0.03)  # GPT-4: $0.03/1k in, $0.06/1k out
     assert c.as_dict(Prices(0.5, 1.5))["cost_usd"] == pytest.approx(0.5 + 0.75)
 
 

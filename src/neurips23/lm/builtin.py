@@ -59,14 +59,36 @@ def gguf_path(name: str) -> Path:
     return path
 
 
+def _spec(name: str, path: Path) -> dict:
+    return {"kind": "builtin", "name": name, "gguf": path.name, "gguf_bytes": path.stat().st_size,
+            "format": 1}
+
+
+def builtin_status() -> list[tuple[str, str, str]]:
+    """(name, status, description) of every built-in model: converted into the cache, to be
+    converted on first use, or its package missing (with the install command)."""
+    from neurips23.lm.cache import cache_dir, spec_key
+
+    out = []
+    for name, spec in BUILTIN_MODELS.items():
+        try:
+            path = gguf_path(name)
+        except UserError:
+            out.append((name, f"not installed: {spec.install}", spec.description))
+            continue
+        entry = cache_dir() / "models" / spec_key(_spec(name, path))
+        status = ("ready" if (entry / "meta.json").exists()
+                  else "converted from its GGUF on first use (about a minute)")
+        out.append((name, status, spec.description))
+    return out
+
+
 def builtin_model_dir(name: str) -> Path:
     """The model-cache directory of a built-in model, converted from its GGUF on first use."""
     from neurips23.lm.cache import get_or_train
 
     path = gguf_path(name)
-    spec = {"kind": "builtin", "name": name, "gguf": path.name, "gguf_bytes": path.stat().st_size,
-            "format": 1}
-    return get_or_train(spec, lambda tmp: convert_gguf(path, tmp))
+    return get_or_train(_spec(name, path), lambda tmp: convert_gguf(path, tmp))
 
 
 def convert_gguf(path: Path, out: Path) -> None:

@@ -5,7 +5,7 @@
     results = bfs(Game24Task(), model, ["4 5 6 10"], BFSConfig(n_select=5))
 """
 
-from neurips23.tot.cost import Cost, Meter, Prices
+from neurips23.tot.meter import Meter
 from neurips23.tot.search import (
     BFSConfig,
     DFSConfig,
@@ -15,18 +15,16 @@ from neurips23.tot.search import (
     dfs,
     sample_baseline,
 )
-from neurips23.tot.task import VALUE_MAP, Task
+from neurips23.tot.task import VALUE_MAP, ThoughtTask
 
 __all__ = [
     "VALUE_MAP",
     "BFSConfig",
-    "Cost",
     "DFSConfig",
     "Meter",
-    "Prices",
     "SampleResult",
     "SearchResult",
-    "Task",
+    "ThoughtTask",
     "bfs",
     "dfs",
     "sample_baseline",

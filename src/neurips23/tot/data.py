@@ -1,6 +1,6 @@
 """Training data for the reproduction's tiny model, in the paper's Game of 24 formats.
 
-Honest by construction (issue 5): propose targets are uniformly random *legal* moves (the
+Honest by construction: propose targets are uniformly random *legal* moves (the
 proposer is not an oracle), value labels come from the exact solver, IO/CoT targets are
 random solver traces, and the judge sees correct and corrupted answers. The strict
 hold-out removes every state with two or more numbers that is reachable from a test

@@ -4,49 +4,76 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from neurips23.tot.cost import Cost, Meter, Prices
+from neurips23.core.cli_config import param
+from neurips23.errors import ConfigError
+from neurips23.lm.backends.base import Prices, Usage
 from neurips23.tot.game24 import Game24Task, puzzles, read_puzzle_file
 from neurips23.tot.game24.data import parse_index_range
+from neurips23.tot.meter import Meter
 from neurips23.tot.search import BFSConfig, bfs, sample_baseline
 
 
 @dataclass
-class RunSettings:
-    """What `tot run` was asked to do (written as config.resolved.yaml)."""
+class RunConfig:
+    """What `tot run` does: one method on chosen puzzles with any backend (the options of the
+    command, written to the run's config.resolved.yaml)."""
 
-    method: str = "tot"
-    backend: str = "hf"
-    model: str = ""
-    base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    puzzles: str = "900-999"
-    puzzle_file: str | None = None
-    b: int = 5
-    n_evaluate: int = 3
-    k: int = 100
-    temperature: float = 0.7
-    max_tokens: int = 1000
-    few_shot: bool = True
-    chat: bool = False
-    chunk: int = 10
-    price_prompt: float = 0.03
-    price_completion: float = 0.06
-    seed: int = 0
+    method: Literal["tot", "io", "cot", "cot-sc"] = param("tot", "The method to run.")
+    task: Literal["game24"] = param("game24", "The task (Game of 24).")
+    backend: Literal["hf", "openai"] = param(
+        "hf", "hf: a model in this process; openai: any OpenAI-compatible endpoint.")
+    model: str = param("smollm2-135m", "Model name or path (hf), or the endpoint's model name.")
+    base_url: str = param("", "OpenAI-compatible base URL (openai backend).")
+    api_key_env: str = param("OPENAI_API_KEY", "Environment variable holding the API key.")
+    timeout: float = param(600.0, "Seconds to wait for an endpoint's answer (openai backend).")
+    puzzles: str = param("900-999", "0-based puzzle indices, e.g. 900-999,3.")
+    puzzle_file: str = param("", "The paper's 24.csv (Puzzles column); default: our exhaustive "
+                                 "puzzle list, sorted.")
+    b: int = param(5, "ToT breadth (states kept per step).")
+    n_evaluate: int = param(3, "Value samples per state.")
+    k: int = param(100, "Samples for io / cot / cot-sc.")
+    temperature: float = param(0.7, "Sampling temperature.")
+    max_tokens: int = param(1000, "Most tokens per model call.")
+    few_shot: bool = param(True, "The paper's few-shot prompts (off: zero-shot formats, for "
+                                 "models trained on them).")
+    chat: bool | None = param(None, "Send prompts as chat (default: on for openai).")
+    chunk: int = param(10, "Puzzles searched together (one batch per step).")
+    price_prompt: float = param(0.03, "USD per 1k prompt tokens (GPT-4's, as in the paper).")
+    price_completion: float = param(0.06, "USD per 1k completion tokens.")
+    seed: int = param(0, "Sampling seed.")
+    runs_dir: str = param("runs", "Where the run record goes.")
+
+    def check(self) -> None:
+        """Counts must be positive."""
+        for name in ("chunk", "b", "k", "n_evaluate", "max_tokens"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be "
+                                  "at least 1")
+
+    @property
+    def prices(self) -> Prices:
+        """The prices cost is reported at."""
+        return Prices(self.price_prompt, self.price_completion)
+
+    @property
+    def as_chat(self) -> bool:
+        """Chat prompts: as asked, else for the openai backend."""
+        return self.backend == "openai" if self.chat is None else self.chat
 
 
-def select_puzzles(spec: str, puzzle_file: str | None) -> list[str]:
+def select_puzzles(spec: str, puzzle_file: str = "") -> list[str]:
     """Puzzle texts by 0-based index: of the paper's 24.csv if given, else of `puzzles()`."""
     pool = read_puzzle_file(puzzle_file) if puzzle_file else list(puzzles())
     return [" ".join(map(str, pool[i])) for i in parse_index_range(spec, len(pool))]
 
 
-def solve_chunk(s: RunSettings, task: Game24Task, model: Any, xs: list[str],
+def solve_chunk(s: RunConfig, task: Game24Task, model: Any, xs: list[str],
                 cache: dict) -> list[dict]:
     """Per-puzzle rows (answer, correct, calls, tokens, cost) for one chunk of puzzles."""
-    prices = Prices(s.price_prompt, s.price_completion)
-    meter = Meter(model, chat=s.chat)
+    prices = s.prices
+    meter = Meter(model, chat=s.as_chat)
     rows = []
     if s.method == "tot":
         cfg = BFSConfig(n_select=s.b, n_evaluate=s.n_evaluate, temperature=s.temperature,
@@ -71,17 +98,19 @@ def solve_chunk(s: RunSettings, task: Game24Task, model: Any, xs: list[str],
     return rows
 
 
-def run_game24(s: RunSettings, runs_dir: Path = Path("runs")) -> Path:
+def run_game24(s: RunConfig) -> Path:
     """Run `s.method` on the chosen puzzles; samples.jsonl per puzzle, results.json summary."""
     from rich.progress import Progress
 
     from neurips23.lm.backends import load_backend
     from neurips23.report.records import start_run
 
+    s.check()
     xs = select_puzzles(s.puzzles, s.puzzle_file)
-    model = load_backend(s.backend, s.model, base_url=s.base_url, api_key_env=s.api_key_env)
+    model = load_backend(s.backend, s.model, base_url=s.base_url or None,
+                         api_key_env=s.api_key_env, timeout=s.timeout)
     task = Game24Task(few_shot=s.few_shot)
-    run = start_run("tot", s, runs_dir, profile=f"run-{s.method}")
+    run = start_run("tot", s, Path(s.runs_dir), profile=f"run-{s.method}")
     rows: list[dict] = []
     cache: dict = {}
     with Progress() as progress:
@@ -93,9 +122,9 @@ def run_game24(s: RunSettings, runs_dir: Path = Path("runs")) -> Path:
             progress.update(bar, advance=len(chunk_rows),
                             description=f"{s.method}: {sum(r['correct'] for r in rows)}"
                                         f"/{len(rows)} solved")
-    total = Cost()
+    total = Usage()
     for r in rows:
-        total.add(Cost(r["calls"], r["prompt_tokens"], r["completion_tokens"]))
+        total.add(r["calls"], r["prompt_tokens"], r["completion_tokens"])
     n = len(rows)
     metrics = {
         "method": s.method, "model": s.model, "puzzles": n,
@@ -103,7 +132,7 @@ def run_game24(s: RunSettings, runs_dir: Path = Path("runs")) -> Path:
         "any_correct": sum(r["any_correct"] for r in rows) / n,
         "per_puzzle": {"calls": total.calls / n, "prompt_tokens": total.prompt_tokens / n,
                        "completion_tokens": total.completion_tokens / n,
-                       "cost_usd": total.money(Prices(s.price_prompt, s.price_completion)) / n},
+                       "cost_usd": total.cost(s.prices) / n},
     }
     if all("mean_correct" in r for r in rows):
         # the paper's IO/CoT figures are the mean over the k samples, not the first sample's

@@ -1,9 +1,9 @@
 """ToT search (paper §3): BFS (Algorithm 1), DFS (Algorithm 2), and IO/CoT/CoT-SC sampling.
 
-Every search takes any `LanguageModel` (`neurips23.lm.backends`) and any `Task`.
+Every search takes any `LanguageModel` (`neurips23.lm.backends`) and any `ThoughtTask`.
 BFS runs many problems in lockstep so each step's generation prompts, and then all its
 uncached value prompts, go to the backend as one batch each. Values are cached by the
-task's canonical state key (`Task.value_key`), shared by all problems of the call.
+task's canonical state key (`ThoughtTask.value_key`), shared by all problems of the call.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neurips23.errors import ConfigError
-from neurips23.tot.cost import Cost, Meter
-from neurips23.tot.task import Task
+from neurips23.lm.backends.base import Usage
+from neurips23.tot.meter import Meter
+from neurips23.tot.task import ThoughtTask
 
 GENERATE = ("propose", "sample")
 EVALUATE = ("value", "vote", "random", "oracle")
@@ -68,7 +69,7 @@ class SearchResult:
     finals: list[str]
     values: list[float]
     trace: list[StepTrace] = field(default_factory=list)
-    cost: Cost = field(default_factory=Cost)
+    cost: Usage = field(default_factory=Usage)
 
     @property
     def top(self) -> str:
@@ -87,7 +88,7 @@ class _Caller:
         return self.meter.complete(prompts, owners, seed=self.seed * 100_003 + self.count, **kw)
 
 
-def evaluate_states(task: Task, call: _Caller, items: Sequence[tuple[Any, str, str]],
+def evaluate_states(task: ThoughtTask, call: _Caller, items: Sequence[tuple[Any, str, str]],
                     cfg: BFSConfig, cache: dict[Hashable, float], rng: random.Random
                     ) -> list[float]:
     """Values of (owner, x, y) states; all uncached value prompts go out as one batch."""
@@ -131,7 +132,7 @@ def select_states(candidates: Sequence[str], values: Sequence[float], cfg: BFSCo
     return [candidates[i] for i in picks]
 
 
-def bfs(task: Task, model: Any, xs: Sequence[str], cfg: BFSConfig | None = None, *,
+def bfs(task: ThoughtTask, model: Any, xs: Sequence[str], cfg: BFSConfig | None = None, *,
         chat: bool = False, cache: dict[Hashable, float] | None = None,
         meter: Meter | None = None) -> list[SearchResult]:
     """ToT-BFS (Algorithm 1) on every problem in `xs`, in lockstep over the task's steps."""
@@ -190,7 +191,7 @@ def bfs(task: Task, model: Any, xs: Sequence[str], cfg: BFSConfig | None = None,
         order = sorted(range(len(ys[p])), key=lambda i: -last_values[p][i])
         results.append(SearchResult(x, [ys[p][i] for i in order],
                                     [last_values[p][i] for i in order], traces[p],
-                                    meter.costs.get(p, Cost())))
+                                    meter.costs.get(p, Usage())))
     return results
 
 
@@ -210,7 +211,7 @@ class DFSConfig:
     seed: int = 0
 
 
-def dfs(task: Task, model: Any, x: str, cfg: DFSConfig | None = None, *, chat: bool = False,
+def dfs(task: ThoughtTask, model: Any, x: str, cfg: DFSConfig | None = None, *, chat: bool = False,
         cache: dict[Hashable, float] | None = None, meter: Meter | None = None) -> SearchResult:
     """ToT-DFS (Algorithm 2): expand the best child first, prune values <= threshold, backtrack.
 
@@ -257,7 +258,7 @@ def dfs(task: Task, model: Any, x: str, cfg: DFSConfig | None = None, *, chat: b
     best = sorted(reached, key=lambda r: (-r[0], -r[1], r[2]))
     deepest = [r for r in best if r[0] == best[0][0]]
     return SearchResult(x, [r[3] for r in deepest], [r[1] for r in deepest], trace,
-                        meter.costs.get(0, Cost()))
+                        meter.costs.get(0, Usage()))
 
 
 @dataclass
@@ -269,7 +270,7 @@ class SampleResult:
     correct: list[bool]
     majority: str
     majority_correct: bool
-    cost: Cost
+    cost: Usage
 
     @property
     def mean(self) -> float:
@@ -282,12 +283,12 @@ class SampleResult:
         return any(self.correct)
 
 
-def _answer_key(task: Task, x: str, text: str) -> str:
+def _answer_key(task: ThoughtTask, x: str, text: str) -> str:
     line = task.final_answer(x, text).lower().replace("answer:", "")
     return "".join(line.split("=")[0].split())
 
 
-def sample_baseline(task: Task, model: Any, xs: Sequence[str], k: int, *, cot: bool,
+def sample_baseline(task: ThoughtTask, model: Any, xs: Sequence[str], k: int, *, cot: bool,
                     temperature: float = 0.7, max_tokens: int = 1000, chat: bool = False,
                     seed: int = 0, meter: Meter | None = None) -> list[SampleResult]:
     """IO (cot=False) or CoT sampling with k samples; CoT-SC is its majority answer (§4.1)."""
@@ -303,5 +304,5 @@ def sample_baseline(task: Task, model: Any, xs: Sequence[str], k: int, *, cot: b
         top_key = votes.most_common(1)[0][0]
         majority = next(s for s in samples if _answer_key(task, x, s) == top_key)
         results.append(SampleResult(x, list(samples), correct, majority,
-                                    task.is_correct(x, majority), meter.costs.get(p, Cost())))
+                                    task.is_correct(x, majority), meter.costs.get(p, Usage())))
     return results

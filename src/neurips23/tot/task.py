@@ -15,8 +15,8 @@ VALUE_MAP = {"impossible": 0.001, "likely": 1.0, "sure": 20.0}
 
 
 @runtime_checkable
-class Task(Protocol):
-    """What a task gives the searches (names follow the official `Task` classes)."""
+class ThoughtTask(Protocol):
+    """What a task gives the searches (method names follow the official code's task classes)."""
 
     steps: int
     propose_stop: Sequence[str]

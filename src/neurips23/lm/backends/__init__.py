@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-from neurips23.lm.backends.base import LanguageModel, Score, Usage
+from neurips23.lm.backends.base import GPT4_PRICES, LanguageModel, Prices, Score, Usage
 
-__all__ = ["LanguageModel", "Score", "Usage", "load_backend", "BACKENDS"]
+__all__ = ["BACKENDS", "GPT4_PRICES", "LanguageModel", "Prices", "Score", "Usage", "load_backend"]
 
 BACKENDS = ("hf", "openai")
 
 
 def load_backend(kind: str, model: str, *, base_url: str | None = None,
                  api_key_env: str = "OPENAI_API_KEY", max_concurrency: int = 8,
-                 timeout: float = 60.0, max_retries: int = 4, device: str | None = None,
-                 batch_size: int = 64, prices: dict[str, float] | None = None) -> LanguageModel:
+                 timeout: float = 600.0, max_retries: int = 4, device: str | None = None,
+                 batch_size: int = 64, dtype: str | None = None,
+                 connect_timeout: float = 10.0) -> LanguageModel:
     """A backend by kind: `hf` loads `model` in process; `openai` talks to `base_url`.
 
-    `prices` ({"prompt": $, "completion": $} per 1,000 tokens) lets the openai backend report cost.
-    """
+    `timeout` bounds waiting for an answer (not retried), `connect_timeout` reaching the
+    server (retried). Every backend counts its calls and tokens in `.usage`; `backend.usage.cost(Prices(...))`
+    prices them."""
     from neurips23.errors import ConfigError
 
     if kind == "hf":
         from neurips23.lm.backends.hf import HFBackend
 
-        return HFBackend.from_pretrained(model, device=device, batch_size=batch_size)
+        return HFBackend.from_pretrained(model, device=device, batch_size=batch_size, dtype=dtype)
     if kind == "openai":
         from neurips23.lm.backends.openai import OpenAIBackend
 
@@ -30,5 +32,5 @@ def load_backend(kind: str, model: str, *, base_url: str | None = None,
             raise ConfigError("the openai backend needs --base-url (e.g. http://127.0.0.1:8000/v1)")
         return OpenAIBackend(model, base_url=base_url, api_key_env=api_key_env,
                              max_concurrency=max_concurrency, timeout=timeout,
-                             max_retries=max_retries, prices=prices)
+                             max_retries=max_retries, connect_timeout=connect_timeout)
     raise ConfigError(f"unknown backend {kind!r}; choose from {', '.join(BACKENDS)}")

@@ -9,32 +9,62 @@ from typing import Protocol, runtime_checkable
 
 from neurips23.lm.generate import Score
 
-__all__ = ["LanguageModel", "Usage", "Score", "render_chat"]
+__all__ = ["GPT4_PRICES", "LanguageModel", "Prices", "Score", "Usage", "render_chat"]
+
+
+@dataclass(frozen=True)
+class Prices:
+    """US dollars per 1,000 prompt and completion tokens (e.g. `GPT4_PRICES`)."""
+
+    prompt_per_1k: float = 0.0
+    completion_per_1k: float = 0.0
+
+    def cost(self, prompt_tokens: float, completion_tokens: float) -> float:
+        """Dollars for the given token counts."""
+        return (prompt_tokens * self.prompt_per_1k
+                + completion_tokens * self.completion_per_1k) / 1000.0
+
+
+GPT4_PRICES = Prices(0.03, 0.06)
+"""GPT-4 (8k) prices the ToT paper's cost figures use (App. B): $0.03 in, $0.06 out per 1k."""
 
 
 @dataclass
 class Usage:
-    """Token and call accounting of a backend (thread-safe increments)."""
+    """Model calls and tokens: a backend's running total (thread-safe increments) or one
+    problem's share of batched calls (fractional counts), priced with `Prices`."""
 
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    calls: float = 0
+    prompt_tokens: float = 0
+    completion_tokens: float = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, calls: int = 0, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+    def add(self, calls: float = 0, prompt_tokens: float = 0, completion_tokens: float = 0) -> None:
+        """Count more calls and tokens."""
         with self._lock:
             self.calls += calls
             self.prompt_tokens += prompt_tokens
             self.completion_tokens += completion_tokens
 
-    def cost(self, prompt_price_per_1k: float = 0.0, completion_price_per_1k: float = 0.0) -> float:
-        """Money spent at the given prices per 1,000 tokens."""
-        return (self.prompt_tokens * prompt_price_per_1k
-                + self.completion_tokens * completion_price_per_1k) / 1000.0
+    def add_usage(self, other: Usage) -> None:
+        """Accumulate another usage into this one."""
+        self.add(other.calls, other.prompt_tokens, other.completion_tokens)
 
-    def snapshot(self) -> dict[str, int]:
+    def cost(self, prices: Prices) -> float:
+        """Dollars spent at `prices`."""
+        return prices.cost(self.prompt_tokens, self.completion_tokens)
+
+    def snapshot(self) -> dict[str, float]:
+        """The counts as a plain dict."""
         return {"calls": self.calls, "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens}
+
+    def as_dict(self, prices: Prices | None = None) -> dict[str, float]:
+        """The counts rounded to 2 decimals, with `cost_usd` when prices are given."""
+        out = {k: round(v, 2) for k, v in self.snapshot().items()}
+        if prices is not None:
+            out["cost_usd"] = round(self.cost(prices), 6)
+        return out
 
 
 @runtime_checkable

@@ -11,6 +11,11 @@ backend is called from synchronous code that may itself run inside an event loop
 FastAPI handler, our own server proxying another endpoint); `asyncio.run` fails there and
 nested loops need hacks, while a thread pool behaves the same everywhere. The requests are
 I/O-bound, so the GIL costs nothing.
+
+Timeouts: `connect_timeout` bounds reaching the server (retried: nothing was sent), `timeout`
+bounds waiting for an answer. A read timeout is not retried: the server may still be working
+on a long generation, and resending it would only queue the same work again (and bill it again
+on a paid API); the error says to raise `timeout`.
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ from neurips23.lm.generate import cut_at_stop
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+TOKEN_PARAMS = ("auto", "max_tokens", "max_completion_tokens")
+"""How chat requests name the completion-length limit ("auto": `max_completion_tokens` for
+api.openai.com, whose newer models refuse `max_tokens`; `max_tokens` elsewhere, switching to
+`max_completion_tokens` once if the endpoint asks for it)."""
 
 RETRY_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 """HTTP statuses worth retrying: rate limits, timeouts, conflicts and server errors."""
@@ -175,15 +185,19 @@ class OpenAIBackend:
     """
 
     def __init__(self, model: str, base_url: str, api_key_env: str = "OPENAI_API_KEY",
-                 max_concurrency: int = 8, timeout: float = 60.0, max_retries: int = 4,
-                 prices: dict[str, float] | None = None, *, backoff: float = 0.5,
-                 max_backoff: float = 30.0, seed: int | None = None) -> None:
+                 max_concurrency: int = 8, timeout: float = 600.0, max_retries: int = 4,
+                 *, connect_timeout: float = 10.0, token_param: str = "auto",
+                 backoff: float = 0.5, max_backoff: float = 30.0,
+                 seed: int | None = None) -> None:
         if not isinstance(model, str) or not model:
             raise BackendError("model name is empty")
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise BackendError(f"max_concurrency must be >= 1, got {max_concurrency!r}")
-        if not timeout or timeout <= 0:
-            raise BackendError(f"timeout must be > 0 seconds, got {timeout!r}")
+        for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
+            if not value or value <= 0:
+                raise BackendError(f"{name} must be > 0 seconds, got {value!r}")
+        if token_param not in TOKEN_PARAMS:
+            raise BackendError(f"token_param {token_param!r}: choose from {', '.join(TOKEN_PARAMS)}")
         if not isinstance(max_retries, int) or max_retries < 0:
             raise BackendError(f"max_retries must be >= 0, got {max_retries!r}")
         self.name = model
@@ -192,8 +206,13 @@ class OpenAIBackend:
         self.api_key_env = api_key_env
         self.max_concurrency = max_concurrency
         self.timeout = float(timeout)
+        self.connect_timeout = float(connect_timeout)
+        if token_param == "auto":
+            host = urlsplit(self.base_url).hostname or ""
+            token_param = "max_completion_tokens" if host == "api.openai.com" else "max_tokens"
+        self.token_param = token_param
+        self._token_param_fixed = token_param != "max_tokens"
         self.max_retries = max_retries
-        self.prices = prices
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.usage = Usage()
@@ -203,7 +222,7 @@ class OpenAIBackend:
             raise BackendError(f"${api_key_env} holds control characters; it cannot be sent as a header")
         self._rng = random.Random(seed)
         self._client = httpx.Client(
-            timeout=httpx.Timeout(self.timeout),
+            timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
             limits=httpx.Limits(max_connections=max_concurrency,
                                 max_keepalive_connections=max_concurrency),
             headers={"User-Agent": "neurips23-openai-backend"})
@@ -258,8 +277,7 @@ class OpenAIBackend:
         convs = [_check_conversation(i, c) for i, c in enumerate(conversations)]
         stop = [stop] if isinstance(stop, str) else list(stop)
         _check_sampling(n, temperature, max_tokens)
-        base = {"model": self.model, "n": n, "temperature": temperature,
-                "max_tokens": max_tokens}
+        base = {"model": self.model, "n": n, "temperature": temperature}
         if stop:
             base["stop"] = stop
         if seed is not None:
@@ -267,7 +285,7 @@ class OpenAIBackend:
         url = self._url("/chat/completions")
 
         def one(messages: list[dict]) -> list[str]:
-            body = self._post("/chat/completions", {**base, "messages": messages})
+            body = self._post_chat({**base, "messages": messages}, max_tokens)
             out = []
             for c in self._choices(body, n, "/chat/completions"):
                 message = _field(c, "message", dict, url)
@@ -315,11 +333,6 @@ class OpenAIBackend:
 
         return self._map(one, list(zip(prompts, continuations, strict=True)))
 
-    def cost(self) -> float:
-        """Money spent so far at `prices` ({"prompt": $, "completion": $} per 1,000 tokens)."""
-        prices = self.prices or {}
-        return self.usage.cost(prices.get("prompt", 0.0), prices.get("completion", 0.0))
-
     # -- HTTP -----------------------------------------------------------------------------------
 
     def _url(self, path: str) -> str:
@@ -348,6 +361,16 @@ class OpenAIBackend:
         pool.shutdown()
         return results
 
+    def _post_chat(self, payload: dict, max_tokens: int) -> dict:
+        """POST /chat/completions with the length limit under the name the endpoint takes."""
+        try:
+            return self._post("/chat/completions", {**payload, self.token_param: max_tokens})
+        except BackendError as e:
+            if self._token_param_fixed or "max_completion_tokens" not in str(e):
+                raise
+            self.token_param, self._token_param_fixed = "max_completion_tokens", True
+            return self._post("/chat/completions", {**payload, self.token_param: max_tokens})
+
     def _post(self, path: str, payload: dict, hint: str = "") -> dict:
         """POST JSON with retries on 429/5xx/connection errors/timeouts; the parsed body."""
         url = self._url(path)
@@ -356,9 +379,14 @@ class OpenAIBackend:
             retry_after: float | None = None
             try:
                 response = self._client.post(url, json=payload, headers=self._headers())
+            except (httpx.ReadTimeout, httpx.WriteTimeout):
+                raise BackendError(f"{url} sent no answer within the read timeout of "
+                                   f"{self.timeout:g}s (not resent: the server may still be "
+                                   "generating); raise timeout= for long generations, or lower "
+                                   "max_tokens / max_concurrency") from None
             except httpx.TimeoutException:
-                failure = f"timed out after {self.timeout:g}s"
-                kind = "timeout"
+                failure = f"no connection within {self.connect_timeout:g}s"
+                kind = "connect"
             except httpx.TransportError as e:
                 failure = self._scrub(f"{type(e).__name__}: {e}")
                 kind = "connect" if isinstance(e, httpx.ConnectError) else "transport"
@@ -379,9 +407,6 @@ class OpenAIBackend:
         if kind == "connect":
             raise BackendError(f"cannot connect to {self.base_url} ({failure}) after {tries}: "
                                "is the server running and is base_url right?")
-        if kind == "timeout":
-            raise BackendError(f"{url} timed out after {self.timeout:g}s on each of {tries}; "
-                               "raise timeout= or lower max_concurrency")
         raise BackendError(f"{url} failed on each of {tries}: {failure}")
 
     def _json(self, response: httpx.Response, url: str) -> dict:

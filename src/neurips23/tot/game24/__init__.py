@@ -7,7 +7,13 @@
     True
 """
 
-from neurips23.tot.game24.answer import check_answer, compose_answer, extract_expression
+from neurips23.tot.game24.answer import (
+    authors_pick,
+    check_answer,
+    compose_answer,
+    extract_expression,
+    uses_input_numbers,
+)
 from neurips23.tot.game24.arith import ExpressionError, parse_expression
 from neurips23.tot.game24.data import read_puzzle_file
 from neurips23.tot.game24.solver import (
@@ -25,6 +31,7 @@ __all__ = [
     "ExpressionError",
     "Game24Task",
     "all_multisets",
+    "authors_pick",
     "check_answer",
     "compose_answer",
     "extract_expression",
@@ -36,4 +43,5 @@ __all__ = [
     "read_puzzle_file",
     "solvable",
     "solve",
+    "uses_input_numbers",
 ]

@@ -59,3 +59,28 @@ def compose_answer(numbers: Sequence[int], steps: Sequence[str]) -> str | None:
     if len(pool) != 1:
         return None
     return strip_outer(pool[0][1])
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def uses_input_numbers(x: str, text: str) -> bool:
+    """The authors' final-pick test: `text` has "Answer: " and the equation after its last
+    "Answer: " (up to " = ") uses exactly the puzzle's numbers (as digit strings; neither its
+    value nor its right-hand side is checked)."""
+    if "Answer: " not in text:
+        return False
+    equation = text.split("Answer: ")[-1].split(" = ")[0]
+    return sorted(_DIGITS.findall(equation)) == sorted(x.split())
+
+
+def authors_pick(x: str, finals: Sequence[str]) -> int | None:
+    """Index of the final the ToT authors score on Game of 24: the first final (in value order)
+    whose answer uses the input numbers; None if none does (scored as a failure).
+
+    This is how Table 2's 74% was computed (the authors' evaluation code in
+    github.com/princeton-nlp/tree-of-thought-llm/issues/22, their explanation in
+    github.com/princeton-nlp/tree-of-thought-llm/issues/53): neither top-1 (the highest-valued
+    final alone) nor any-of-5 (a correctness check on every final), but a format-and-numbers
+    filter over the 5 finals."""
+    return next((i for i, y in enumerate(finals) if uses_input_numbers(x, y)), None)

@@ -1,45 +1,13 @@
-"""Cost accounting per problem: model calls, prompt/completion tokens, money at set prices."""
+"""Cost per problem: each prompt of a batched call is charged its share of the backend's usage
+(`lm.backends.Usage`, priced with `lm.backends.Prices`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Prices:
-    """US dollars per 1,000 tokens; defaults are the paper's GPT-4 prices (App. B)."""
-
-    prompt_per_1k: float = 0.03
-    completion_per_1k: float = 0.06
-
-
-@dataclass
-class Cost:
-    """What one problem cost. Shares of a batched call are split by prompt/output length."""
-
-    calls: float = 0.0
-    prompt_tokens: float = 0.0
-    completion_tokens: float = 0.0
-
-    def money(self, prices: Prices) -> float:
-        """Dollars at `prices`."""
-        return (self.prompt_tokens * prices.prompt_per_1k
-                + self.completion_tokens * prices.completion_per_1k) / 1000.0
-
-    def add(self, other: Cost) -> None:
-        """Accumulate `other` into this cost."""
-        self.calls += other.calls
-        self.prompt_tokens += other.prompt_tokens
-        self.completion_tokens += other.completion_tokens
-
-    def as_dict(self, prices: Prices | None = None) -> dict[str, float]:
-        """Plain dict (rounded), with `cost_usd` when prices are given."""
-        out = {k: round(v, 2) for k, v in asdict(self).items()}
-        if prices is not None:
-            out["cost_usd"] = round(self.money(prices), 6)
-        return out
+from neurips23.lm.backends.base import Usage
 
 
 def _usage(model: Any) -> tuple[float, float, float]:
@@ -56,7 +24,7 @@ class Meter:
 
     model: Any
     chat: bool = False
-    costs: dict[Any, Cost] = field(default_factory=dict)
+    costs: dict[Any, Usage] = field(default_factory=dict)
 
     def complete(self, prompts: Sequence[str], owners: Sequence[Any], *, n: int = 1,
                  temperature: float = 0.7, max_tokens: int = 64,
@@ -79,7 +47,7 @@ class Meter:
         p_w = [len(p) + 1 for p in prompts]
         c_w = [sum(len(s) for s in o) + 1 for o in outs]
         for owner, pw, cw in zip(owners, p_w, c_w, strict=True):
-            cost = self.costs.setdefault(owner, Cost())
+            cost = self.costs.setdefault(owner, Usage())
             cost.calls += d_calls / len(prompts)
             cost.prompt_tokens += d_prompt * pw / sum(p_w)
             cost.completion_tokens += d_completion * cw / sum(c_w)

@@ -15,7 +15,8 @@ import pytest
 
 from neurips23.errors import DataError
 from neurips23.lm.backends.base import Score, Usage
-from neurips23.lm.serve import background_server, create_app, echo_logprobs, token_spans
+from neurips23.serve import background_server, create_app
+from neurips23.serve.engine import echo_logprobs, token_spans
 
 
 def word_logprob(word: str, position: int) -> float:
@@ -182,7 +183,9 @@ def test_chat_completions(served):
 @pytest.mark.parametrize("body, param, fragment", [
     ({"model": "rec", "prompt": "a", "n": 0}, "n", "greater than or equal to 1"),
     ({"model": "rec"}, "prompt", "Field required"),
-    ({"model": "rec", "prompt": [1, 2]}, "prompt", "wrong type (got [1, 2])"),
+    ({"model": "rec", "prompt": [1.5]}, "prompt", "wrong type (got [1.5])"),
+    ({"model": "rec", "prompt": [1, 2]}, "prompt", "text prompts, not token ids"),
+    ({"model": "rec", "prompt": "a", "presence_penalty": 0.5}, "presence_penalty", "not supported"),
     ({"model": "rec", "prompt": "a", "temperature": -1}, "temperature", "got -1"),
     ({"model": "rec", "prompt": "a", "stream": True}, "stream", "not supported"),
     ({"model": "rec", "prompt": "a", "logprobs": 1}, "logprobs", "echo=true"),
