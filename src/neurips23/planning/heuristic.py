@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neurips23.planning.pddl import Domain, Problem, domain_to_pddl, problem_to_pddl
-from neurips23.planning.task import Task, ground
+from neurips23.planning.task import GroundTask, ground
 from neurips23.planning.validate import validate_plan
 
 
@@ -39,7 +39,7 @@ def levenshtein(a: list[str], b: list[str]) -> int:
     return prev[-1]
 
 
-def random_seed_plan(task: Task, length: int, rng: random.Random) -> list[str]:
+def random_seed_plan(task: GroundTask, length: int, rng: random.Random) -> list[str]:
     """The random-seed control: `length` ground actions drawn uniformly."""
     return [str(task.actions[rng.randrange(len(task.actions))]) for _ in range(length)]
 
@@ -87,7 +87,7 @@ def run_lpg(binary: Path, domain: Domain, problem: Problem, seed_plan: list[str]
 # ------------------------------------------------------------------ our seeded search
 
 
-def seeded_search_repair(task: Task, seed_plan: list[str], time_limit: float = 60.0
+def seeded_search_repair(task: GroundTask, seed_plan: list[str], time_limit: float = 60.0
                          ) -> RepairResult:
     """A pure-Python stand-in for LPG's seeded repair: commit to the seed's executable part
     (execute it, skipping steps whose preconditions fail or that name unknown actions), then
@@ -127,7 +127,7 @@ def seeded_search_repair(task: Task, seed_plan: list[str], time_limit: float = 6
 
 
 def repair(domain: Domain, problem: Problem, seed_plan: list[str], planner: str = "auto",
-           rng_seed: int = 1, timeout: float = 60.0, task: Task | None = None) -> RepairResult:
+           rng_seed: int = 1, timeout: float = 60.0, task: GroundTask | None = None) -> RepairResult:
     """Seeded planning with LPG-td if available (planner='auto'|'lpg'), else local search."""
     from neurips23.errors import UserError
     from neurips23.planning.refs import lpg_binary

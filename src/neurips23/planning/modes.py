@@ -65,14 +65,21 @@ def judge(spec: DomainSpec, v: nl.Verbalizer, problem: Problem, text: str) -> di
     return row
 
 
+def ask(lm, prompts: Sequence[str], chat: bool = False, **kw) -> list[list[str]]:
+    """Send prompts as completions, or (chat) each as a one-message conversation."""
+    if chat:
+        return lm.chat([[{"role": "user", "content": p}] for p in prompts], **kw)
+    return lm.generate(prompts, **kw)
+
+
 def autonomous(lm, spec: DomainSpec, queries: Sequence[Query], style: str = "one_shot",
                intro: bool = True, max_tokens: int = 256, temperature: float = 0.0,
-               seed: int | None = 0) -> list[dict]:
+               seed: int | None = 0, chat: bool = False) -> list[dict]:
     """Autonomous mode: one plan per problem; success iff the validator says valid."""
     v = spec.verbalizer(intro)
     prompts = [make_prompt(spec, v, q, style, intro) for q in queries]
-    outs = lm.generate(prompts, n=1, temperature=temperature, max_tokens=max_tokens,
-                       stop=STOPS, seed=seed)
+    outs = ask(lm, prompts, chat, n=1, temperature=temperature, max_tokens=max_tokens,
+               stop=STOPS, seed=seed)
     rows = []
     for q, p, o in zip(queries, prompts, outs, strict=True):
         row = {"problem": q.problem.name, "mode": "autonomous", "style": style, **q.meta,
@@ -135,9 +142,8 @@ def backprompt(lm, spec: DomainSpec, queries: Sequence[Query], rounds: int = 15,
                 body = nl.plan_section(o[0]).rstrip()
                 vprompts.append(base[i] + body + "\n[PLAN END]\n\n" + VERIFY_QUESTION +
                                 "\n\n[VERIFICATION]\n")
-            critiques = [c[0] for c in lm.generate(vprompts, n=1, temperature=0.0,
-                                                   max_tokens=max_tokens, stop=STOPS,
-                                                   seed=seed)]
+            critiques = [c[0] for c in ask(lm, vprompts, chat, n=1, temperature=0.0,
+                                           max_tokens=max_tokens, stop=STOPS, seed=seed)]
         still = []
         for i, o, j, crit in zip(active, outs, verdicts, critiques, strict=True):
             rec = {"round": r + 1, "raw_output": o[0], **j}
@@ -176,18 +182,19 @@ def backprompt(lm, spec: DomainSpec, queries: Sequence[Query], rounds: int = 15,
 
 def resample(lm, spec: DomainSpec, queries: Sequence[Query], samples: int = 15,
              temperature: float = 0.7, style: str = "one_shot", intro: bool = True,
-             max_tokens: int = 256, seed: int | None = 0) -> list[dict]:
+             max_tokens: int = 256, seed: int | None = 0, chat: bool = False) -> list[dict]:
     """No-feedback control: `samples` independent plans per problem; success@k = one of the
     first k is valid (an oracle picks the first valid one)."""
     v = spec.verbalizer(intro)
     prompts = [make_prompt(spec, v, q, style, intro) for q in queries]
-    outs = lm.generate(prompts, n=samples, temperature=temperature, max_tokens=max_tokens,
-                       stop=STOPS, seed=seed)
+    outs = ask(lm, prompts, chat, n=samples, temperature=temperature, max_tokens=max_tokens,
+               stop=STOPS, seed=seed)
     rows = []
-    for q, o in zip(queries, outs, strict=True):
+    for q, p, o in zip(queries, prompts, outs, strict=True):
         valid = [judge(spec, v, q.problem, t)["valid"] for t in o]
         first = next((k + 1 for k, x in enumerate(valid) if x), None)
-        rows.append({"problem": q.problem.name, "mode": "resample", **q.meta,
+        rows.append({"problem": q.problem.name, "mode": "resample", **q.meta, "prompt": p,
+                     "raw_outputs": list(o), "sample_valid": valid,
                      "samples": samples, "first_valid": first,
                      "success_at": {k: first is not None and first <= k
                                     for k in (1, 3, 5, 10, 15) if k <= samples}})

@@ -8,7 +8,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from neurips23.planning.task import Task
+from neurips23.planning.task import GroundTask
 
 INF = math.inf
 
@@ -20,7 +20,7 @@ def _bits(mask: int):
         mask ^= low
 
 
-def relaxed_layers(task: Task, state: int, goal: int | None = None
+def relaxed_layers(task: GroundTask, state: int, goal: int | None = None
                    ) -> tuple[list[int], list[list[int]]] | None:
     """Delete-relaxed planning graph from `state`: atom masks per layer and the actions first
     applicable in each layer; None if the goal (default: the task's) is relaxed-unreachable."""
@@ -49,13 +49,13 @@ def relaxed_layers(task: Task, state: int, goal: int | None = None
     return layers, acts
 
 
-def h_max(task: Task, state: int) -> float:
+def h_max(task: GroundTask, state: int) -> float:
     """h_max with unit costs: the first layer where all goals are reached (admissible)."""
     res = relaxed_layers(task, state)
     return INF if res is None else len(res[0]) - 1
 
 
-def h_ff(task: Task, state: int, goal: int | None = None) -> float:
+def h_ff(task: GroundTask, state: int, goal: int | None = None) -> float:
     """h_FF: the size of a relaxed plan extracted backwards from the planning graph."""
     goal = task.goal if goal is None else goal
     res = relaxed_layers(task, state, goal)
@@ -89,7 +89,7 @@ def h_ff(task: Task, state: int, goal: int | None = None) -> float:
     return len(chosen)
 
 
-def h_blind(task: Task, state: int) -> float:
+def h_blind(task: GroundTask, state: int) -> float:
     """0 at goal states, 1 elsewhere (admissible for unit costs)."""
     return 0 if task.is_goal(state) else 1
 
@@ -113,7 +113,7 @@ class SearchResult:
         return self.status == "solved"
 
 
-def _extract(task: Task, parent: dict[int, tuple[int, int]], s: int) -> list[str]:
+def _extract(task: GroundTask, parent: dict[int, tuple[int, int]], s: int) -> list[str]:
     plan = []
     while parent[s][0] != -1:
         prev, a = parent[s]
@@ -122,7 +122,7 @@ def _extract(task: Task, parent: dict[int, tuple[int, int]], s: int) -> list[str
     return plan[::-1]
 
 
-def search(task: Task, algorithm: str = "astar", heuristic: str | None = None,
+def search(task: GroundTask, algorithm: str = "astar", heuristic: str | None = None,
            time_limit: float = 60.0, max_expansions: int | None = None) -> SearchResult:
     """A* (f = g + h, optimal with an admissible h; default h_max) or GBFS (h only; default
     h_FF). Exhausting the reachable space proves the task unsolvable."""

@@ -78,7 +78,7 @@ def ground_action(domain: Domain, problem: Problem, action: Action,
 
 
 @dataclass
-class Task:
+class GroundTask:
     """A grounded STRIPS task; states are ints whose bit i says atom i holds."""
 
     domain: Domain
@@ -119,7 +119,7 @@ class Task:
         return state & self.goal == self.goal
 
 
-def ground(domain: Domain, problem: Problem) -> Task:
+def ground(domain: Domain, problem: Problem) -> GroundTask:
     """Ground every action over the problem's objects, pruning by static preconditions."""
     static = static_predicates(domain)
     actions: list[GroundAction] = []
@@ -131,7 +131,7 @@ def ground(domain: Domain, problem: Problem) -> Task:
     for ga in actions:
         for a in (*ga.pre, *ga.add, *ga.delete):
             atoms.setdefault(a, len(atoms))
-    task = Task(domain, problem, actions, list(atoms), atoms, 0, 0)
+    task = GroundTask(domain, problem, actions, list(atoms), atoms, 0, 0)
     task.init = task.mask(problem.init)
     task.goal = task.mask(problem.goal)
     task.pre = [task.mask(ga.pre) for ga in actions]
