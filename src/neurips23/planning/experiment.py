@@ -76,6 +76,50 @@ def training_texts(train: list[Instance], intro: bool = False, repair_fraction: 
     return pairs
 
 
+# Sentences that use a word in roles unrelated to planning, so a model trained from scratch
+# can write the obfuscated vocabularies' words without ever seeing them as actions or facts.
+_OTHER_ROLES = ("the word {0} is in the list", "i read about {0} in a book",
+                "{0} is a word i know", "they talked about {0} and {1} for an hour",
+                "we saw {0} on the sign", "the letter after {1} is not {0}",
+                "my note says {0} then {1}", "nobody wrote {0} on the wall")
+
+
+def obfuscation_words(name: str) -> list[str]:
+    """Every word an obfuscated domain's prompts and plans use (templates and objects, also
+    followed by ',' or '.': the word tokenizer splits on whitespace only)."""
+    import re
+
+    from neurips23.planning.domains.blocksworld import BLOCK_NAMES
+
+    spec = get_domain(name)
+    v = spec.verbalizer(False)
+    text = " ".join([*v.predicates.values(), *v.actions.values()])
+    words = {w for w in re.sub(r"\{\d+\}", " ", text).split()}
+    objects = (spec.renaming.objects if spec.renaming and spec.renaming.objects else
+               {b: b for b in BLOCK_NAMES[:12]})
+    words |= {v.obj(o) for o in objects.values()}
+    return sorted(words | {w + p for w in words for p in ",."})  # as statements punctuate
+
+
+def vocabulary_sentences(words: Sequence[str], n: int, seed: int = 0) -> list[str]:
+    """`n` short sentences using `words` in roles unrelated to planning (every word appears
+    when n >= len(words)), the pretraining text that lets a tiny LM write them."""
+    rng = random.Random(seed)
+    words = list(words)
+    out = []
+    for k in range(n):
+        w = words[k % len(words)] if k < len(words) else rng.choice(words)
+        out.append(rng.choice(_OTHER_ROLES).format(w, rng.choice(words)))
+    return out
+
+
+def writable(vocab: set[str] | dict, texts: Sequence[str]) -> list[str]:
+    """The words of `texts` missing from a word-level vocabulary (empty: all writable)."""
+    from neurips23.planning.wordlm import to_words
+
+    return sorted({w for t in texts for w in to_words(t).split() if w not in vocab})
+
+
 # ------------------------------------------------------------------ baselines
 
 
@@ -206,12 +250,16 @@ def heuristic_experiment(spec: DomainSpec, queries: Sequence[Query], model_rows:
                          ) -> tuple[dict, list[dict]]:
     """Heuristic mode (Sec. 5): each model plan (`model_rows` as `autonomous` returns them,
     valid or not) seeds a sound planner, beside an empty seed and a random seed of the same
-    length; effort = mean over `planner_seeds` planner seeds, compared by a one-sided paired
-    Wilcoxon test."""
+    length. An arm's effort on a problem is the mean over `planner_seeds` planner seeds; a
+    planner that did not finish (unsolved, timeout, crash) leaves it NaN, and such problems
+    are counted (`failed`, `n_dropped`), never silently left out."""
     from neurips23.planning.heuristic import levenshtein, random_seed_plan, repair
     from neurips23.planning.task import ground
 
-    effort: dict[str, list[float]] = {"model": [], "empty": [], "random": []}
+    arms = ("model", "empty", "random")
+    effort: dict[str, list[float]] = {k: [] for k in arms}
+    failed: dict[str, dict[str, int]] = {k: {} for k in arms}
+    dropped_steps = dict.fromkeys(arms, 0)
     dist: list[int] = []
     rows = []
     items: Any = list(zip(queries, model_rows, strict=True))
@@ -228,21 +276,29 @@ def heuristic_experiment(spec: DomainSpec, queries: Sequence[Query], model_rows:
         rec = {"problem": q.problem.name, "mode": "heuristic", **q.meta,
                "model_plan_valid": row["valid"], "seed_length": len(plan)}
         for k, sp in seeds.items():
-            fl, final = [], []
+            fl, final, status = [], [], []
             for s in range(1, planner_seeds + 1):
                 res = repair(spec.domain, q.problem, sp, planner=planner, rng_seed=s,
                              timeout=timeout, task=task)
                 planner_name = res.planner
                 fl.append(res.flips if res.solved else float("nan"))
+                status.append(res.status + (f" ({res.message})" if res.message else ""))
                 final = res.plan
+                if not res.solved:
+                    failed[k][res.status] = failed[k].get(res.status, 0) + 1
+            dropped_steps[k] += res.seed_steps_dropped
             effort[k].append(sum(fl) / len(fl))
             rec[f"effort_{k}"] = effort[k][-1]
+            rec[f"planner_status_{k}"] = status
+            rec[f"seed_steps_dropped_{k}"] = res.seed_steps_dropped
             if k == "model":
                 dist.append(levenshtein(sp, final))
                 rec["levenshtein_seed_final"] = dist[-1]
                 rec["final_length"] = len(final)
         rows.append(rec)
-    metrics = {"planner": planner_name, "n": len(rows),
+    n_dropped = sum(any(effort[k][i] != effort[k][i] for k in arms) for i in range(len(rows)))
+    metrics = {"planner": planner_name, "n": len(rows), "n_dropped": n_dropped,
+               "failed": failed, "seed_steps_dropped": dropped_steps,
                **{f"mean_effort_{k}": _nanmean(x) for k, x in effort.items()},
                "mean_levenshtein_seed_final": _nanmean(dist)}
     for other in ("empty", "random"):
