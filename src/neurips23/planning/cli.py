@@ -21,12 +21,10 @@ def validate(domain: Path, problem: Path, plan: Path,
              verbose: bool = typer.Option(False, "-v", "--verbose",
                                           help="Print VAL's plan-repair advice.")) -> None:
     """Validate PLAN for PROBLEM in DOMAIN (VAL semantics). Exit 0 valid, 1 invalid, 2 error."""
-    from neurips23.planning.pddl import load_domain, load_problem
     from neurips23.planning.validate import parse_plan, validate_plan
     from neurips23.utils import read_text_file
 
-    dom = load_domain(domain)
-    prob = load_problem(problem, dom)
+    dom, prob = _load(domain, problem)
     text = read_text_file(plan, "plan file")
     res = validate_plan(dom, prob, parse_plan(text, str(plan)), str(plan))
     out = res.val_output()
@@ -42,10 +40,14 @@ def validate(domain: Path, problem: Path, plan: Path,
 def solve(domain: Path, problem: Path,
           algorithm: str = typer.Option("astar", help="astar (optimal, h_max) | gbfs (h_FF)"),
           heuristic: str = typer.Option(None, help="hmax | hff | blind (default per algorithm)"),
-          time_limit: float = typer.Option(60.0, help="Seconds before giving up.")) -> None:
+          time_limit: float = typer.Option(60.0, help="Seconds for the whole command: start-up, "
+                                           "reading, grounding and search."),
+          memory_limit: float = typer.Option(None, help="Stop with an error when the process's "
+                                             "peak resident memory passes this many MB.")
+          ) -> None:
     """Plan with our sound planners. Exit 0 solved, 1 unsolvable or out of time."""
     from neurips23.errors import UserError
-    from neurips23.planning.pddl import load_domain, load_problem
+    from neurips23.planning.limits import Limits, OutOfTime, process_age
     from neurips23.planning.search import HEURISTICS, search
     from neurips23.planning.task import ground
 
@@ -56,13 +58,32 @@ def solve(domain: Path, problem: Path,
     if algorithm == "astar" and heuristic == "hff":
         raise UserError("--algorithm astar with --heuristic hff: h_FF is not admissible, so A* would "
                         "lose its optimality; use hmax or blind, or --algorithm gbfs")
-    dom = load_domain(domain)
-    res = search(ground(dom, load_problem(problem, dom)), algorithm, heuristic, time_limit)
+    if time_limit <= 0 or (memory_limit is not None and memory_limit <= 0):
+        raise UserError("--time-limit and --memory-limit must be positive")
+    limits = Limits.start(time_limit, memory_limit, already_spent=process_age())
+    dom, prob = _load(domain, problem)
+    try:
+        task = ground(dom, prob, limits)
+    except OutOfTime as e:
+        typer.echo(f"; timeout: {e} ({time_limit:g} s)")
+        raise typer.Exit(1) from None
+    res = search(task, algorithm, heuristic, limits=limits)
     for s in res.plan:
         typer.echo(s)
     typer.echo(f"; {res.status}: length {len(res.plan)}, {res.expanded} expanded, "
-               f"{res.generated} generated, {res.seconds:.2f}s")
+               f"{res.generated} generated, {res.seconds:.2f}s search, "
+               f"{len(task.actions)} ground actions")
     raise typer.Exit(0 if res.solved else 1)
+
+
+def _load(domain: Path, problem: Path):
+    """Domain and problem, with the reader's notes (what it accepted but ignores) on stderr."""
+    from neurips23.planning.pddl import load_domain, load_problem
+
+    dom = load_domain(domain)
+    for note in dom.notes:
+        typer.echo(f"note: {note}", err=True)
+    return dom, load_problem(problem, dom)
 
 
 @app.command()
