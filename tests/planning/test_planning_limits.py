@@ -1,7 +1,8 @@
 """`plan solve --time-limit T` returns within 1.1 T + 1 s, grounding included, on generated
 problems the size of IPC visitall pfile30 (a 30 x 30 grid to cover) and thoughtful p11_6_65
 (65 cards; grounding alone explodes), and a memory bound ends with one clear line. The
-command's own start-up counts toward its limit (`process_age`); here, in-process, it is 0."""
+command's own start-up counts toward its limit (`process_age`); in-process it is 0
+(conftest.py)."""
 
 import sys
 import time
@@ -47,14 +48,12 @@ def write_cards(tmp_path, n: int = 65):
     return tmp_path / "card-d.pddl", tmp_path / "card-p.pddl"
 
 
-@pytest.fixture(autouse=True)
-def in_process(monkeypatch):
-    """The CLI counts its limit from process start; in-process (pytest) the clock starts at the
-    command. Third-party imports done once before timing anything."""
+@pytest.fixture(autouse=True, scope="module")
+def imported_once():
+    """Third-party imports of the CLI's start-up done once, before timing anything."""
     from neurips23.utils import quiet_third_party
 
     quiet_third_party()
-    monkeypatch.setattr("neurips23.planning.limits.process_age", lambda: 0.0)
 
 
 def solve(monkeypatch, capsys, *args):
@@ -66,17 +65,16 @@ def solve(monkeypatch, capsys, *args):
     return e.value.code, out.out + out.err, time.perf_counter() - t0
 
 
-@pytest.mark.parametrize("case,algorithm,stage", [
-    (write_visitall, "gbfs", "search"), (write_visitall, "astar", "search"),
-    (write_cards, "astar", "grounding")])
-def test_time_limit_holds_including_grounding(case, algorithm, stage, tmp_path, monkeypatch,
+@pytest.mark.parametrize("case,algorithm,limit", [
+    (write_visitall, "gbfs", 3.0), (write_visitall, "astar", 3.0), (write_cards, "astar", 2.0)])
+def test_time_limit_holds_including_grounding(case, algorithm, limit, tmp_path, monkeypatch,
                                               capsys):
-    limit = 2.0
     d, p = case(tmp_path)
     code, out, wall = solve(monkeypatch, capsys, d, p, "--time-limit", limit,
                             "--algorithm", algorithm)
     assert code == 1 and "timeout" in out
-    assert (stage == "grounding") == ("during grounding" in out)
+    if case is write_cards:  # 65^5 bindings: the clock stops grounding itself
+        assert "during grounding of 'move5'" in out
     assert wall <= 1.1 * limit + 1.0, f"returned after {wall:.2f}s"
 
 
