@@ -30,7 +30,7 @@ def test_blocksworld_grounding_by_hand():
 
 
 def test_types_and_static_pruning_in_logistics():
-    dom = parse_domain(logistics.DOMAIN_PDDL)
+    dom = parse_domain(logistics.TYPED_DOMAIN_PDDL)
     assert dom.is_subtype("airport", "place") and dom.is_subtype("truck", "physobj")
     assert not dom.is_subtype("package", "vehicle")
     prob = parse_problem("""(define (problem l) (:domain logistics)
@@ -48,7 +48,7 @@ def test_types_and_static_pruning_in_logistics():
 
 
 def test_round_trip():
-    for text in (blocksworld.DOMAIN_PDDL, logistics.DOMAIN_PDDL):
+    for text in (blocksworld.DOMAIN_PDDL, logistics.DOMAIN_PDDL, logistics.TYPED_DOMAIN_PDDL):
         dom = parse_domain(text)
         again = parse_domain(domain_to_pddl(dom))
         assert again.actions == dom.actions and again.predicates == dom.predicates

@@ -136,7 +136,10 @@ class EvalConfig:
     base_url: str = param("", "OpenAI-compatible base URL (openai backend).")
     api_key_env: str = param("OPENAI_API_KEY", "Env var holding the API key.")
     domain: Literal["blocksworld", "mystery_blocksworld", "random_blocksworld",
-                    "logistics"] = param("blocksworld", "Benchmark domain.")
+                    "logistics"] = param("blocksworld", "Benchmark domain of generated problems.")
+    instances: Path | None = param(None, "Read problems from this directory instead: "
+                                   "PlanBench's instances/<domain> (generated_domain.pddl + "
+                                   "generated_basic/instance-N.pddl) or a `plan generate` folder.")
     n: int = param(20, "Test problems.")
     seed: int = param(0, "Seed of the generated problems and of sampling.")
     blocks: list[int] = param([3, 4, 5], "Block counts (Blocksworld variants).")
@@ -171,9 +174,11 @@ def _check_eval(cfg: EvalConfig) -> None:
 
 @config_command(app, EvalConfig, name="eval")
 def eval_cmd(cfg: EvalConfig) -> None:
-    """Run one of the paper's modes on generated problems; writes a run with samples.jsonl."""
+    """Run one of the paper's modes on generated problems or PlanBench's instance files; writes
+    a run with samples.jsonl."""
     import random
 
+    from neurips23.errors import ConfigError
     from neurips23.lm.backends import load_backend
     from neurips23.planning.domains.registry import generate_instances, get_domain
     from neurips23.planning.experiment import (
@@ -186,9 +191,18 @@ def eval_cmd(cfg: EvalConfig) -> None:
     from neurips23.report.records import start_run
 
     _check_eval(cfg)
-    spec = get_domain(cfg.domain)
-    insts = generate_instances(cfg.domain, cfg.n + 1, seed=cfg.seed, blocks=tuple(cfg.blocks))
-    queries = [Query(inst.problem, insts[k], {"domain": cfg.domain, **inst.meta})
+    if cfg.instances is not None:
+        from neurips23.planning.domains.instance_dir import read_instances
+
+        spec, insts = read_instances(cfg.instances, cfg.n + 1)
+        if len(insts) < 2:
+            raise ConfigError(f"--instances {cfg.instances}: one-shot prompts need at least two "
+                              "instances (the previous one is the example)")
+    else:
+        spec = get_domain(cfg.domain)
+        insts = generate_instances(cfg.domain, cfg.n + 1, seed=cfg.seed,
+                                   blocks=tuple(cfg.blocks))
+    queries = [Query(inst.problem, insts[k], {"domain": spec.name, **inst.meta})
                for k, inst in enumerate(insts[1:])]  # PlanBench: the previous one is the example
     lm = load_backend(cfg.backend, cfg.model, base_url=cfg.base_url or None,
                       api_key_env=cfg.api_key_env)

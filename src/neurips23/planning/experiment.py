@@ -97,7 +97,7 @@ def obfuscation_words(name: str) -> list[str]:
     words = {w for w in re.sub(r"\{\d+\}", " ", text).split()}
     objects = (spec.renaming.objects if spec.renaming and spec.renaming.objects else
                {b: b for b in BLOCK_NAMES[:12]})
-    words |= {v.obj(o) for o in objects.values()}
+    words |= {w for o in objects.values() for w in v.obj(o).split()}
     return sorted(words | {w + p for w in words for p in ",."})  # as statements punctuate
 
 

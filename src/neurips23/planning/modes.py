@@ -46,7 +46,7 @@ def make_prompt(spec: DomainSpec, v: nl.Verbalizer, q: Query, style: str = "one_
 
 def judge(spec: DomainSpec, v: nl.Verbalizer, problem: Problem, text: str) -> dict:
     """Parse model text and validate it: plan, unparsed lines, verdict and feedback."""
-    parsed = v.parse(text)
+    parsed = v.parse(text, problem, spec.domain)
     row: dict = {"plan": [str(s) for s in parsed.steps], "unparsed": parsed.unparsed,
                  "no_plan": parsed.no_plan}
     try:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from neurips23.planning.limits import Limits
 from neurips23.planning.pddl import Action, Atom, Domain, Problem
 
-CHECK_EVERY = 1024  # bindings between two looks at the clock while grounding
+CHECK_EVERY = 256  # bindings between two looks at the clock while grounding
 
 
 @dataclass(frozen=True)
@@ -163,10 +163,18 @@ def ground(domain: Domain, problem: Problem, limits: Limits | None = None) -> Gr
 
     With `limits`, the clock (and the memory bound) is checked throughout: past the deadline
     grounding stops with OutOfTime, so a time limit covers grounding as well as search."""
+    import gc
+
     static = static_predicates(domain)
     actions: list[GroundAction] = []
-    for act in domain.actions.values():
-        actions += ground_action(domain, problem, act, static, limits)
+    collecting = gc.isenabled()
+    gc.disable()  # ground actions hold no cycles: the cyclic collector only adds pauses
+    try:
+        for act in domain.actions.values():
+            actions += ground_action(domain, problem, act, static, limits)
+    finally:
+        if collecting:
+            gc.enable()
     atoms: dict[Atom, int] = {}
     for a in sorted(problem.init) + list(problem.goal):
         atoms.setdefault(a, len(atoms))
