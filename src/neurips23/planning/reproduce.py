@@ -4,6 +4,8 @@ heuristic mode) beside retrieval baselines and controls."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ from neurips23.planning.experiment import (
     vocabulary_sentences,
 )
 
-VERSION = "planning-lm-v2"
+VERSION = "planning-lm-v3"
 OBFUSCATED = ("mystery_blocksworld", "random_blocksworld")
 
 
@@ -113,17 +115,21 @@ def planning_lm(cfg: PlanningConfig, train: list[Instance], progress: bool = Tru
     from neurips23.lm.train import TrainConfig
     from neurips23.planning.wordlm import NL, to_words
 
+    words = sorted({w for name in OBFUSCATED for w in obfuscation_words(name)})
+    # the wording of prompts, plans and feedback is part of the data: a digest of a sample
+    # retrains the model when the wording changes
+    sample = training_texts(train[:50], cfg.intro, cfg.repair_fraction, cfg.seed)
+    digest = hashlib.sha256(json.dumps([sample, words]).encode()).hexdigest()[:16]
     key = {"kind": "planning", "version": VERSION, "seed": cfg.seed, "blocks": cfg.blocks,
            "train_problems": cfg.train_problems, "test_per_blocks": cfg.test_per_blocks,
            "repair_fraction": cfg.repair_fraction, "intro": cfg.intro,
-           "vocabulary_fraction": cfg.vocabulary_fraction}
+           "vocabulary_fraction": cfg.vocabulary_fraction, "text_digest": digest}
 
     def data():
         from neurips23.lm.tokenizers import build_word_tokenizer
 
         pairs = [(to_words(p), to_words(r)) for p, r in
                  training_texts(train, cfg.intro, cfg.repair_fraction, cfg.seed)]
-        words = sorted({w for name in OBFUSCATED for w in obfuscation_words(name)})
         n = round(cfg.vocabulary_fraction * len(pairs))
         n = max(n, len(words)) if cfg.vocabulary_fraction > 0 else 0  # every word at least once
         pairs += [("", t) for t in vocabulary_sentences(words, n, cfg.seed)]
