@@ -107,7 +107,8 @@ def backprompt(lm, spec: DomainSpec, queries: Sequence[Query], rounds: int = 15,
     """Back-prompting (Sec. 4): after an invalid plan the model gets PlanBench's feedback for
     the first failing action or the unmet goals and tries again, up to `rounds` plans.
     verifier='self' lets the model judge its own plan (self-critique); the validator still
-    gives the final verdict. `history` keeps only the last k rounds (None: all)."""
+    gives the final verdict. `history` keeps only the last k rounds (None: all). With `chat`
+    the conversation is kept as messages, the feedback (PlanBench's text) as the user turn."""
     v = spec.verbalizer(intro)
     base = [make_prompt(spec, v, q, style, intro) for q in queries]
     convs: list[list[dict]] = [[{"role": "user", "content": p}] for p in base]
@@ -116,61 +117,29 @@ def backprompt(lm, spec: DomainSpec, queries: Sequence[Query], rounds: int = 15,
              "style": style, **q.meta, "prompt": p, "rounds": [], "valid": False,
              "rounds_used": 0, "stopped": "max rounds"} for q, p in zip(queries, base,
                                                                        strict=True)]
+    gen = {"n": 1, "temperature": temperature, "max_tokens": max_tokens, "stop": STOPS,
+           "seed": seed}
     active = list(range(len(queries)))
     for r in range(rounds):
         if not active:
             break
         if chat:
-            outs = lm.chat([convs[i] for i in active], n=1, temperature=temperature,
-                           max_tokens=max_tokens, stop=STOPS, seed=seed)
+            outs = lm.chat([convs[i] for i in active], **gen)
         else:
-            prompts = []
-            for i in active:
-                t = base[i]
-                for out, fb in (turns[i] if history is None else turns[i][-history:]
-                                if history > 0 else []):
-                    t = _continue_text(t, out, fb)
-                prompts.append(t)
-            outs = lm.generate(prompts, n=1, temperature=temperature, max_tokens=max_tokens,
-                               stop=STOPS, seed=seed)
-        verdicts = [judge(spec, v, queries[i].problem, o[0]) for i, o in zip(active, outs,
-                                                                            strict=True)]
-        critiques: list[str | None] = [None] * len(active)
-        if verifier == "self":
-            vprompts = []
-            for i, o in zip(active, outs, strict=True):
-                body = nl.plan_section(o[0]).rstrip()
-                vprompts.append(base[i] + body + "\n[PLAN END]\n\n" + VERIFY_QUESTION +
-                                "\n\n[VERIFICATION]\n")
-            critiques = [c[0] for c in ask(lm, vprompts, chat, n=1, temperature=0.0,
-                                           max_tokens=max_tokens, stop=STOPS, seed=seed)]
+            outs = lm.generate([_transcript(base[i], turns[i], history) for i in active], **gen)
+        texts = [o[0] for o in outs]
+        critiques = (_self_critiques(lm, [base[i] for i in active], texts, chat,
+                                     {**gen, "temperature": 0.0})
+                     if verifier == "self" else [None] * len(active))
         still = []
-        for i, o, j, crit in zip(active, outs, verdicts, critiques, strict=True):
-            rec = {"round": r + 1, "raw_output": o[0], **j}
-            feedback = j["feedback"]
-            says_valid = None
-            if crit is not None:
-                low = crit.lower()
-                says_valid = "plan is valid" in low and "invalid" not in low
-                rec["self_critique"] = crit
-                rec["self_says_valid"] = says_valid
-                feedback = crit.strip() or "The above plan is invalid."
-            rows[i]["rounds"].append(rec)
-            rows[i]["rounds_used"] = r + 1
-            done = j["valid"] if verifier == "validator" else says_valid
-            if done:
-                rows[i]["valid"] = j["valid"]
-                rows[i]["stopped"] = "validator: valid" if verifier == "validator" else \
-                    "model says valid"
-                continue
-            if j.get("no_plan") and verifier == "validator":
-                rows[i]["stopped"] = "no plan extracted"  # PlanBench stops here too
-                continue
-            turns[i].append((nl.plan_section(o[0]), feedback))
-            convs[i] += [{"role": "assistant", "content": o[0]},
-                         {"role": "user", "content": feedback + "\nPlease provide a corrected "
-                          "plan.\n\n[PLAN]\n"}]
-            still.append(i)
+        for i, text, crit in zip(active, texts, critiques, strict=True):
+            feedback = _record_round(rows[i], r + 1, text, judge(spec, v, queries[i].problem,
+                                                                 text), crit, verifier)
+            if feedback is not None:
+                turns[i].append((nl.plan_section(text), feedback))
+                convs[i] += [{"role": "assistant", "content": text},
+                             {"role": "user", "content": feedback}]
+                still.append(i)
         active = still
     for row in rows:
         row["success_at"] = {k: any(x["valid"] for x in row["rounds"][:k])
@@ -178,6 +147,44 @@ def backprompt(lm, spec: DomainSpec, queries: Sequence[Query], rounds: int = 15,
         if verifier == "self":  # the run's outcome is the last plan the model stood by
             row["valid"] = bool(row["rounds"]) and row["rounds"][-1]["valid"]
     return rows
+
+
+def _transcript(base: str, turns: list[tuple[str, str]], history: int | None) -> str:
+    """The completion prompt of the next round: the query, then the kept (plan, feedback)s."""
+    kept = turns if history is None else turns[-history:] if history > 0 else []
+    for out, fb in kept:
+        base = _continue_text(base, out, fb)
+    return base
+
+
+def _self_critiques(lm, bases: list[str], texts: list[str], chat: bool, gen: dict) -> list[str]:
+    """Self-critique: the model asked whether its own plan is valid."""
+    prompts = [b + nl.plan_section(t).rstrip() + "\n[PLAN END]\n\n" + VERIFY_QUESTION +
+               "\n\n[VERIFICATION]\n" for b, t in zip(bases, texts, strict=True)]
+    return [c[0] for c in ask(lm, prompts, chat, **gen)]
+
+
+def _record_round(row: dict, k: int, text: str, verdict: dict, critique: str | None,
+                  verifier: str) -> str | None:
+    """Log round k into `row`; the feedback for the next round, or None when it stops."""
+    rec = {"round": k, "raw_output": text, **verdict}
+    feedback = verdict["feedback"]
+    says_valid = None
+    if critique is not None:
+        low = critique.lower()
+        says_valid = "plan is valid" in low and "invalid" not in low
+        rec.update(self_critique=critique, self_says_valid=says_valid)
+        feedback = critique.strip() or "The above plan is invalid."
+    row["rounds"].append(rec)
+    row["rounds_used"] = k
+    if (verdict["valid"] if verifier == "validator" else says_valid):
+        row["valid"] = verdict["valid"]
+        row["stopped"] = "validator: valid" if verifier == "validator" else "model says valid"
+        return None
+    if verdict.get("no_plan") and verifier == "validator":
+        row["stopped"] = "no plan extracted"  # PlanBench stops here too
+        return None
+    return feedback
 
 
 def resample(lm, spec: DomainSpec, queries: Sequence[Query], samples: int = 15,
