@@ -1,13 +1,16 @@
 """Benchmark: plan validations per second, ours vs unified-planning's validator (same plans,
-same run), and our planners' expansions and time vs Fast Downward (A* + LM-cut) on the same
-instances.
+same run); our planners' expansions and time vs Fast Downward (A* + LM-cut) on the same
+instances; and how closely `plan solve --time-limit T` keeps its limit (wall / T) on generated
+problems the size of IPC visitall pfile30 and thoughtful p11_6_65. Writes
+benchmarks/results/bench_planning.json.
 
-    python benchmarks/bench_planning.py [--instances 40] [--fd-instances 6]
+    python benchmarks/bench_planning.py [--instances 40] [--fd-instances 6] [--limit 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import subprocess
@@ -99,10 +102,44 @@ def planner_bench(n: int, seed: int = 0) -> list[dict]:
     return rows
 
 
+def limits_bench(limit: float) -> list[dict]:
+    """Wall time of grounding + search under one deadline, as a fraction of the limit."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "planning"))
+    from test_planning_limits import write_cards, write_visitall
+
+    from neurips23.planning.limits import Limits, OutOfTime
+    from neurips23.planning.pddl import load_domain, load_problem
+    from neurips23.planning.search import search
+    from neurips23.planning.task import ground
+
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        for name, make, algorithm in (("visitall-30x30", write_visitall, "gbfs"),
+                                      ("cards-65 (5-parameter moves)", write_cards, "astar")):
+            dp, pp = make(Path(d))
+            t0 = time.perf_counter()
+            limits = Limits.start(limit)
+            dom = load_domain(dp)
+            prob = load_problem(pp, dom)
+            try:
+                task = ground(dom, prob, limits)
+                t_ground = time.perf_counter() - t0
+                status = search(task, algorithm, limits=limits).status
+                n_actions = len(task.actions)
+            except OutOfTime:
+                t_ground, status, n_actions = float("nan"), "timeout in grounding", None
+            wall = time.perf_counter() - t0
+            rows.append({"problem": name, "limit_s": limit, "wall_s": wall,
+                         "wall_over_limit": wall / limit, "grounding_s": t_ground,
+                         "ground_actions": n_actions, "status": status})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--instances", type=int, default=40)
     ap.add_argument("--fd-instances", type=int, default=6)
+    ap.add_argument("--limit", type=float, default=5.0, help="time limit of the limits bench")
     args = ap.parse_args()
     from neurips23.utils import set_torch_threads
 
@@ -126,6 +163,15 @@ def main() -> None:
           f"search {tfs:.2f}s, wall {tf:.2f}s")
     print(f"  ratios ours/FD: expansions {ea / ef:.2f}, time vs FD search "
           f"{ta / max(tfs, 1e-9):.1f}, time vs FD wall {ta / tf:.2f}")
+    limits = limits_bench(args.limit)
+    for r in limits:
+        print(f"time limit {r['limit_s']:g}s on {r['problem']}: returned after {r['wall_s']:.2f}s "
+              f"({r['wall_over_limit']:.2f} x limit), {r['status']}")
+    out = Path(__file__).parent / "results" / "bench_planning.json"
+    out.write_text(json.dumps({"validation": v, "planners": rows, "time_limits": limits,
+                               "load_average": Path("/proc/loadavg").read_text().split()[:3]
+                               if Path("/proc/loadavg").exists() else None}, indent=1) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

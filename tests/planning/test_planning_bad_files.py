@@ -26,7 +26,7 @@ def test_non_utf8_plan_and_bad_eval_options_are_clear_errors(tmp_path):
              str(tmp_path / "plan.txt"))
     assert r.returncode == 2 and "d2.pddl: not UTF-8 text" in r.stderr
     r = _cli("plan", "eval", "--model", "unused", "--blocks", "3,x")
-    assert r.returncode == 2 and "--blocks '3,x'" in r.stderr
+    assert r.returncode == 2 and "'blocks': expected an integer, got 'x'" in r.stderr
     r = _cli("plan", "solve", str(tmp_path / "d.pddl"), str(tmp_path / "p.pddl"), "--heuristic", "hff")
     assert r.returncode == 2 and "not admissible" in r.stderr
     r = _cli("plan", "solve", str(tmp_path / "d.pddl"), str(tmp_path / "p.pddl"))

@@ -54,6 +54,6 @@ def test_solve_and_bad_options(instances, monkeypatch, capsys):
     optimal = (instances / "instance-2.plan").read_text().splitlines()
     assert code == 0 and f"; solved: length {len(optimal)}" in out
     code, _, err = run(monkeypatch, capsys, "plan", "eval", "--mode", "dream", "--model", "x")
-    assert code == 2 and "--mode 'dream'" in err
+    assert code == 2 and "'mode': 'dream' is not one of autonomous" in err
     code, _, err = run(monkeypatch, capsys, "plan", "generate", "--domain", "sokoban")
     assert code == 2 and "unknown domain 'sokoban'" in err

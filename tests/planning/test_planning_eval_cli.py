@@ -37,8 +37,12 @@ class CopyExample:
     def chat(self, conversations, **kw):
         return self.generate([c[0]["content"] for c in conversations], **kw)
 
+    def score(self, prompts, continuations):
+        raise NotImplementedError
 
-@pytest.mark.parametrize("mode", ["autonomous", "backprompt", "self-critique", "heuristic"])
+
+@pytest.mark.parametrize("mode", ["autonomous", "backprompt", "self-critique", "resample",
+                                  "heuristic"])
 def test_eval_modes_write_samples(mode, tmp_path, monkeypatch, capsys):
     import neurips23.lm.backends as backends
 
@@ -51,16 +55,20 @@ def test_eval_modes_write_samples(mode, tmp_path, monkeypatch, capsys):
     assert e.value.code in (0, None)
     run = next((tmp_path / "planning").iterdir())
     rows = [json.loads(x) for x in (run / "samples.jsonl").read_text().splitlines()]
-    assert len(rows) == 4 and all("prompt" in r for r in rows)
+    first = [r for r in rows if r["mode"] != "heuristic"]
+    assert len(first) == 4 and all("prompt" in r for r in first)
     res = json.loads((run / "results.json").read_text())
+    if mode == "resample":  # the example's plan is never valid for another problem here
+        assert all(r["samples"] == 15 for r in rows) and "resample" in res["metrics"]
     if mode == "backprompt":
-        assert all(len(r["rounds"]) == 3 or r["valid"] for r in rows)
+        assert all(len(r["rounds"]) == 3 or r["valid"] for r in first)
     if mode == "self-critique":  # the model accepts its first plan, right or wrong
-        assert all(r["rounds_used"] == 1 and r["stopped"] == "model says valid" for r in rows)
+        assert all(r["rounds_used"] == 1 and r["stopped"] == "model says valid" for r in first)
     if mode == "heuristic":
         assert {"mean_effort_model", "mean_effort_empty", "mean_effort_random"} <= set(
-            res["metrics"])
-        assert all(r["planner"] == "seeded-gbfs" for r in rows)
+            res["metrics"]["heuristic"])
+        heur = [r for r in rows if r["mode"] == "heuristic"]
+        assert len(heur) == 4 and res["metrics"]["heuristic"]["planner"] == "seeded-gbfs"
 
 
 @pytest.mark.skipif(lpg_binary() is None, reason="LPG-td (up-lpg) not installed")
@@ -73,3 +81,36 @@ def test_lpg_seeded_with_near_plan_needs_few_flips():
         assert near.solved and empty.solved and near.flips >= 0 and empty.flips > 0
         assert validate_plan(dom, inst.problem, near.plan).valid
         assert near.flips <= 2  # one missing action: one insertion (LPG may count a second)
+
+
+def test_word_level_model_runs_every_mode_with_chat(tmp_path, monkeypatch, capsys):
+    """A word-level tiny LM is a full LanguageModel: back-prompting over chat used to crash
+    with an internal error (the wrapper had no `chat`)."""
+    from neurips23.lm.backends import LanguageModel
+    from neurips23.lm.backends.hf import HFBackend
+    from neurips23.lm.models import build_model, save_model
+    from neurips23.lm.tokenizers import build_word_tokenizer
+    from neurips23.planning.modes import make_prompt
+    from neurips23.planning.wordlm import NL, WordLM, to_words
+
+    spec = get_domain("blocksworld")
+    insts = generate_instances("blocksworld", 3, seed=0, blocks=(3,))
+    from neurips23.planning.modes import Query
+
+    text = make_prompt(spec, spec.verbalizer(True), Query(insts[1].problem, insts[0]))
+    tok = build_word_tokenizer([to_words(text)], extra_tokens=[NL])
+    save_model(build_model("nano", vocab_size=len(tok), max_position_embeddings=1024), tok,
+               tmp_path / "m")
+    lm = WordLM(HFBackend.from_pretrained(str(tmp_path / "m")))
+    assert isinstance(lm, LanguageModel)
+    [s] = lm.score(["the red block"], [" is clear"])
+    assert s.logprob < 0 and len(s.token_logprobs) == 2
+    for mode in ("backprompt", "self-critique", "autonomous", "resample"):
+        monkeypatch.setattr(sys, "argv", [
+            "neurips23", "plan", "eval", "--mode", mode, "--model", str(tmp_path / "m"),
+            "--word-level", "--chat", "--n", "2", "--rounds", "2", "--samples", "2",
+            "--blocks", "3", "--max-tokens", "3", "--runs-dir", str(tmp_path / "runs")])
+        with pytest.raises(SystemExit) as e:
+            main()
+        assert e.value.code in (0, None), capsys.readouterr().err
+    assert len(list((tmp_path / "runs" / "planning").iterdir())) == 4

@@ -89,8 +89,8 @@ def test_backprompt_feedback_history_and_rounds():
     assert r["valid"] and r["rounds_used"] == 3 and r["stopped"] == "validator: valid"
     assert r["success_at"] == {1: False, 3: True, 5: True, 10: True, 15: True}
     fb = r["rounds"][0]["feedback"]
-    assert fb.startswith("The above plan is invalid. The following action at step 1 has an "
-                         "unmet precondition:\n")
+    assert fb.startswith("The above plan is invalid.The following action at step 1 has an "
+                         "unmet precondition:\n")  # PlanBench's text, missing space included
     # round 3's prompt holds both earlier plans and feedbacks (history kept)
     assert lm.prompts[2].count("[FEEDBACK]") == 2 and lm.prompts[2].startswith(lm.prompts[0])
     lm = Scripted([bad] * 4)

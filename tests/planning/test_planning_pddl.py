@@ -30,7 +30,7 @@ def test_blocksworld_grounding_by_hand():
 
 
 def test_types_and_static_pruning_in_logistics():
-    dom = parse_domain(logistics.DOMAIN_PDDL)
+    dom = parse_domain(logistics.TYPED_DOMAIN_PDDL)
     assert dom.is_subtype("airport", "place") and dom.is_subtype("truck", "physobj")
     assert not dom.is_subtype("package", "vehicle")
     prob = parse_problem("""(define (problem l) (:domain logistics)
@@ -48,7 +48,7 @@ def test_types_and_static_pruning_in_logistics():
 
 
 def test_round_trip():
-    for text in (blocksworld.DOMAIN_PDDL, logistics.DOMAIN_PDDL):
+    for text in (blocksworld.DOMAIN_PDDL, logistics.DOMAIN_PDDL, logistics.TYPED_DOMAIN_PDDL):
         dom = parse_domain(text)
         again = parse_domain(domain_to_pddl(dom))
         assert again.actions == dom.actions and again.predicates == dom.predicates
@@ -86,3 +86,26 @@ def test_malformed_problems_name_line_and_column():
     with pytest.raises(DataError, match=r"predicate 'on' takes 2 arguments, got 1"):
         parse_problem("(define (problem p) (:domain blocksworld-4ops) (:objects a)"
                       "(:init (on a)) (:goal (clear a)))", dom, "p.pddl")
+
+
+def test_unused_equality_and_empty_functions_are_accepted_with_a_note():
+    """As PlanBench's obfuscated Logistics (written by tarski) declares them."""
+    text = ("(define (domain d)\n (:requirements :equality)\n (:types )\n (:constants )\n"
+            " (:predicates (p ?x - object))\n (:functions\n )\n"
+            " (:action a :parameters (?x - object) :precondition (p ?x) :effect (not (p ?x))))")
+    dom = parse_domain(text, "d.pddl")
+    assert list(dom.actions) == ["a"] and len(dom.notes) == 2
+    assert dom.notes[0].startswith("d.pddl:2:17: requirement ':equality'")
+    assert "d.pddl:6:2: empty ':functions'" in dom.notes[1]
+    assert ":equality" not in domain_to_pddl(dom)  # nothing we write depends on it
+    used = text.replace(":precondition (p ?x)", ":precondition (and (p ?x) (= ?x ?x))")
+    with pytest.raises(DataError, match=r"d.pddl:8:65: '=' is not STRIPS"):
+        parse_domain(used, "d.pddl")
+    with pytest.raises(DataError, match="':functions' \\(numeric fluents\\) is not supported"):
+        parse_domain(text.replace("(:functions\n", "(:functions (cost)\n"), "d.pddl")
+
+
+def test_either_types_reach_their_own_message():
+    with pytest.raises(DataError, match=r"d.pddl:2:23: 'either' types are not supported"):
+        parse_domain("(define (domain d) (:types a b)\n (:predicates (p ?x - (either a b))))",
+                     "d.pddl")

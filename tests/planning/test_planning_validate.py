@@ -87,10 +87,14 @@ def test_unknown_object_makes_preconditions_unmet():
 
 
 def test_wrong_type_argument_is_invalid():
-    spec = get_domain("logistics")
-    inst = generate_instances("logistics", 1, seed=0)[0]
-    truck = next(o for o, t in inst.problem.objects.items() if t == "truck")
-    r = validate_plan(spec.domain, inst.problem, [f"(fly-airplane {truck} l0-0 l1-0)"])
+    from neurips23.planning.domains.logistics import TYPED_DOMAIN_PDDL
+
+    dom = parse_domain(TYPED_DOMAIN_PDDL)
+    prob = parse_problem("(define (problem l) (:domain logistics) (:objects c0 c1 - city "
+                         "l0-0 l1-0 - airport t0 - truck a0 - airplane p0 - package) (:init "
+                         "(in-city l0-0 c0) (in-city l1-0 c1) (at t0 l0-0) (at a0 l0-0) "
+                         "(at p0 l0-0)) (:goal (at p0 l1-0)))", dom)
+    r = validate_plan(dom, prob, ["(fly-airplane t0 l0-0 l1-0)"])
     assert not r.valid and r.reason == "type" and "not of type airplane" in r.bad_arguments[0]
 
 

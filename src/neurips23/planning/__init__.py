@@ -1,7 +1,7 @@
 """LLM planning (Valmeekam et al., NeurIPS 2023 / PlanBench): PDDL, validator, planners, modes."""
 
 from neurips23.planning.pddl import Action, Domain, Problem, parse_domain, parse_problem
-from neurips23.planning.task import GroundAction, Task, ground
+from neurips23.planning.task import GroundAction, GroundTask, ground
 from neurips23.planning.validate import PlanStep, ValidationResult, parse_plan, validate_plan
 
 __all__ = [
@@ -11,7 +11,7 @@ __all__ = [
     "parse_domain",
     "parse_problem",
     "GroundAction",
-    "Task",
+    "GroundTask",
     "ground",
     "PlanStep",
     "ValidationResult",

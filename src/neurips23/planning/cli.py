@@ -1,11 +1,15 @@
-"""`neurips23 plan ...`: validate, solve, generate, eval (the paper's modes) and reproduce."""
+"""`neurips23 planning ...` (alias `plan`): validate, solve, generate, and eval (the paper's
+modes on any model). The reproduction is `neurips23 reproduce planning`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import typer
+
+from neurips23.core.cli_config import config_command, param
 
 app = typer.Typer(help="LLM planning (PlanBench): PDDL validator, planners, instance "
                        "generators, and the autonomous / back-prompting / heuristic modes.",
@@ -17,12 +21,10 @@ def validate(domain: Path, problem: Path, plan: Path,
              verbose: bool = typer.Option(False, "-v", "--verbose",
                                           help="Print VAL's plan-repair advice.")) -> None:
     """Validate PLAN for PROBLEM in DOMAIN (VAL semantics). Exit 0 valid, 1 invalid, 2 error."""
-    from neurips23.planning.pddl import load_domain, load_problem
     from neurips23.planning.validate import parse_plan, validate_plan
     from neurips23.utils import read_text_file
 
-    dom = load_domain(domain)
-    prob = load_problem(problem, dom)
+    dom, prob = _load(domain, problem)
     text = read_text_file(plan, "plan file")
     res = validate_plan(dom, prob, parse_plan(text, str(plan)), str(plan))
     out = res.val_output()
@@ -38,10 +40,14 @@ def validate(domain: Path, problem: Path, plan: Path,
 def solve(domain: Path, problem: Path,
           algorithm: str = typer.Option("astar", help="astar (optimal, h_max) | gbfs (h_FF)"),
           heuristic: str = typer.Option(None, help="hmax | hff | blind (default per algorithm)"),
-          time_limit: float = typer.Option(60.0, help="Seconds before giving up.")) -> None:
+          time_limit: float = typer.Option(60.0, help="Seconds for the whole command: start-up, "
+                                           "reading, grounding and search."),
+          memory_limit: float = typer.Option(None, help="Stop with an error when the process's "
+                                             "peak resident memory passes this many MB.")
+          ) -> None:
     """Plan with our sound planners. Exit 0 solved, 1 unsolvable or out of time."""
     from neurips23.errors import UserError
-    from neurips23.planning.pddl import load_domain, load_problem
+    from neurips23.planning.limits import Limits, OutOfTime, process_age
     from neurips23.planning.search import HEURISTICS, search
     from neurips23.planning.task import ground
 
@@ -52,13 +58,32 @@ def solve(domain: Path, problem: Path,
     if algorithm == "astar" and heuristic == "hff":
         raise UserError("--algorithm astar with --heuristic hff: h_FF is not admissible, so A* would "
                         "lose its optimality; use hmax or blind, or --algorithm gbfs")
-    dom = load_domain(domain)
-    res = search(ground(dom, load_problem(problem, dom)), algorithm, heuristic, time_limit)
+    if time_limit <= 0 or (memory_limit is not None and memory_limit <= 0):
+        raise UserError("--time-limit and --memory-limit must be positive")
+    limits = Limits.start(time_limit, memory_limit, already_spent=process_age())
+    dom, prob = _load(domain, problem)
+    try:
+        task = ground(dom, prob, limits)
+    except OutOfTime as e:
+        typer.echo(f"; timeout: {e} ({time_limit:g} s)")
+        raise typer.Exit(1) from None
+    res = search(task, algorithm, heuristic, limits=limits)
     for s in res.plan:
         typer.echo(s)
     typer.echo(f"; {res.status}: length {len(res.plan)}, {res.expanded} expanded, "
-               f"{res.generated} generated, {res.seconds:.2f}s")
+               f"{res.generated} generated, {res.seconds:.2f}s search, "
+               f"{len(task.actions)} ground actions")
     raise typer.Exit(0 if res.solved else 1)
+
+
+def _load(domain: Path, problem: Path):
+    """Domain and problem, with the reader's notes (what it accepted but ignores) on stderr."""
+    from neurips23.planning.pddl import load_domain, load_problem
+
+    dom = load_domain(domain)
+    for note in dom.notes:
+        typer.echo(f"note: {note}", err=True)
+    return dom, load_problem(problem, dom)
 
 
 @app.command()
@@ -96,135 +121,113 @@ def generate(domain: str = typer.Option("blocksworld", help="blocksworld | myste
     typer.echo(f"wrote {len(insts)} {domain} instances with optimal plans to {out}")
 
 
-MODES = ("autonomous", "backprompt", "self-critique", "heuristic")
+Mode = Literal["autonomous", "backprompt", "self-critique", "resample", "heuristic"]
 
 
-@app.command("eval")
-def eval_cmd(
-    mode: str = typer.Option("autonomous", help=" | ".join(MODES)),
-    backend: str = typer.Option("hf", help="hf (local transformers) | openai (any compatible "
-                                "endpoint)"),
-    model: str = typer.Option(..., help="HF name/path, or the endpoint's model name."),
-    base_url: str = typer.Option(None, help="OpenAI-compatible base URL (openai backend)."),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", help="Env var holding the API key."),
-    domain: str = typer.Option("blocksworld"),
-    n: int = typer.Option(20, help="Test problems."),
-    seed: int = typer.Option(0),
-    blocks: str = typer.Option("3,4,5"),
-    style: str = typer.Option("one_shot", help="one_shot | zero_shot | pddl | pddl_zero"),
-    rounds: int = typer.Option(15, help="Back-prompting rounds."),
-    chat: bool = typer.Option(False, help="Send back-prompting turns as chat messages."),
-    intro: bool = typer.Option(True, help="Include PlanBench's domain description."),
-    max_tokens: int = typer.Option(512),
-    planner: str = typer.Option("auto", help="Heuristic mode: auto | lpg | local"),
-    word_level: bool = typer.Option(False, help="The model is one of our word-level tiny "
-                                    "LMs (newlines travel as <nl>)."),
-    runs_dir: Path = typer.Option(Path("runs")),
-) -> None:
-    """Run one of the paper's modes on generated problems; writes a run with samples.jsonl."""
-    from neurips23.errors import UserError
-    from neurips23.lm.backends import load_backend
-    from neurips23.planning.domains.registry import generate_instances, get_domain
-    from neurips23.planning.modes import STYLES, Query, autonomous, backprompt
-    from neurips23.report.records import start_run
+@dataclass
+class EvalConfig:
+    """One of the paper's modes on any model (local transformers or an OpenAI-compatible
+    endpoint), on generated problems."""
 
-    if mode not in MODES:
-        raise UserError(f"--mode {mode!r}: choose from {', '.join(MODES)}")
-    if style not in STYLES:
-        raise UserError(f"--style {style!r}: choose from {', '.join(STYLES)}")
-    spec = get_domain(domain)
-    try:
-        nb = tuple(int(b) for b in blocks.split(","))
-    except ValueError:
-        raise UserError(f"--blocks {blocks!r}: expected comma-separated integers") from None
-    if n < 1 or rounds < 1 or any(b < 2 for b in nb):
-        raise UserError("--n and --rounds must be >= 1 and every block count >= 2")
-    insts = generate_instances(domain, n + 1, seed=seed, blocks=nb)
-    queries = []
-    for k, inst in enumerate(insts[1:]):
-        ex = insts[k]  # PlanBench: the previous instance is the example
-        queries.append(Query(inst.problem, ex, {"domain": domain, **inst.meta}))
-    lm = load_backend(backend, model, base_url=base_url, api_key_env=api_key_env)
-    if word_level:
-        from neurips23.planning.experiment import WordLM
-
-        lm = WordLM(lm)
-    run = start_run("planning", {"mode": mode, "backend": backend, "model": model,
-                                 "domain": domain, "n": n, "seed": seed, "style": style,
-                                 "rounds": rounds, "intro": intro}, runs_dir, profile=None)
-    if mode == "autonomous":
-        rows = autonomous(lm, spec, queries, style, intro, max_tokens)
-        metrics = {"success": sum(r["valid"] for r in rows) / len(rows)}
-    elif mode in {"backprompt", "self-critique"}:
-        rows = backprompt(lm, spec, queries, rounds, style, intro, max_tokens,
-                          verifier="self" if mode == "self-critique" else "validator", chat=chat)
-        metrics = {"success": sum(r["valid"] for r in rows) / len(rows),
-                   "success_at": {k: sum(r["success_at"][k] for r in rows) / len(rows)
-                                  for k in rows[0]["success_at"]}}
-    else:
-        metrics, rows = _heuristic_eval(lm, spec, queries, style, intro, max_tokens, planner,
-                                        seed)
-    run.log_samples(rows)
-    metrics["usage"] = lm.usage.snapshot() if hasattr(lm.usage, "snapshot") else {}
-    path = run.finish(metrics, seeds=[seed])
-    typer.echo(f"{mode}: {metrics} -> {path}")
+    mode: Mode = param("autonomous", "Which of the paper's modes to run.")
+    backend: Literal["hf", "openai"] = param("hf", "hf (local transformers) or openai (any "
+                                             "compatible endpoint).")
+    model: str = param("", "HF name/path, or the endpoint's model name.")
+    base_url: str = param("", "OpenAI-compatible base URL (openai backend).")
+    api_key_env: str = param("OPENAI_API_KEY", "Env var holding the API key.")
+    domain: Literal["blocksworld", "mystery_blocksworld", "random_blocksworld",
+                    "logistics"] = param("blocksworld", "Benchmark domain of generated problems.")
+    instances: Path | None = param(None, "Read problems from this directory instead: "
+                                   "PlanBench's instances/<domain> (generated_domain.pddl + "
+                                   "generated_basic/instance-N.pddl) or a `plan generate` folder.")
+    n: int = param(20, "Test problems.")
+    seed: int = param(0, "Seed of the generated problems and of sampling.")
+    blocks: list[int] = param([3, 4, 5], "Block counts (Blocksworld variants).")
+    style: Literal["one_shot", "zero_shot", "pddl", "pddl_zero"] = param(
+        "one_shot", "PlanBench's prompt style.")
+    rounds: int = param(15, "Back-prompting rounds.")
+    samples: int = param(15, "Resampling: independent samples per problem.")
+    temperature: float = param(0.7, "Resampling: sampling temperature.")
+    chat: bool = param(False, "Send prompts as chat messages (for chat-only endpoints).")
+    intro: bool = param(True, "Include PlanBench's domain description.")
+    max_tokens: int = param(512, "Tokens per generated plan.")
+    planner: Literal["auto", "lpg", "local"] = param("auto", "Heuristic mode: LPG-td if "
+                                                    "installed (auto), or our local search.")
+    planner_seeds: int = param(1, "Heuristic mode: planner seeds per seed plan.")
+    word_level: bool = param(False, "The model is one of our word-level tiny LMs (newlines "
+                             "travel as <nl>).")
+    runs_dir: Path = param(Path("runs"), "Where the run record goes.")
 
 
-def _heuristic_eval(lm, spec, queries, style, intro, max_tokens, planner, seed):
+def _check_eval(cfg: EvalConfig) -> None:
+    from neurips23.errors import ConfigError
+
+    if not cfg.model:
+        raise ConfigError("--model is required (HF name/path or the endpoint's model name)")
+    for name in ("n", "rounds", "samples", "max_tokens", "planner_seeds"):
+        if getattr(cfg, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got "
+                              f"{getattr(cfg, name)}")
+    if any(b < 2 for b in cfg.blocks):
+        raise ConfigError(f"--blocks {cfg.blocks}: every block count must be >= 2")
+
+
+@config_command(app, EvalConfig, name="eval")
+def eval_cmd(cfg: EvalConfig) -> None:
+    """Run one of the paper's modes on generated problems or PlanBench's instance files; writes
+    a run with samples.jsonl."""
     import random
 
-    from neurips23.planning.heuristic import levenshtein, random_seed_plan, repair
-    from neurips23.planning.modes import autonomous
-    from neurips23.planning.task import ground
-
-    rng = random.Random(seed)
-    rows = autonomous(lm, spec, queries, style, intro, max_tokens)
-    eff: dict[str, list[float]] = {"model": [], "empty": [], "random": []}
-    for q, r in zip(queries, rows, strict=True):
-        task = ground(spec.domain, q.problem)
-        for k, sp in (("model", r["plan"]), ("empty", []),
-                      ("random", random_seed_plan(task, len(r["plan"]), rng))):
-            res = repair(spec.domain, q.problem, sp, planner=planner, task=task)
-            r[f"effort_{k}"] = res.flips if res.solved else None
-            r[f"solved_{k}"] = res.solved
-            r["planner"] = res.planner
-            if res.solved:  # an unsolved search (or an LPG timeout, flips=-1) has no effort to average
-                eff[k].append(res.flips)
-            if k == "model":
-                r["levenshtein_seed_final"] = levenshtein(sp, res.plan)
-    metrics = {f"mean_effort_{k}": (sum(v) / len(v) if v else None) for k, v in eff.items()}
-    metrics.update({f"solved_rate_{k}": len(v) / len(rows) for k, v in eff.items()})
-    return metrics, rows
-
-
-def reproduce(profile: str = "quick", runs_dir: Path = Path("runs"),
-              overrides: Sequence[str] = ()) -> Path:
-    """Train the tiny LM, run the three modes with baselines and controls, write the run."""
-    from neurips23.config import load_config
     from neurips23.errors import ConfigError
+    from neurips23.lm.backends import load_backend
+    from neurips23.planning.domains.registry import generate_instances, get_domain
     from neurips23.planning.experiment import (
-        PROFILES,
-        PlanningConfig,
-        make_claims,
-        make_plots,
-        run_experiment,
+        autonomous_experiment,
+        backprompting_experiment,
+        heuristic_experiment,
+        resampling_experiment,
     )
+    from neurips23.planning.modes import Query
     from neurips23.report.records import start_run
 
-    if profile not in PROFILES:
-        raise ConfigError(f"profile {profile!r}: choose from {', '.join(PROFILES)}")
-    cfg = load_config(PlanningConfig, None, overrides, base=PROFILES[profile])
-    run = start_run("planning", cfg, runs_dir, profile=profile)
-    metrics, _ = run_experiment(cfg, run)
-    make_plots(run, metrics)
-    run.finish(metrics, make_claims(metrics), seeds=[cfg.seed],
-               notes="Tiny word-level LM trained from scratch on PlanBench-format Blocksworld; "
-                     "GPT-4 figures are the paper's, for reference only.")
-    return run.dir
+    _check_eval(cfg)
+    if cfg.instances is not None:
+        from neurips23.planning.domains.instance_dir import read_instances
 
+        spec, insts = read_instances(cfg.instances, cfg.n + 1)
+        if len(insts) < 2:
+            raise ConfigError(f"--instances {cfg.instances}: one-shot prompts need at least two "
+                              "instances (the previous one is the example)")
+    else:
+        spec = get_domain(cfg.domain)
+        insts = generate_instances(cfg.domain, cfg.n + 1, seed=cfg.seed,
+                                   blocks=tuple(cfg.blocks))
+    queries = [Query(inst.problem, insts[k], {"domain": spec.name, **inst.meta})
+               for k, inst in enumerate(insts[1:])]  # PlanBench: the previous one is the example
+    lm = load_backend(cfg.backend, cfg.model, base_url=cfg.base_url or None,
+                      api_key_env=cfg.api_key_env)
+    if cfg.word_level:
+        from neurips23.planning.wordlm import WordLM
 
-@app.command("reproduce")
-def reproduce_cmd(profile: str = typer.Option("quick"), runs_dir: Path = typer.Option(Path("runs")),
-                  set_: list[str] = typer.Option([], "--set", help="key=value overrides")) -> None:
-    """Run the reproduction (same as `neurips23 reproduce planning`)."""
-    typer.echo(str(reproduce(profile, runs_dir, tuple(set_))))
+        lm = WordLM(lm)
+    run = start_run("planning", cfg, cfg.runs_dir, profile=None)
+    common = {"style": cfg.style, "intro": cfg.intro, "max_tokens": cfg.max_tokens,
+              "chat": cfg.chat}
+    if cfg.mode in ("autonomous", "heuristic"):
+        metrics, rows = autonomous_experiment(lm, spec, queries, **common)
+        if cfg.mode == "heuristic":  # the model's plans, valid or not, seed the planner
+            m, hrows = heuristic_experiment(spec, queries, rows, random.Random(cfg.seed),
+                                            cfg.planner, cfg.planner_seeds, timeout=60)
+            metrics, rows = {**metrics, **m}, rows + hrows
+    elif cfg.mode == "resample":
+        m, rows = resampling_experiment(lm, spec, queries, cfg.samples, cfg.temperature,
+                                        seed=cfg.seed, **common)
+        metrics = {"resample": m}
+    else:
+        metrics, rows = backprompting_experiment(
+            lm, spec, queries, cfg.rounds,
+            verifier="self" if cfg.mode == "self-critique" else "validator", **common)
+    run.log_samples(rows)
+    metrics["usage"] = lm.usage.snapshot() if hasattr(lm.usage, "snapshot") else {}
+    path = run.finish(metrics, seeds=[cfg.seed])
+    typer.echo(f"{cfg.mode}: {metrics} -> {path}")

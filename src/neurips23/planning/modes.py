@@ -46,7 +46,7 @@ def make_prompt(spec: DomainSpec, v: nl.Verbalizer, q: Query, style: str = "one_
 
 def judge(spec: DomainSpec, v: nl.Verbalizer, problem: Problem, text: str) -> dict:
     """Parse model text and validate it: plan, unparsed lines, verdict and feedback."""
-    parsed = v.parse(text)
+    parsed = v.parse(text, problem, spec.domain)
     row: dict = {"plan": [str(s) for s in parsed.steps], "unparsed": parsed.unparsed,
                  "no_plan": parsed.no_plan}
     try:
@@ -65,14 +65,21 @@ def judge(spec: DomainSpec, v: nl.Verbalizer, problem: Problem, text: str) -> di
     return row
 
 
+def ask(lm, prompts: Sequence[str], chat: bool = False, **kw) -> list[list[str]]:
+    """Send prompts as completions, or (chat) each as a one-message conversation."""
+    if chat:
+        return lm.chat([[{"role": "user", "content": p}] for p in prompts], **kw)
+    return lm.generate(prompts, **kw)
+
+
 def autonomous(lm, spec: DomainSpec, queries: Sequence[Query], style: str = "one_shot",
                intro: bool = True, max_tokens: int = 256, temperature: float = 0.0,
-               seed: int | None = 0) -> list[dict]:
+               seed: int | None = 0, chat: bool = False) -> list[dict]:
     """Autonomous mode: one plan per problem; success iff the validator says valid."""
     v = spec.verbalizer(intro)
     prompts = [make_prompt(spec, v, q, style, intro) for q in queries]
-    outs = lm.generate(prompts, n=1, temperature=temperature, max_tokens=max_tokens,
-                       stop=STOPS, seed=seed)
+    outs = ask(lm, prompts, chat, n=1, temperature=temperature, max_tokens=max_tokens,
+               stop=STOPS, seed=seed)
     rows = []
     for q, p, o in zip(queries, prompts, outs, strict=True):
         row = {"problem": q.problem.name, "mode": "autonomous", "style": style, **q.meta,
@@ -100,7 +107,8 @@ def backprompt(lm, spec: DomainSpec, queries: Sequence[Query], rounds: int = 15,
     """Back-prompting (Sec. 4): after an invalid plan the model gets PlanBench's feedback for
     the first failing action or the unmet goals and tries again, up to `rounds` plans.
     verifier='self' lets the model judge its own plan (self-critique); the validator still
-    gives the final verdict. `history` keeps only the last k rounds (None: all)."""
+    gives the final verdict. `history` keeps only the last k rounds (None: all). With `chat`
+    the conversation is kept as messages, the feedback (PlanBench's text) as the user turn."""
     v = spec.verbalizer(intro)
     base = [make_prompt(spec, v, q, style, intro) for q in queries]
     convs: list[list[dict]] = [[{"role": "user", "content": p}] for p in base]
@@ -109,62 +117,29 @@ def backprompt(lm, spec: DomainSpec, queries: Sequence[Query], rounds: int = 15,
              "style": style, **q.meta, "prompt": p, "rounds": [], "valid": False,
              "rounds_used": 0, "stopped": "max rounds"} for q, p in zip(queries, base,
                                                                        strict=True)]
+    gen = {"n": 1, "temperature": temperature, "max_tokens": max_tokens, "stop": STOPS,
+           "seed": seed}
     active = list(range(len(queries)))
     for r in range(rounds):
         if not active:
             break
         if chat:
-            outs = lm.chat([convs[i] for i in active], n=1, temperature=temperature,
-                           max_tokens=max_tokens, stop=STOPS, seed=seed)
+            outs = lm.chat([convs[i] for i in active], **gen)
         else:
-            prompts = []
-            for i in active:
-                t = base[i]
-                for out, fb in (turns[i] if history is None else turns[i][-history:]
-                                if history > 0 else []):
-                    t = _continue_text(t, out, fb)
-                prompts.append(t)
-            outs = lm.generate(prompts, n=1, temperature=temperature, max_tokens=max_tokens,
-                               stop=STOPS, seed=seed)
-        verdicts = [judge(spec, v, queries[i].problem, o[0]) for i, o in zip(active, outs,
-                                                                            strict=True)]
-        critiques: list[str | None] = [None] * len(active)
-        if verifier == "self":
-            vprompts = []
-            for i, o in zip(active, outs, strict=True):
-                body = nl.plan_section(o[0]).rstrip()
-                vprompts.append(base[i] + body + "\n[PLAN END]\n\n" + VERIFY_QUESTION +
-                                "\n\n[VERIFICATION]\n")
-            critiques = [c[0] for c in lm.generate(vprompts, n=1, temperature=0.0,
-                                                   max_tokens=max_tokens, stop=STOPS,
-                                                   seed=seed)]
+            outs = lm.generate([_transcript(base[i], turns[i], history) for i in active], **gen)
+        texts = [o[0] for o in outs]
+        critiques = (_self_critiques(lm, [base[i] for i in active], texts, chat,
+                                     {**gen, "temperature": 0.0})
+                     if verifier == "self" else [None] * len(active))
         still = []
-        for i, o, j, crit in zip(active, outs, verdicts, critiques, strict=True):
-            rec = {"round": r + 1, "raw_output": o[0], **j}
-            feedback = j["feedback"]
-            says_valid = None
-            if crit is not None:
-                low = crit.lower()
-                says_valid = "plan is valid" in low and "invalid" not in low
-                rec["self_critique"] = crit
-                rec["self_says_valid"] = says_valid
-                feedback = crit.strip() or "The above plan is invalid."
-            rows[i]["rounds"].append(rec)
-            rows[i]["rounds_used"] = r + 1
-            done = j["valid"] if verifier == "validator" else says_valid
-            if done:
-                rows[i]["valid"] = j["valid"]
-                rows[i]["stopped"] = "validator: valid" if verifier == "validator" else \
-                    "model says valid"
-                continue
-            if j.get("no_plan") and verifier == "validator":
-                rows[i]["stopped"] = "no plan extracted"  # PlanBench stops here too
-                continue
-            turns[i].append((nl.plan_section(o[0]), feedback))
-            convs[i] += [{"role": "assistant", "content": o[0]},
-                         {"role": "user", "content": feedback + "\nPlease provide a corrected "
-                          "plan.\n\n[PLAN]\n"}]
-            still.append(i)
+        for i, text, crit in zip(active, texts, critiques, strict=True):
+            feedback = _record_round(rows[i], r + 1, text, judge(spec, v, queries[i].problem,
+                                                                 text), crit, verifier)
+            if feedback is not None:
+                turns[i].append((nl.plan_section(text), feedback))
+                convs[i] += [{"role": "assistant", "content": text},
+                             {"role": "user", "content": feedback}]
+                still.append(i)
         active = still
     for row in rows:
         row["success_at"] = {k: any(x["valid"] for x in row["rounds"][:k])
@@ -174,20 +149,59 @@ def backprompt(lm, spec: DomainSpec, queries: Sequence[Query], rounds: int = 15,
     return rows
 
 
+def _transcript(base: str, turns: list[tuple[str, str]], history: int | None) -> str:
+    """The completion prompt of the next round: the query, then the kept (plan, feedback)s."""
+    kept = turns if history is None else turns[-history:] if history > 0 else []
+    for out, fb in kept:
+        base = _continue_text(base, out, fb)
+    return base
+
+
+def _self_critiques(lm, bases: list[str], texts: list[str], chat: bool, gen: dict) -> list[str]:
+    """Self-critique: the model asked whether its own plan is valid."""
+    prompts = [b + nl.plan_section(t).rstrip() + "\n[PLAN END]\n\n" + VERIFY_QUESTION +
+               "\n\n[VERIFICATION]\n" for b, t in zip(bases, texts, strict=True)]
+    return [c[0] for c in ask(lm, prompts, chat, **gen)]
+
+
+def _record_round(row: dict, k: int, text: str, verdict: dict, critique: str | None,
+                  verifier: str) -> str | None:
+    """Log round k into `row`; the feedback for the next round, or None when it stops."""
+    rec = {"round": k, "raw_output": text, **verdict}
+    feedback = verdict["feedback"]
+    says_valid = None
+    if critique is not None:
+        low = critique.lower()
+        says_valid = "plan is valid" in low and "invalid" not in low
+        rec.update(self_critique=critique, self_says_valid=says_valid)
+        feedback = critique.strip() or "The above plan is invalid."
+    row["rounds"].append(rec)
+    row["rounds_used"] = k
+    if (verdict["valid"] if verifier == "validator" else says_valid):
+        row["valid"] = verdict["valid"]
+        row["stopped"] = "validator: valid" if verifier == "validator" else "model says valid"
+        return None
+    if verdict.get("no_plan") and verifier == "validator":
+        row["stopped"] = "no plan extracted"  # PlanBench stops here too
+        return None
+    return feedback
+
+
 def resample(lm, spec: DomainSpec, queries: Sequence[Query], samples: int = 15,
              temperature: float = 0.7, style: str = "one_shot", intro: bool = True,
-             max_tokens: int = 256, seed: int | None = 0) -> list[dict]:
+             max_tokens: int = 256, seed: int | None = 0, chat: bool = False) -> list[dict]:
     """No-feedback control: `samples` independent plans per problem; success@k = one of the
     first k is valid (an oracle picks the first valid one)."""
     v = spec.verbalizer(intro)
     prompts = [make_prompt(spec, v, q, style, intro) for q in queries]
-    outs = lm.generate(prompts, n=samples, temperature=temperature, max_tokens=max_tokens,
-                       stop=STOPS, seed=seed)
+    outs = ask(lm, prompts, chat, n=samples, temperature=temperature, max_tokens=max_tokens,
+               stop=STOPS, seed=seed)
     rows = []
-    for q, o in zip(queries, outs, strict=True):
+    for q, p, o in zip(queries, prompts, outs, strict=True):
         valid = [judge(spec, v, q.problem, t)["valid"] for t in o]
         first = next((k + 1 for k, x in enumerate(valid) if x), None)
-        rows.append({"problem": q.problem.name, "mode": "resample", **q.meta,
+        rows.append({"problem": q.problem.name, "mode": "resample", **q.meta, "prompt": p,
+                     "raw_outputs": list(o), "sample_valid": valid,
                      "samples": samples, "first_valid": first,
                      "success_at": {k: first is not None and first <= k
                                     for k in (1, 3, 5, 10, 15) if k <= samples}})

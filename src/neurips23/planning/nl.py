@@ -5,6 +5,7 @@ and the back-prompting feedback messages."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from neurips23.planning.pddl import Atom, Domain, Problem, domain_to_pddl, problem_to_pddl
@@ -19,27 +20,37 @@ ZERO_SHOT_QUESTION = "What is the plan to achieve my goal? Just give the actions
 
 @dataclass
 class Verbalizer:
-    """Templates that turn atoms and actions into sentences, `{0}` `{1}` marking arguments."""
+    """Templates that turn atoms and actions into sentences, `{0}` `{1}` marking arguments.
+
+    Objects show as `objects[o]` (a fixed table, e.g. Blocksworld's colours), else as
+    `display(o)` (a naming rule, e.g. Logistics' `p0` -> `package_0`), else as themselves;
+    `undisplay` inverts the rule when reading text without the problem at hand."""
 
     predicates: dict[str, str]
     actions: dict[str, str]
-    objects: dict[str, str] = field(default_factory=dict)  # object -> display word
+    objects: dict[str, str] = field(default_factory=dict)  # object -> display word(s)
     domain_intro: str = ""
+    display: Callable[[str], str] | None = None
+    undisplay: Callable[[str], str | None] | None = None
 
     def obj(self, o: str) -> str:
-        return self.objects.get(o, o)
+        """The words that show object `o`."""
+        if o in self.objects:
+            return self.objects[o]
+        return self.display(o) if self.display else o
 
     def atom(self, a: Atom) -> str:
-        """One atom as a phrase."""
+        """One atom as a phrase ('' for predicates PlanBench does not verbalise)."""
         t = self.predicates.get(a[0])
         if t is None:
             return "(" + " ".join(a) + ")"
         return t.format(*(self.obj(x) for x in a[1:]))
 
-    def atoms(self, atoms) -> str:
-        """PlanBench's list style: 'x, y and z' in the templates' predicate order."""
-        order = {p: i for i, p in enumerate(self.predicates)}
-        phrases = [self.atom(a) for a in sorted(atoms, key=lambda a: (order.get(a[0], 99), a))]
+    def atoms(self, atoms, feedback: bool = False) -> str:
+        """PlanBench's list style, 'x, y and z', atoms sorted by their PDDL names as PlanBench
+        sorts them ('pred a b' in statements, 'pred_a_b' in feedback)."""
+        sep = "_" if feedback else " "
+        phrases = [p for p in (self.atom(a) for a in sorted(atoms, key=sep.join)) if p]
         if len(phrases) <= 1:
             return "".join(phrases)
         return ", ".join(phrases[:-1]) + " and " + phrases[-1]
@@ -64,43 +75,13 @@ class Verbalizer:
         return (f"As initial conditions I have that, {self.atoms(problem.init)}.\n"
                 f"My goal is to have that {self.atoms(problem.goal)}.")
 
-    # ------------------------------------------------------------------ parsing
-    def _patterns(self) -> list[tuple[str, re.Pattern]]:
-        pats = []
-        for name, t in self.actions.items():
-            parts = re.split(r"(\{\d+\})", t)
-            rx = "".join(r"(\S+)" if re.fullmatch(r"\{\d+\}", p) else re.escape(p)
-                         for p in parts)
-            order = [int(p[1:-1]) for p in parts if re.fullmatch(r"\{\d+\}", p)]
-            pats.append((name, re.compile("^" + rx + "$"), order))
-        return pats
+    def parse(self, text: str, problem: Problem | None = None, domain: Domain | None = None
+              ) -> ParsedPlan:
+        """Model text -> plan (see `plan_text.read_plan`); every line that is not an action is
+        kept as unparsed."""
+        from neurips23.planning.plan_text import read_plan
 
-    def parse(self, text: str) -> ParsedPlan:
-        """Model text -> plan; every non-empty line that is not an action is kept as unparsed."""
-        back = {v: k for k, v in self.objects.items()}
-        pats = self._patterns()
-        body = plan_section(text)
-        steps: list[PlanStep] = []
-        unparsed: list[str] = []
-        for lineno, raw in enumerate(body.splitlines(), start=1):
-            line = _normalise(raw)
-            if not line:
-                continue
-            m = _PDDL_LINE.match(line)
-            if m:
-                steps.append(PlanStep(m.group(1), tuple(m.group(2).split()), lineno))
-                continue
-            for name, rx, order in pats:
-                mm = rx.match(line)
-                if mm:
-                    args = [""] * len(order)
-                    for slot, val in zip(order, mm.groups(), strict=True):
-                        args[slot] = back.get(val, val)
-                    steps.append(PlanStep(name, tuple(args), lineno))
-                    break
-            else:
-                unparsed.append(raw.strip())
-        return ParsedPlan(steps, unparsed, no_plan=not steps)
+        return read_plan(self, text, problem, domain)
 
 
 @dataclass
@@ -120,14 +101,6 @@ def _pddl_step(s: str) -> PlanStep:
     if not m:
         raise ValueError(f"not a plan step: {s!r}")
     return PlanStep(m.group(1), tuple(m.group(2).split()))
-
-
-def _normalise(line: str) -> str:
-    line = line.strip().lower()
-    line = re.sub(r"^(?:step\s*)?\d+\s*[.):]\s*", "", line)  # "1." "2)" "step 3:"
-    line = re.sub(r"^[-*\u2022]\s*", "", line)  # bullets
-    line = re.sub(r"\s+", " ", line).strip().rstrip(".,;")
-    return line.strip()
 
 
 def plan_section(text: str) -> str:
@@ -189,23 +162,29 @@ def pddl_prompt(domain: Domain, query: Problem, example: Problem | None = None,
 
 def feedback_message(v: Verbalizer, result: ValidationResult, step: PlanStep | None = None
                      ) -> str:
-    """PlanBench's back-prompt: the first failing action's unmet preconditions, or the unmet
-    goals, in natural language."""
+    """PlanBench's back-prompt (`get_validation_message`, verbatim wording): the first failing
+    action with its unmet preconditions, or the unmet goals, in natural language."""
     if result.valid:
         return "The above plan is valid."
+    head = "The above plan is invalid."
     if result.failed_step is not None:
         assert step is not None
         what = v.step(step.name, step.args)
-        if result.bad_arguments:
-            return (f"The above plan is invalid. The following action at step "
-                    f"{result.failed_step} has arguments of the wrong type:\n{what}")
-        pre = v.atoms(result.unmet_preconditions)
-        noun = ("The unmet precondition is" if len(result.unmet_preconditions) == 1
-                else "The unmet preconditions are")
-        return (f"The above plan is invalid. The following action at step {result.failed_step} "
-                f"has an unmet precondition:\n{what}\n{noun}:\n{pre}")
-    return ("The above plan is invalid. These are the unmet goal conditions:\n"
-            f"{v.atoms(result.unmet_goals)}")
+        k = result.failed_step
+        if result.bad_arguments:  # typed domains only; PlanBench's domains are untyped
+            return (f"{head} The following action at step {k} has arguments of the wrong "
+                    f"type:\n{what}")
+        pre = v.atoms(result.unmet_preconditions, feedback=True)
+        if len(result.unmet_preconditions) > 1:
+            return (f"{head} The following action at step {k} has unmet preconditions:\n{what}"
+                    f"\nThe unmet preconditions are:\n{pre}")
+        # PlanBench writes this one without a space after the first sentence
+        return (f"{head}The following action at step {k} has an unmet precondition:\n{what}"
+                f"\nThe unmet precondition is:\n{pre}")
+    goals = v.atoms(result.unmet_goals, feedback=True)
+    if len(result.unmet_goals) > 1:
+        return f"{head} These are the unmet goal conditions:\n{goals}"
+    return f"{head} This is the unmet goal condition:\n{goals}"
 
 
 # ------------------------------------------------------------------ verbalisers per domain
@@ -232,7 +211,7 @@ def blocksworld_verbalizer(intro: bool = True) -> Verbalizer:
     """PlanBench's Blocksworld wording, blocks a..l shown as colours."""
     return Verbalizer(
         predicates={"clear": "the {0} block is clear", "handempty": "the hand is empty",
-                    "holding": "I am holding the {0} block",
+                    "holding": "the hand is currently holding {0} block",
                     "on": "the {0} block is on top of the {1} block",
                     "ontable": "the {0} block is on the table"},
         actions={"pick-up": "pick up the {0} block", "put-down": "put down the {0} block",
@@ -265,12 +244,11 @@ MYSTERY_INTRO = (
 def mystery_verbalizer(intro: bool = True) -> Verbalizer:
     """PlanBench's deceptive Mystery Blocksworld wording ('object a craves object b')."""
     return Verbalizer(
-        predicates={"province": "province object {0}", "harmony": "harmony",
-                    "pain": "pain object {0}", "craves": "object {0} craves object {1}",
-                    "planet": "planet object {0}"},
-        actions={"attack": "attack object {0}", "succumb": "succumb object {0}",
-                 "overcome": "overcome object {0} from object {1}",
-                 "feast": "feast object {0} from object {1}"},
+        predicates={"craves": "{0} craves {1}", "harmony": "harmony", "pain": "pain {0}",
+                    "planet": "planet {0}", "province": "province {0}"},
+        actions={"attack": "attack {0}", "succumb": "succumb {0}",
+                 "overcome": "overcome {0} from {1}", "feast": "feast {0} from {1}"},
+        objects={b: f"object {b}" for b in "abcdefghijkl"},
         domain_intro=MYSTERY_INTRO if intro else "")
 
 
@@ -289,28 +267,78 @@ def generic_verbalizer(domain: Domain, objects: dict[str, str] | None = None,
                       if intro else ""))
 
 
+LOGISTICS_KINDS = {"p": "package", "t": "truck", "a": "airplane", "l": "location", "c": "city"}
+_LOGISTICS_WORD = re.compile(r"^(package|truck|airplane|location|city)_(\d+)(?:_(\d+))?$")
+
+
+def logistics_name(o: str) -> str:
+    """PlanBench's Logistics object words: p0 -> package_0, l1-0 -> location_1_0, c2 -> city_2."""
+    kind = LOGISTICS_KINDS.get(o[:1])
+    digits = re.findall(r"\d+", o)
+    return f"{kind}_{'_'.join(digits)}" if kind and digits else o
+
+
+def logistics_object(word: str) -> str | None:
+    """The inverse of `logistics_name` (None if `word` is not such a name)."""
+    m = _LOGISTICS_WORD.match(word)
+    if not m:
+        return None
+    kind, a, b = m.groups()
+    return f"{kind[0]}{a}" + (f"-{b}" if b is not None else "")
+
+
 def logistics_verbalizer(intro: bool = True) -> Verbalizer:
-    """Logistics wording in the style of PlanBench's logistics prompts."""
+    """PlanBench's Logistics wording: 'fly airplane_1 from location_0_0 to location_1_0';
+    type predicates are not verbalised, as in PlanBench."""
     return Verbalizer(
-        predicates={"at": "{0} is at {1}", "in": "{0} is in {1}",
-                    "in-city": "{0} is in the city {1}"},
-        actions={"load-truck": "load {0} into truck {1} at {2}",
-                 "load-airplane": "load {0} into airplane {1} at {2}",
-                 "unload-truck": "unload {0} from truck {1} at {2}",
-                 "unload-airplane": "unload {0} from airplane {1} at {2}",
-                 "drive-truck": "drive truck {0} from {1} to {2} in city {3}",
-                 "fly-airplane": "fly airplane {0} from {1} to {2}"},
-        domain_intro=(
-            "I have to plan logistics to transport packages within cities via trucks and "
-            "between cities via airplanes. Locations within a city are directly connected "
-            "(trucks can move between any two such locations), and so are the cities. In each "
-            "city there is exactly one truck and each city has one location that serves as an "
-            "airport.\nHere are the actions that can be performed:\nLoad a package into a "
-            "truck.\nLoad a package into an airplane.\nUnload a package from a truck.\nUnload "
-            "a package from an airplane.\nDrive a truck from one location to another location "
-            "in the same city.\nFly an airplane from one airport to another airport.\nThe "
-            "following are the restrictions on the actions:\nA package can be loaded into a "
-            "truck or an airplane only if the package and the vehicle are at the same "
-            "location.\nA package can be unloaded only where the vehicle is.\nA truck can only "
-            "be driven between locations of the same city.\nAn airplane can only fly between "
-            "airports." if intro else ""))
+        predicates={"airplane": "", "airport": "{0} is an airport", "at": "{0} is at {1}",
+                    "city": "", "in": "{0} is in {1}", "in-city": "{0} is in the city {1}",
+                    "location": "", "obj": "", "truck": ""},
+        actions={"load-truck": "load {0} into {1} at {2}",
+                 "load-airplane": "load {0} into {1} at {2}",
+                 "unload-truck": "unload {0} from {1} at {2}",
+                 "unload-airplane": "unload {0} from {1} at {2}",
+                 "drive-truck": "drive {0} from {1} to {2} in {3}",
+                 "fly-airplane": "fly {0} from {1} to {2}"},
+        display=logistics_name, undisplay=logistics_object,
+        domain_intro=LOGISTICS_INTRO if intro else "")
+
+
+LOGISTICS_INTRO = (
+    "I have to plan logistics to transport packages within cities via trucks and between "
+    "cities via airplanes. Locations within a city are directly connected (trucks can move "
+    "between any two such locations), and so are the cities. In each city there is exactly "
+    "one truck and each city has one location that serves as an airport.\n"
+    "Here are the actions that can be performed:\n"
+    "\n"
+    "Load a package into a truck. \n"
+    "Load a package into an airplane.\n"
+    "Unload a package from a truck. \n"
+    "Unload a package from an airplane. \n"
+    "Drive a truck from one location to another location. \n"
+    "Fly an airplane from one city to another city.\n"
+    "\n"
+    "The following are the restrictions on the actions:\n"
+    "A package can be loaded into a truck only if the package and the truck are in the "
+    "same location.\n"
+    "Once a package is loaded into a truck, the package is not at the location and is in "
+    "the truck.   \n"
+    "A package can be loaded into an airplane only if the package and the airplane are in "
+    "the same location.\n"
+    "Once a package is loaded into an airplane, the package is not at the location and is "
+    "in the airplane.\n"
+    "A package can be unloaded from a truck only if the package is in the truck.\n"
+    "Once a package is unloaded from a truck, the package is not in the truck and is at "
+    "the location of the truck.\n"
+    "A package can be unloaded from an airplane only if the package in the airplane.\n"
+    "Once a package is unloaded from an airplane, the package is not in the airplane and "
+    "is at the location of the airplane.   \n"
+    "A truck can be driven from one location to another if the truck is at the "
+    "from-location and both from-location and to-location are locations in the same city.\n"
+    "Once a truck is driven from one location to another, it is not at the from-location "
+    "and is at the to-location.\n"
+    "An airplane can be flown from one city to another if the from-location and the "
+    "to-location are airports and the airplane is at the from-location.\n"
+    "Once an airplane is flown from one city to another the airplane is not at the "
+    "from-location and is at the to-location."
+)

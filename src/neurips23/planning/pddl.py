@@ -113,6 +113,7 @@ class Domain:
     predicates: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> arg types
     actions: dict[str, Action] = field(default_factory=dict)
     requirements: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)  # what the reader accepted but ignores
 
     def is_subtype(self, t: str, ancestor: str) -> bool:
         """True if type `t` equals `ancestor` or descends from it."""
@@ -138,6 +139,8 @@ class Problem:
 
 
 _SUPPORTED_REQS = {":strips", ":typing"}
+# accepted when the domain does not use them ('=' and numeric fluents are rejected where used)
+_IGNORED_REQS = {":equality"}
 
 
 class _Reader:
@@ -169,9 +172,11 @@ class _Reader:
             if node.text == "-":
                 if i + 1 >= len(items) or not pending:
                     raise self.err(node, f"'-' must sit between {what} names and a type")
-                t = self.word(items[i + 1], "a type name")
-                if t == "(":
-                    raise self.err(items[i + 1], "'either' types are not supported")
+                nxt = items[i + 1]
+                if isinstance(nxt, SExpr) and nxt.items and isinstance(nxt.items[0], Token) \
+                        and nxt.items[0].text == "either":
+                    raise self.err(nxt, "'either' types are not supported")
+                t = self.word(nxt, "a type name")
                 out += [(p.text, t, p) for p in pending]
                 pending = []
                 i += 2
@@ -245,9 +250,12 @@ def parse_domain(text: str, source: str = "<domain>") -> Domain:
         if key == ":requirements":
             reqs = tuple(r.word(x, "a requirement") for x in body)
             for x, req in zip(body, reqs, strict=True):
-                if req not in _SUPPORTED_REQS:
+                if req in _IGNORED_REQS:
+                    dom.notes.append(f"{_where(source, x.line, x.col)}: requirement '{req}' is "
+                                     "declared but never used; accepted")
+                elif req not in _SUPPORTED_REQS:
                     raise r.err(x, f"requirement '{req}' is not supported (only :strips, :typing)")
-            dom.requirements = reqs
+            dom.requirements = tuple(q for q in reqs if q not in _IGNORED_REQS)
         elif key == ":types":
             for t, parent, _ in r.typed_list(body, "type"):
                 dom.types[t] = parent
@@ -268,7 +276,10 @@ def parse_domain(text: str, source: str = "<domain>") -> Domain:
                 raise r.err(sec, f"action '{act.name}' is defined twice")
             dom.actions[act.name] = act
         elif key == ":functions":
-            raise r.err(sec, "':functions' (numeric fluents) is not supported")
+            if body:
+                raise r.err(sec, "':functions' (numeric fluents) is not supported")
+            dom.notes.append(f"{_where(source, sec.line, sec.col)}: empty ':functions' section; "
+                             "accepted")
         else:
             raise r.err(sec, f"unknown domain section '{key}'")
     for parent in list(dom.types.values()):  # a parent used but not declared is a type too

@@ -8,7 +8,8 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from neurips23.planning.task import Task
+from neurips23.planning.limits import Limits, OutOfTime
+from neurips23.planning.task import GroundTask
 
 INF = math.inf
 
@@ -20,7 +21,7 @@ def _bits(mask: int):
         mask ^= low
 
 
-def relaxed_layers(task: Task, state: int, goal: int | None = None
+def relaxed_layers(task: GroundTask, state: int, goal: int | None = None
                    ) -> tuple[list[int], list[list[int]]] | None:
     """Delete-relaxed planning graph from `state`: atom masks per layer and the actions first
     applicable in each layer; None if the goal (default: the task's) is relaxed-unreachable."""
@@ -49,13 +50,13 @@ def relaxed_layers(task: Task, state: int, goal: int | None = None
     return layers, acts
 
 
-def h_max(task: Task, state: int) -> float:
+def h_max(task: GroundTask, state: int) -> float:
     """h_max with unit costs: the first layer where all goals are reached (admissible)."""
     res = relaxed_layers(task, state)
     return INF if res is None else len(res[0]) - 1
 
 
-def h_ff(task: Task, state: int, goal: int | None = None) -> float:
+def h_ff(task: GroundTask, state: int, goal: int | None = None) -> float:
     """h_FF: the size of a relaxed plan extracted backwards from the planning graph."""
     goal = task.goal if goal is None else goal
     res = relaxed_layers(task, state, goal)
@@ -89,7 +90,7 @@ def h_ff(task: Task, state: int, goal: int | None = None) -> float:
     return len(chosen)
 
 
-def h_blind(task: Task, state: int) -> float:
+def h_blind(task: GroundTask, state: int) -> float:
     """0 at goal states, 1 elsewhere (admissible for unit costs)."""
     return 0 if task.is_goal(state) else 1
 
@@ -113,7 +114,7 @@ class SearchResult:
         return self.status == "solved"
 
 
-def _extract(task: Task, parent: dict[int, tuple[int, int]], s: int) -> list[str]:
+def _extract(task: GroundTask, parent: dict[int, tuple[int, int]], s: int) -> list[str]:
     plan = []
     while parent[s][0] != -1:
         prev, a = parent[s]
@@ -122,15 +123,29 @@ def _extract(task: Task, parent: dict[int, tuple[int, int]], s: int) -> list[str
     return plan[::-1]
 
 
-def search(task: Task, algorithm: str = "astar", heuristic: str | None = None,
-           time_limit: float = 60.0, max_expansions: int | None = None) -> SearchResult:
+def search(task: GroundTask, algorithm: str = "astar", heuristic: str | None = None,
+           time_limit: float = 60.0, max_expansions: int | None = None,
+           limits: Limits | None = None) -> SearchResult:
     """A* (f = g + h, optimal with an admissible h; default h_max) or GBFS (h only; default
-    h_FF). Exhausting the reachable space proves the task unsolvable."""
+    h_FF). Exhausting the reachable space proves the task unsolvable.
+
+    The clock is read after every heuristic evaluation, so the search stops within one
+    evaluation of its limit; `limits` (a deadline shared with grounding, and a memory bound)
+    replaces `time_limit` when given."""
     if algorithm not in {"astar", "gbfs"}:
         raise ValueError(f"unknown algorithm {algorithm!r} (astar, gbfs)")
     hname = heuristic or ("hmax" if algorithm == "astar" else "hff")
     h = HEURISTICS[hname]
     t0 = time.perf_counter()
+    limits = limits or Limits.start(time_limit)
+    try:
+        return _search(task, algorithm, h, max_expansions, limits, t0)
+    except OutOfTime:
+        return SearchResult("timeout", seconds=time.perf_counter() - t0)
+
+
+def _search(task: GroundTask, algorithm: str, h, max_expansions: int | None, limits: Limits,
+            t0: float) -> SearchResult:
     s0 = task.init
     h0 = h(task, s0)
     res = SearchResult("unsolvable", initial_h=h0)
@@ -144,7 +159,8 @@ def search(task: Task, algorithm: str = "astar", heuristic: str | None = None,
     closed: set[int] = set()
     pre, add, dele = task.pre, task.add, task.dele
     nact = len(pre)
-    while heap:
+    deadline = math.inf if limits.deadline is None else limits.deadline
+    while heap and res.status != "timeout":
         _, _, s = heapq.heappop(heap)
         if s in closed:
             continue
@@ -153,9 +169,10 @@ def search(task: Task, algorithm: str = "astar", heuristic: str | None = None,
             break
         closed.add(s)
         res.expanded += 1
-        if res.expanded % 256 == 0 and time.perf_counter() - t0 > time_limit:
+        if time.perf_counter() > deadline:
             res.status = "timeout"
             break
+        limits.check("search")  # the memory bound (read at most every 0.1 s)
         if max_expansions is not None and res.expanded > max_expansions:
             res.status = "node_limit"
             break
@@ -169,6 +186,9 @@ def search(task: Task, algorithm: str = "astar", heuristic: str | None = None,
                 continue
             ht = h(task, t)
             res.generated += 1
+            if time.perf_counter() > deadline:
+                res.status = "timeout"
+                break
             if ht == INF:
                 closed.add(t)
                 continue

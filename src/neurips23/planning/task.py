@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from neurips23.planning.limits import Limits
 from neurips23.planning.pddl import Action, Atom, Domain, Problem
+
+CHECK_EVERY = 256  # bindings between two looks at the clock while grounding
 
 
 @dataclass(frozen=True)
@@ -45,31 +48,57 @@ def objects_of_type(domain: Domain, problem: Problem, t: str) -> list[str]:
 
 
 def ground_action(domain: Domain, problem: Problem, action: Action,
-                  static: set[str]) -> list[GroundAction]:
-    """All type-correct bindings whose static preconditions hold in init (backtracking)."""
+                  static: set[str], limits: Limits | None = None) -> list[GroundAction]:
+    """All type-correct bindings whose static preconditions hold in init (backtracking in
+    parameter order; objects in declaration order).
+
+    A static atom whose last unbound variable is parameter i and that holds it once proposes
+    that parameter's candidates from the atoms of init (a join), so `(connected ?from ?to)`
+    gives each ?from its few neighbours instead of every place; other static atoms are checked
+    once their last variable is bound. `limits` is checked every CHECK_EVERY bindings."""
     params = action.parameters
     cands = [objects_of_type(domain, problem, t) for _, t in params]
-    statics = [a for a in action.precondition if a[0] in static]
-    # check each static atom as soon as its last variable is bound
+    position = {o: k for k, o in enumerate(problem.objects)}
     order = {v: i for i, (v, _) in enumerate(params)}
-    by_depth: dict[int, list[Atom]] = {}
-    for a in statics:
+    checks: dict[int, list[Atom]] = {}
+    joins: dict[int, list[tuple[Atom, int, dict]]] = {}
+    for a in (a for a in action.precondition if a[0] in static):
         depth = max((order[x] for x in a[1:] if x.startswith("?")), default=-1)
-        by_depth.setdefault(depth, []).append(a)
+        var = params[depth][0] if depth >= 0 else None
+        if depth >= 0 and a[1:].count(var) == 1:
+            joins.setdefault(depth, []).append((a, a.index(var), _join_index(a, a.index(var),
+                                                                            problem.init)))
+        else:
+            checks.setdefault(depth, []).append(a)
     init = problem.init
     binding: dict[str, str] = {}
     out: list[GroundAction] = []
-    if any(tuple(a) not in init for a in by_depth.get(-1, [])):
+    if any(tuple(a) not in init for a in checks.get(-1, [])):
         return out
+    allowed = [set(c) for c in cands]
+    count = [0]
+
+    def candidates(i: int) -> list[str]:
+        if i not in joins:
+            return cands[i]
+        found: set[str] | None = None
+        for a, pos, index in joins[i]:
+            key = tuple(binding.get(x, x) for k, x in enumerate(a) if k not in (0, pos))
+            vals = index.get(key, set())
+            found = vals if found is None else found & vals
+        return sorted((o for o in found or () if o in allowed[i]), key=position.__getitem__)
 
     def rec(i: int) -> None:
         if i == len(params):
             out.append(instantiate(action, tuple(binding[v] for v, _ in params)))
             return
         var = params[i][0]
-        for o in cands[i]:
+        for o in candidates(i):
+            count[0] += 1
+            if limits is not None and count[0] % CHECK_EVERY == 0:
+                limits.check(f"grounding of '{action.name}'")
             binding[var] = o
-            if all(tuple(binding.get(x, x) for x in a) in init for a in by_depth.get(i, [])):
+            if all(tuple(binding.get(x, x) for x in a) in init for a in checks.get(i, [])):
                 rec(i + 1)
         binding.pop(var, None)
 
@@ -77,8 +106,18 @@ def ground_action(domain: Domain, problem: Problem, action: Action,
     return out
 
 
+def _join_index(atom: Atom, pos: int, init: frozenset[Atom]) -> dict[tuple, set[str]]:
+    """For a static atom pattern: (its other arguments' values) -> values at `pos`, from init."""
+    index: dict[tuple, set[str]] = {}
+    for a in init:
+        if a[0] == atom[0] and len(a) == len(atom):
+            key = tuple(x for k, x in enumerate(a) if k not in (0, pos))
+            index.setdefault(key, set()).add(a[pos])
+    return index
+
+
 @dataclass
-class Task:
+class GroundTask:
     """A grounded STRIPS task; states are ints whose bit i says atom i holds."""
 
     domain: Domain
@@ -119,19 +158,32 @@ class Task:
         return state & self.goal == self.goal
 
 
-def ground(domain: Domain, problem: Problem) -> Task:
-    """Ground every action over the problem's objects, pruning by static preconditions."""
+def ground(domain: Domain, problem: Problem, limits: Limits | None = None) -> GroundTask:
+    """Ground every action over the problem's objects, pruning by static preconditions.
+
+    With `limits`, the clock (and the memory bound) is checked throughout: past the deadline
+    grounding stops with OutOfTime, so a time limit covers grounding as well as search."""
+    import gc
+
     static = static_predicates(domain)
     actions: list[GroundAction] = []
-    for act in domain.actions.values():
-        actions += ground_action(domain, problem, act, static)
+    collecting = gc.isenabled()
+    gc.disable()  # ground actions hold no cycles: the cyclic collector only adds pauses
+    try:
+        for act in domain.actions.values():
+            actions += ground_action(domain, problem, act, static, limits)
+    finally:
+        if collecting:
+            gc.enable()
     atoms: dict[Atom, int] = {}
     for a in sorted(problem.init) + list(problem.goal):
         atoms.setdefault(a, len(atoms))
-    for ga in actions:
+    for k, ga in enumerate(actions):
+        if limits is not None and k % CHECK_EVERY == 0:
+            limits.check("grounding (indexing atoms)")
         for a in (*ga.pre, *ga.add, *ga.delete):
             atoms.setdefault(a, len(atoms))
-    task = Task(domain, problem, actions, list(atoms), atoms, 0, 0)
+    task = GroundTask(domain, problem, actions, list(atoms), atoms, 0, 0)
     task.init = task.mask(problem.init)
     task.goal = task.mask(problem.goal)
     task.pre = [task.mask(ga.pre) for ga in actions]

@@ -1,5 +1,7 @@
-"""Logistics (IPC 2000, typed STRIPS): trucks move packages within a city, airplanes between
-airports of different cities."""
+"""Logistics (IPC 1998): trucks move packages within a city, airplanes between airports of
+different cities. `DOMAIN_PDDL` is the untyped STRIPS form PlanBench uses (`logistics-strips`,
+types as static predicates, objects `p0 t0 a0 l0-0 c0`); `TYPED_DOMAIN_PDDL` is the typed
+variant."""
 
 from __future__ import annotations
 
@@ -8,6 +10,42 @@ import random
 from neurips23.planning.pddl import Problem
 
 DOMAIN_PDDL = """\
+(define (domain logistics-strips)
+  (:requirements :strips)
+  (:predicates (obj ?obj) (truck ?truck) (location ?loc) (airplane ?airplane) (city ?city)
+               (airport ?airport) (at ?obj ?loc) (in ?obj1 ?obj2) (in-city ?obj ?city))
+  (:action load-truck
+    :parameters (?obj ?truck ?loc)
+    :precondition (and (obj ?obj) (truck ?truck) (location ?loc) (at ?truck ?loc) (at ?obj ?loc))
+    :effect (and (not (at ?obj ?loc)) (in ?obj ?truck)))
+  (:action load-airplane
+    :parameters (?obj ?airplane ?loc)
+    :precondition (and (obj ?obj) (airplane ?airplane) (location ?loc) (at ?obj ?loc)
+                       (at ?airplane ?loc))
+    :effect (and (not (at ?obj ?loc)) (in ?obj ?airplane)))
+  (:action unload-truck
+    :parameters (?obj ?truck ?loc)
+    :precondition (and (obj ?obj) (truck ?truck) (location ?loc) (at ?truck ?loc)
+                       (in ?obj ?truck))
+    :effect (and (not (in ?obj ?truck)) (at ?obj ?loc)))
+  (:action unload-airplane
+    :parameters (?obj ?airplane ?loc)
+    :precondition (and (obj ?obj) (airplane ?airplane) (location ?loc) (in ?obj ?airplane)
+                       (at ?airplane ?loc))
+    :effect (and (not (in ?obj ?airplane)) (at ?obj ?loc)))
+  (:action drive-truck
+    :parameters (?truck ?loc-from ?loc-to ?city)
+    :precondition (and (truck ?truck) (location ?loc-from) (location ?loc-to) (city ?city)
+                       (at ?truck ?loc-from) (in-city ?loc-from ?city) (in-city ?loc-to ?city))
+    :effect (and (not (at ?truck ?loc-from)) (at ?truck ?loc-to)))
+  (:action fly-airplane
+    :parameters (?airplane ?loc-from ?loc-to)
+    :precondition (and (airplane ?airplane) (airport ?loc-from) (airport ?loc-to)
+                       (at ?airplane ?loc-from))
+    :effect (and (not (at ?airplane ?loc-from)) (at ?airplane ?loc-to))))
+"""
+
+TYPED_DOMAIN_PDDL = """\
 (define (domain logistics)
   (:requirements :strips :typing)
   (:types truck airplane - vehicle
@@ -46,35 +84,40 @@ DOMAIN_PDDL = """\
 
 def random_problem(name: str, rng: random.Random, cities: int = 2, locations: int = 2,
                    packages: int = 2, airplanes: int = 1) -> Problem:
-    """A random instance like the IPC generator: one truck and one airport per city (the
-    first location), airplanes at airports, packages anywhere; goals put packages elsewhere."""
+    """A random instance as PlanBench's generator makes them: one truck and one airport (the
+    first location) per city, airplanes at airports, packages anywhere; goals put packages
+    elsewhere. Types are static atoms (`(truck t0)`), as in `logistics-strips`."""
     objects: dict[str, str] = {}
     init = set()
     places: list[str] = []
     airports: list[str] = []
+    for a in range(airplanes):
+        objects[f"a{a}"] = "object"
+        init.add(("airplane", f"a{a}"))
     for c in range(cities):
-        city = f"c{c}"
-        objects[city] = "city"
+        objects[f"c{c}"] = "object"
+        init.add(("city", f"c{c}"))
+    for c in range(cities):
+        objects[f"t{c}"] = "object"
+        init.add(("truck", f"t{c}"))
+    for c in range(cities):
         for l_ in range(locations):
             loc = f"l{c}-{l_}"
-            objects[loc] = "airport" if l_ == 0 else "location"
-            init.add(("in-city", loc, city))
+            objects[loc] = "object"
+            init |= {("location", loc), ("in-city", loc, f"c{c}")}
             places.append(loc)
         airports.append(f"l{c}-0")
-        truck = f"t{c}"
-        objects[truck] = "truck"
-        init.add(("at", truck, rng.choice([p for p in places if p.startswith(f"l{c}-")])))
+        init.add(("airport", f"l{c}-0"))
+        init.add(("at", f"t{c}", rng.choice([p for p in places if p.startswith(f"l{c}-")])))
     for a in range(airplanes):
-        objects[f"a{a}"] = "airplane"
         init.add(("at", f"a{a}", rng.choice(airports)))
     goal = []
     for k in range(packages):
         pkg = f"p{k}"
-        objects[pkg] = "package"
-        start = rng.choice(places)
-        init.add(("at", pkg, start))
+        objects[pkg] = "object"
+        init |= {("obj", pkg), ("at", pkg, rng.choice(places))}
         goal.append(("at", pkg, rng.choice(places)))
-    return Problem(name, "logistics", objects, frozenset(init), tuple(goal))
+    return Problem(name, "logistics-strips", objects, frozenset(init), tuple(goal))
 
 
 def generate_problems(count: int, rng: random.Random, min_plan_length: int = 3,

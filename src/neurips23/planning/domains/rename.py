@@ -62,7 +62,7 @@ def rename_problem(prob: Problem, r: Renaming) -> Problem:
 def mystery_renaming() -> Renaming:
     """PlanBench's Mystery Blocksworld: attack/succumb/overcome/feast, province/planet/..."""
     return Renaming(dict(MYSTERY_ACTIONS), dict(MYSTERY_PREDICATES), {},
-                    "mystery-blocksworld-4ops")
+                    "mystery-4ops")  # PlanBench's domain name
 
 
 def random_name(rng: random.Random, length: int = 16) -> str:
