@@ -31,9 +31,9 @@ def main() -> None:
 
     from neurips23.config import load_config
     from neurips23.emergence.arithmetic import ALPHABET
-    from neurips23.emergence.experiment import (
-        PROFILES,
-        EmergenceConfig,
+    from neurips23.emergence.reproduce import PROFILES, EmergenceConfig
+    from neurips23.emergence.sweep import (
+        MAX_POSITIONS,
         build_data,
         evaluate_member,
         member_size,
@@ -57,7 +57,8 @@ def main() -> None:
     rows = []
     for member in family:
         t0 = time.perf_counter()
-        model = build_model(member_size(member), vocab_size=len(tok), max_position_embeddings=32)
+        model = build_model(member_size(member), vocab_size=len(tok),
+                            max_position_embeddings=MAX_POSITIONS)
         result = train_causal_lm(model, tok, data.train, train_config(cfg, 0), progress=False)
         t1 = time.perf_counter()
         evaluate_member(model, tok, std_data, cfg.eval_batch_size)

@@ -10,16 +10,9 @@ import numpy as np
 import pytest
 
 from neurips23.emergence.arithmetic import TASKS, get_task, split_problems
-from neurips23.emergence.experiment import (
-    EmergenceConfig,
-    SweepResult,
-    length_metrics,
-    member_size,
-    model_check,
-    prediction_1,
-    prediction_2,
-    prediction_3,
-)
+from neurips23.emergence.predictions import model_check, prediction_1, prediction_2, prediction_3
+from neurips23.emergence.reproduce import EmergenceConfig
+from neurips23.emergence.sweep import SweepResult, length_metrics, member_size
 from neurips23.errors import ConfigError
 
 
@@ -114,9 +107,9 @@ def test_predictions_on_the_papers_own_model():
 def test_reproduce_end_to_end_tiny(tmp_path, monkeypatch):
     """Two tiny members, a few steps: the real code path writes a complete run record."""
     monkeypatch.setenv("NEURIPS23_CACHE", str(tmp_path / "cache"))
-    from neurips23.emergence.cli import reproduce
+    from neurips23.core.reproduction import reproduce
 
-    run_dir = reproduce("quick", tmp_path / "runs", overrides=[
+    run_dir = reproduce("emergence", "quick", runs_dir=tmp_path / "runs", overrides=[
         "family=[d8l1,d16l1]", "steps=3", "test_size=4", "large_test_factor=2",
         "n_train=64", "batch_size=8", "warmup_steps=0", "progress=false"])
     results = json.loads((run_dir / "results.json").read_text())
@@ -141,9 +134,11 @@ def test_reproduce_end_to_end_tiny(tmp_path, monkeypatch):
 
 
 def test_reproduce_rejects_bad_config(tmp_path):
-    from neurips23.emergence.cli import reproduce
+    from neurips23.core.reproduction import reproduce
 
     with pytest.raises(ConfigError, match="unknown config key 'stepz'"):
-        reproduce("quick", tmp_path, overrides=["stepz=3"])
-    with pytest.raises(ConfigError, match="unknown profile"):
-        reproduce("medium", tmp_path)
+        reproduce("emergence", "quick", overrides=["stepz=3"], runs_dir=tmp_path)
+    with pytest.raises(ConfigError, match="profile 'medium'"):
+        reproduce("emergence", "medium", runs_dir=tmp_path)
+    with pytest.raises(ConfigError, match="family member 'x3'"):
+        reproduce("emergence", "quick", overrides=["family=[x3,d16l1]"], runs_dir=tmp_path)

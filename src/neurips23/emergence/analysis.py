@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from neurips23.core.stats import wilson_interval
 from neurips23.emergence import metrics as M
 from neurips23.emergence.results import SampleResult
 from neurips23.errors import DataError
@@ -151,7 +152,7 @@ def analyze(
             )
             logged_binary = name.endswith(" (logged)") and all(set(v) <= {0.0, 1.0} for v in vals)
             if binary or logged_binary:
-                curve.ci = [M.wilson_interval(int(round(sum(v))), len(v)) for v in vals]
+                curve.ci = [wilson_interval(int(round(sum(v))), len(v)) for v in vals]
             if len(have) >= 2:
                 curve.emergence = oriented_emergence_score(curve.mean, hib)
             ta.curves[name] = curve

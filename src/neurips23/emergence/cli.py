@@ -1,8 +1,8 @@
-"""CLI of the emergence-mirage method: `neurips23 emergence analyze`, and `reproduce`."""
+"""CLI of the emergence-mirage method: `neurips23 emergence analyze` (the reproduction is
+`neurips23 reproduce emergence`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import typer
@@ -79,10 +79,3 @@ def analyze(
     console.print(f"{len(recs)} samples, {len(tasks)} task(s): wrote {out / 'analysis.json'} "
                   f"and one plot per task to {out}/")
 
-
-def reproduce(profile: str = "quick", runs_dir: Path = Path("runs"),
-              overrides: Sequence[str] = ()) -> Path:
-    """Train the tiny model family, test the paper's three predictions; returns the run dir."""
-    from neurips23.emergence.reproduce import reproduce_emergence
-
-    return reproduce_emergence(profile, runs_dir, overrides)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurips23.emergence import metrics as M
-from neurips23.emergence.experiment import SweepResult, curve, widths
+from neurips23.core.stats import wilson_interval
 from neurips23.emergence.mirage_model import (
     PowerLaw,
     predicted_accuracy,
     predicted_edit_distance,
 )
+from neurips23.emergence.sweep import SweepResult, curve, widths
 
 
 def _law(per_task: dict) -> PowerLaw:
@@ -85,7 +85,7 @@ def fig4_larger_test_set(res: SweepResult):
             big = [res.table[(task, seed, m, L, "large")] for m in res.cfg.family]
             std = [res.table[(task, seed, m, L, "standard")] for m in res.cfg.family]
             y = np.array([b["exact_match"] for b in big])
-            ci = np.array([M.wilson_interval(b["hits"], b["n"]) for b in big])
+            ci = np.array([wilson_interval(b["hits"], b["n"]) for b in big])
             floor = 0.3 / big[0]["n"]
             shown = np.maximum(y, floor)
             ax.errorbar(n, shown, yerr=[shown - np.maximum(ci[:, 0], floor),

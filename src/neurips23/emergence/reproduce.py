@@ -1,23 +1,48 @@
-"""`neurips23 reproduce emergence`: run the sweep, test the predictions, write the run record."""
+"""`neurips23 reproduce emergence`: a family of tiny transformers trained on char-level
+arithmetic (the paper's GPT-3 tests, §3), the same greedy outputs scored under sharp and smooth
+metrics, and the paper's three predictions and its model tested on them."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurips23.emergence.experiment import (
-    PROFILES,
-    EmergenceConfig,
-    model_check,
-    prediction_1,
-    prediction_2,
-    prediction_3,
-    run_sweep,
-    widths,
-)
+from neurips23.core.claims import Claim
+from neurips23.core.reproduction import Outcome, Reproduction
+from neurips23.emergence.predictions import model_check, prediction_1, prediction_2, prediction_3
+from neurips23.emergence.sweep import run_sweep, widths
+
+
+@dataclass
+class EmergenceConfig:
+    """Settings of the model-family sweep (the `full` profile is the claims' test)."""
+
+    tasks: list[str] = field(default_factory=lambda: ["mult_2x2", "add_4x4"])
+    # family members "d<hidden>l<layers>": heads = hidden/16 (≥1), MLP width 4·hidden
+    family: list[str] = field(
+        default_factory=lambda: ["d16l1", "d24l2", "d32l2", "d48l2", "d64l3", "d96l3"])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    steps: int = 2500
+    batch_size: int = 64
+    lr: float = 3e-3
+    warmup_steps: int = 100
+    n_train: int = 20000  # per task, capped at the problems left after the test set
+    test_size: int = 100  # the "standard" test set (resolution limit 1/100)
+    large_test_factor: int = 20  # prediction 2: a 20× larger test set
+    reverse: bool = True  # numbers written least-significant digit first
+    data_seed: int = 0
+    eval_batch_size: int = 256
+    progress: bool = True
+    workers: int = 1  # > 1: seeds in parallel processes (1 torch thread each)
+    eval_device: str = "cpu"  # where the trained members are evaluated ("cuda" on a GPU box)
+
+
+PROFILES: dict[str, dict] = {
+    "quick": {"seeds": [0], "steps": 400, "n_train": 6000, "large_test_factor": 10},
+    "full": {},
+}
 
 
 def _fmt(x: float) -> str:
@@ -54,8 +79,6 @@ def measurable_length(res, task: str, threshold: float = 0.1) -> int | None:
 def make_claims(res, p1: dict, p2: dict, p3: dict, mc: dict) -> list:
     """The paper's claims beside our figures, with verdicts by the pass criteria of the
     reproduction brief (stated in each `ours`)."""
-    from neurips23.report.records import Claim
-
     claims = []
     # prediction 1: at the longest target length L* at which the largest model gets at least
     # 10% exact match (so there is a rise to measure; at longer L every curve is flat at 0),
@@ -137,24 +160,12 @@ def make_claims(res, p1: dict, p2: dict, p3: dict, mc: dict) -> list:
     return claims
 
 
-def reproduce_emergence(profile: str = "quick", runs_dir: Path = Path("runs"),
-                        overrides: Sequence[str] = (), config_path: Path | None = None) -> Path:
-    """Run the family sweep for `profile`, write the run record, return the run dir."""
-    from rich.console import Console
-
-    from neurips23.config import load_config
+def run_emergence(cfg: EmergenceConfig, run) -> Outcome:
+    """Run the family sweep, test the predictions, save the figures and samples."""
     from neurips23.emergence import plots
-    from neurips23.errors import ConfigError
-    from neurips23.report.records import start_run
 
-    if profile not in PROFILES:
-        raise ConfigError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
-    cfg = load_config(EmergenceConfig, config_path, overrides, base=PROFILES[profile])
-    console = Console(stderr=True)
-    run = start_run("emergence", cfg, runs_dir, profile=profile)
-    console.print(f"[bold]emergence[/] {profile}: {len(cfg.family)} sizes × {len(cfg.seeds)} "
-                  f"seeds, {cfg.steps} steps → {run.dir}")
-    res = run_sweep(cfg, log=console.print)
+    run.log(f"emergence: {len(cfg.family)} sizes × {len(cfg.seeds)} seeds, {cfg.steps} steps")
+    res = run_sweep(cfg, log=run.log)
     p1, p2, p3, mc = prediction_1(res), prediction_2(res), prediction_3(res), model_check(res)
     run.log_samples(res.samples)
     run.save_plot(plots.fig3_metric_swap(res, mc), "fig3_metric_swap")
@@ -176,5 +187,9 @@ def reproduce_emergence(profile: str = "quick", runs_dir: Path = Path("runs"),
     notes = (f"{res.cached} of {total} trained models were loaded from the model cache (trained "
              "by an earlier run), so train_or_load_seconds and this run's wall time leave out "
              "their training." if res.cached else "")
-    run.finish(metrics, claims, seeds=list(cfg.seeds), notes=notes)
-    return run.dir
+    return Outcome(metrics, claims, notes)
+
+
+REPRODUCTION = Reproduction(
+    name="emergence", title="Are emergent abilities a mirage? (Schaeffer et al. 2023)",
+    config=EmergenceConfig, profiles=PROFILES, run=run_emergence)
