@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -141,6 +142,19 @@ def length_metrics(rows: list[dict], length: int) -> dict[str, float]:
             "per_token_ce": float(np.mean(ce))}
 
 
+def chance_levels(data: Data, test_size: int) -> dict[tuple, float]:
+    """chance[(task, L, split)]: the exact match of the best constant answer, i.e. the share
+    of the most frequent L-token answer prefix among the test problems (a model that ignores
+    its input can do no better; for uniformly random digits it would be 10^-L)."""
+    out = {}
+    for task, problems in data.test.items():
+        answers = [a for _, a in problems]
+        for L in range(1, max(len(a) for a in answers) + 1):
+            for split, subset in (("standard", answers[:test_size]), ("large", answers)):
+                out[(task, L, split)] = max(Counter(a[:L] for a in subset).values()) / len(subset)
+    return out
+
+
 # --------------------------------------------------------------------------- the sweep
 @dataclass
 class SweepResult:
@@ -153,6 +167,8 @@ class SweepResult:
     train_seconds: float
     eval_seconds: float
     cached: int = 0  # members found in the model cache (trained by an earlier run)
+    # chance[(task, L, split)]: exact match of the best input-independent answer
+    chance: dict[tuple, float] = field(default_factory=dict)
 
 
 def sweep_seed(cfg: EmergenceConfig, seed: int,
@@ -219,6 +235,7 @@ def run_sweep(cfg: EmergenceConfig, log: Callable[[str], Any] | None = None) -> 
         out.train_seconds += r.train_seconds
         out.eval_seconds += r.eval_seconds
         out.cached += r.cached
+    out.chance = chance_levels(build_data(cfg), cfg.test_size)
     return out
 
 
