@@ -103,7 +103,7 @@ def test_reproduce_end_to_end_tiny(tmp_path, monkeypatch):
     tasks = analyze(load_results(run_dir))
     assert set(tasks) == {"mult_2x2", "add_4x4"}
     assert tasks["add_4x4"].curves["exact_match"].n == [8, 8]
-    assert np.isfinite(tasks["add_4x4"].curves["per_token_ce"].mean).all()
+    assert np.isfinite(tasks["add_4x4"].curves["per_token_ce"].value).all()
 
 
 def test_reproduce_rejects_bad_config(tmp_path):

@@ -227,11 +227,14 @@ def claim_em_from_ce(res: SweepResult, cfg: EmergenceConfig, mc: dict) -> Claim:
     """Model: Pearson r of measured exact match with exp(−L·CE) per task, bootstrap over models."""
     parts = []
     for task in res.cfg.tasks:
-        pts = [p for p in mc["points"] if p["task"] == task]
-        models = sorted({(p["seed"], p["model"]) for p in pts})
+        by_model: dict[tuple, list[dict]] = {}
+        for p in mc["points"]:
+            if p["task"] == task:
+                by_model.setdefault((p["seed"], p["model"]), []).append(p)
+        models = sorted(by_model)
 
-        def r_of(units, pts=pts):
-            chosen = [p for u in units for p in pts if (p["seed"], p["model"]) == u]
+        def r_of(units, by_model=by_model):
+            chosen = [p for u in units for p in by_model[u]]
             return pearson([p["measured"] for p in chosen], [p["predicted"] for p in chosen])
 
         est, lo, hi = bootstrap_ci(models, r_of, confidence=cfg.em_from_ce.confidence)
