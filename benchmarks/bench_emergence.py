@@ -24,7 +24,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=40, help="training steps timed per member")
     ap.add_argument("--family", default=None,
                     help="comma-separated members (default: the full family plus d128l4)")
-    ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    ap.add_argument("--json", default="benchmarks/results/bench_emergence.json",
+                    help="where the figures go as JSON")
     args = ap.parse_args()
 
     import numpy as np
@@ -102,9 +103,12 @@ def main() -> None:
     print(f"estimated wall time on this machine ({threads} torch thread(s)): "
           f"quick {est['quick']:.0f}s, full {est['full'] / 60:.1f} min (sequential, workers=1)")
     if args.json:
+        import os
+
         with open(args.json, "w") as f:
             json.dump({"rows": rows, "step_time_exponent": slope, "estimates_s": est,
-                       "threads": threads, "timed_steps": args.steps}, f, indent=2)
+                       "threads": threads, "timed_steps": args.steps,
+                       "loadavg": os.getloadavg()}, f, indent=2)
 
 
 if __name__ == "__main__":
