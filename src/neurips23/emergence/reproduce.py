@@ -325,7 +325,7 @@ def result_tables(res: SweepResult, stats: dict) -> dict[str, list[dict]]:
                 "CE/token": _mean(cell["large"], "per_token_ce")})
     by_length = []
     for d in stats["metric_swap_by_length"]:
-        est, lo, hi = t_interval(d["index_difference"])
+        est, lo, hi = (round(x, 9) for x in t_interval(d["index_difference"]))
         by_length.append({"task": d["task"], "L": d["L"],
                           "EM score": " / ".join(_f(x) for x in d["em_score"]),
                           "TED score": " / ".join(_f(x) for x in d["ted_score"]),
