@@ -24,16 +24,17 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=40, help="training steps timed per member")
     ap.add_argument("--family", default=None,
                     help="comma-separated members (default: the full family plus d128l4)")
-    ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    ap.add_argument("--json", default="benchmarks/results/bench_emergence.json",
+                    help="where the figures go as JSON")
     args = ap.parse_args()
 
     import numpy as np
 
     from neurips23.config import load_config
     from neurips23.emergence.arithmetic import ALPHABET
-    from neurips23.emergence.experiment import (
-        PROFILES,
-        EmergenceConfig,
+    from neurips23.emergence.reproduce import PROFILES, EmergenceConfig
+    from neurips23.emergence.sweep import (
+        MAX_POSITIONS,
         build_data,
         evaluate_member,
         member_size,
@@ -57,7 +58,8 @@ def main() -> None:
     rows = []
     for member in family:
         t0 = time.perf_counter()
-        model = build_model(member_size(member), vocab_size=len(tok), max_position_embeddings=32)
+        model = build_model(member_size(member), vocab_size=len(tok),
+                            max_position_embeddings=MAX_POSITIONS)
         result = train_causal_lm(model, tok, data.train, train_config(cfg, 0), progress=False)
         t1 = time.perf_counter()
         evaluate_member(model, tok, std_data, cfg.eval_batch_size)
@@ -101,9 +103,12 @@ def main() -> None:
     print(f"estimated wall time on this machine ({threads} torch thread(s)): "
           f"quick {est['quick']:.0f}s, full {est['full'] / 60:.1f} min (sequential, workers=1)")
     if args.json:
+        import os
+
         with open(args.json, "w") as f:
             json.dump({"rows": rows, "step_time_exponent": slope, "estimates_s": est,
-                       "threads": threads, "timed_steps": args.steps}, f, indent=2)
+                       "threads": threads, "timed_steps": args.steps,
+                       "loadavg": os.getloadavg()}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -3,23 +3,14 @@ end-to-end run of the same code path as `reproduce emergence`."""
 
 from __future__ import annotations
 
+import itertools
 import json
-import math
 
 import numpy as np
 import pytest
 
 from neurips23.emergence.arithmetic import TASKS, get_task, split_problems
-from neurips23.emergence.experiment import (
-    EmergenceConfig,
-    SweepResult,
-    length_metrics,
-    member_size,
-    model_check,
-    prediction_1,
-    prediction_2,
-    prediction_3,
-)
+from neurips23.emergence.sweep import Data, chance_levels, length_metrics, member_size
 from neurips23.errors import ConfigError
 
 
@@ -73,55 +64,30 @@ def test_length_metrics_score_the_first_L_tokens():
     assert length_metrics(longer, 4)["token_edit_distance"] == 1.0
 
 
-def _synthetic(ce_by_member: dict[str, float], width: int = 4, n_std: int = 100,
-               factor: int = 20) -> SweepResult:
-    """A sweep table from the paper's model: EM_L = p^L with p = exp(−CE), exact counts."""
-    cfg = EmergenceConfig(tasks=["t"], family=list(ce_by_member), seeds=[0], test_size=n_std,
-                          large_test_factor=factor)
-    params = {m: 10 ** (4 + i) for i, m in enumerate(ce_by_member)}
-    table = {}
-    for m, ce in ce_by_member.items():
-        p = math.exp(-ce)
-        for L in range(1, width + 1):
-            for split, n in (("standard", n_std), ("large", n_std * factor)):
-                hits = int(math.floor(n * p**L))
-                table[("t", 0, m, L, split)] = {
-                    "exact_match": hits / n, "hits": hits, "n": n,
-                    "token_edit_distance": L * (1 - p), "per_token_accuracy": p,
-                    "per_token_ce": ce}
-    return SweepResult(cfg, params, table, [], 0.0, 0.0)
-
-
-def test_predictions_on_the_papers_own_model():
-    res = _synthetic({"a": 4.0, "b": 3.0, "c": 1.9, "d": 1.2, "e": 0.4, "f": 0.05})
-    p1 = prediction_1(res)["t"]
-    assert p1[4]["em_score"][0] > p1[4]["ted_score"][0]  # EM at L=4 sharper than TED
-    assert p1[4]["em_sharper_fraction"] == 1.0
-    p2 = prediction_2(res)
-    # member "c" (p = e^-1.9 ≈ 0.15): L=3 → 0.0034 → 0/100 but 6/2000, above chance 1e-3
-    row = next(r for r in p2["rows"] if r["model"] == "c" and r["L"] == 3)
-    assert row["hits"] == 6 and row["ci95"][0] > 1e-3 and row["above_chance"] is True
-    # member "b" (p ≈ 0.05 < 0.1 per digit) is nonzero at L=2 on 2000 but not above chance
-    row = next(r for r in p2["rows"] if r["model"] == "b" and r["L"] == 2)
-    assert row["hits"] > 0 and row["above_chance"] is False
-    p3 = prediction_3(res)
-    assert p3["fits"] and p3["median_log_em_r2"] > 0.99 and p3["median_ted_r2"] == pytest.approx(1)
-    mc = model_check(res)
-    assert mc["per_task"]["t"]["spearman_rho"] == pytest.approx(-1.0)
-    assert mc["pearson_r"] > 0.99
+def test_chance_is_the_best_constant_answer_by_brute_force():
+    data = Data(train=[], test={"t": [("p", a) for a in ["120", "130", "221", "120", "999"]]})
+    chance = chance_levels(data, test_size=2)
+    for split, answers in (("standard", ["120", "130"]),
+                           ("large", ["120", "130", "221", "120", "999"])):
+        for L in (1, 2, 3):
+            # brute force over every possible constant answer of L digits
+            best = max(sum(a[:L] == "".join(c) for a in answers)
+                       for c in itertools.product("0123456789", repeat=L))
+            assert chance[("t", L, split)] == best / len(answers)
+    assert chance[("t", 1, "large")] == 3 / 5 and chance[("t", 3, "standard")] == 1 / 2
 
 
 def test_reproduce_end_to_end_tiny(tmp_path, monkeypatch):
     """Two tiny members, a few steps: the real code path writes a complete run record."""
     monkeypatch.setenv("NEURIPS23_CACHE", str(tmp_path / "cache"))
-    from neurips23.emergence.cli import reproduce
+    from neurips23.core.reproduction import reproduce
 
-    run_dir = reproduce("quick", tmp_path / "runs", overrides=[
+    run_dir = reproduce("emergence", "quick", runs_dir=tmp_path / "runs", overrides=[
         "family=[d8l1,d16l1]", "steps=3", "test_size=4", "large_test_factor=2",
         "n_train=64", "batch_size=8", "warmup_steps=0", "progress=false"])
     results = json.loads((run_dir / "results.json").read_text())
-    assert [c["verdict"] for c in results["claims"]]  # four claims with verdicts
-    assert len(results["claims"]) == 4
+    assert len(results["claims"]) == 5 and results["finding"] is False  # quick: a pipeline check
+    assert all(c["verdict"] == "inconclusive" for c in results["claims"])  # 1 seed, 3 steps
     assert set(results["metrics"]["params"]) == {"d8l1", "d16l1"}
     assert results["metrics"]["params"]["d8l1"] < results["metrics"]["params"]["d16l1"]
     for png in ("fig3_metric_swap.png", "fig4_larger_test_set.png", "model_check.png"):
@@ -137,13 +103,15 @@ def test_reproduce_end_to_end_tiny(tmp_path, monkeypatch):
     tasks = analyze(load_results(run_dir))
     assert set(tasks) == {"mult_2x2", "add_4x4"}
     assert tasks["add_4x4"].curves["exact_match"].n == [8, 8]
-    assert np.isfinite(tasks["add_4x4"].curves["per_token_ce"].mean).all()
+    assert np.isfinite(tasks["add_4x4"].curves["per_token_ce"].value).all()
 
 
 def test_reproduce_rejects_bad_config(tmp_path):
-    from neurips23.emergence.cli import reproduce
+    from neurips23.core.reproduction import reproduce
 
     with pytest.raises(ConfigError, match="unknown config key 'stepz'"):
-        reproduce("quick", tmp_path, overrides=["stepz=3"])
-    with pytest.raises(ConfigError, match="unknown profile"):
-        reproduce("medium", tmp_path)
+        reproduce("emergence", "quick", overrides=["stepz=3"], runs_dir=tmp_path)
+    with pytest.raises(ConfigError, match="profile 'medium'"):
+        reproduce("emergence", "medium", runs_dir=tmp_path)
+    with pytest.raises(ConfigError, match="family member 'x3'"):
+        reproduce("emergence", "quick", overrides=["family=[x3,d16l1]"], runs_dir=tmp_path)

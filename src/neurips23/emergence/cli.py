@@ -1,8 +1,8 @@
-"""CLI of the emergence-mirage method: `neurips23 emergence analyze`, and `reproduce`."""
+"""CLI of the emergence-mirage method: `neurips23 emergence analyze` (the reproduction is
+`neurips23 reproduce emergence`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import typer
@@ -35,13 +35,24 @@ def analyze(
 
     from neurips23.emergence.analysis import analyze as run_analysis
     from neurips23.emergence.analysis import plot_task
+    from neurips23.emergence.harness import read_harness_logs
     from neurips23.emergence.results import load_results, parse_size_overrides, read_size_file
     from neurips23.utils import atomic_write_json
 
     console = Console()
     mapping = read_size_file(sizes) if sizes else {}
     mapping.update(parse_size_overrides(size))
-    recs = load_results(results, mapping)
+    runs = []
+    if results.is_dir() and any(results.rglob("samples_*.jsonl")):
+        logs = read_harness_logs(results, mapping)
+        recs, runs = logs.records, [r.summary() for r in logs.runs]
+        for r in runs:
+            if r["tasks_skipped"]:
+                console.print(f"[yellow]not pooled[/]: {r['results']} ({r['model']}, "
+                              f"{r['date']}): a newer run of {', '.join(r['tasks_skipped'])} "
+                              "is used instead")
+    else:
+        recs = load_results(results, mapping)
     with Progress(console=Console(stderr=True), transient=True) as bar:
         job = bar.add_task("scoring samples", total=len(recs))
         tasks = run_analysis(recs, tokens=tokens, progress=lambda k: bar.advance(job, k))
@@ -50,7 +61,8 @@ def analyze(
 
     short = {"exact_match": "EM", "token_edit_distance": "TED", "per_token_accuracy": "tok acc",
              "per_token_ce": "CE/token", "multiple_choice_grade": "MC grade",
-             "multiple_choice_brier": "MC Brier"}
+             "multiple_choice_brier": "MC Brier", "target_probability": "p(target)",
+             "target_loglikelihood": "log p(target)", "document_loglikelihood": "log p(doc)"}
     for ta in tasks.values():
         curves = list(ta.curves.values())
         table = Table(title=f"{ta.task} (resolution limit {ta.resolution_limit:.3g})")
@@ -62,8 +74,9 @@ def analyze(
         for p, m in models:
             cells = []
             for c in curves:
-                cells.append(f"{c.mean[c.models.index(m)]:.3f}" if m in c.models else "")
+                cells.append(f"{c.value[c.models.index(m)]:.4g}" if m in c.models else "")
             table.add_row(m, f"{p:.3g}", *cells)
+        table.add_row("[dim]better[/]", "", *["↑" if c.higher_is_better else "↓" for c in curves])
         table.add_row("[bold]emergence score[/]", "", *[f"{c.emergence:.3g}" for c in curves])
         console.print(table)
         fig = plot_task(ta)
@@ -71,18 +84,11 @@ def analyze(
         fig.savefig(out / f"{safe}.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
     atomic_write_json(out / "analysis.json", {
-        "source": str(results), "tokens": tokens,
-        "tasks": {t: {"resolution_limit": ta.resolution_limit,
+        "source": str(results), "tokens": tokens, "harness_runs": runs,
+        "tasks": {t: {"resolution_limit": ta.resolution_limit, "skipped": ta.skipped,
                       "curves": {n: c.as_dict() for n, c in ta.curves.items()}}
                   for t, ta in tasks.items()},
     })
     console.print(f"{len(recs)} samples, {len(tasks)} task(s): wrote {out / 'analysis.json'} "
                   f"and one plot per task to {out}/")
 
-
-def reproduce(profile: str = "quick", runs_dir: Path = Path("runs"),
-              overrides: Sequence[str] = ()) -> Path:
-    """Train the tiny model family, test the paper's three predictions; returns the run dir."""
-    from neurips23.emergence.reproduce import reproduce_emergence
-
-    return reproduce_emergence(profile, runs_dir, overrides)

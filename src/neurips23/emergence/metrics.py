@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from neurips23.core.stats import wilson_interval  # Fig. 4's error bars; re-exported here
 from neurips23.errors import DataError
 
 __all__ = [
@@ -158,25 +159,6 @@ def emergence_score(values: Sequence[float]) -> float:
     if denom == 0.0:
         return sign * math.inf
     return sign * spread / denom
-
-
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (used for Fig. 4's error bars)."""
-    from scipy.stats import norm
-
-    if n <= 0:
-        raise DataError(f"wilson_interval: n must be positive, got {n}")
-    if not 0 <= successes <= n:
-        raise DataError(f"wilson_interval: successes {successes} outside [0, {n}]")
-    if not 0 < confidence < 1:
-        raise DataError(f"wilson_interval: confidence {confidence} outside (0, 1)")
-    z = float(norm.ppf(0.5 + confidence / 2))
-    phat = successes / n
-    centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n))
-    lo = 0.0 if successes == 0 else max(0.0, centre - half)
-    hi = 1.0 if successes == n else min(1.0, centre + half)
-    return lo, hi
 
 
 def resolution_limit(n: int) -> float:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurips23.emergence import metrics as M
-from neurips23.emergence.experiment import SweepResult, curve, widths
+from neurips23.core.stats import wilson_interval
 from neurips23.emergence.mirage_model import (
     PowerLaw,
     predicted_accuracy,
     predicted_edit_distance,
 )
+from neurips23.emergence.sweep import SweepResult, curve, widths
 
 
 def _law(per_task: dict) -> PowerLaw:
@@ -74,7 +74,8 @@ def fig3_metric_swap(res: SweepResult, model: dict):
 
 def fig4_larger_test_set(res: SweepResult):
     """Fig. 4: exact match on the 20× larger test set with Wilson 95% CIs (log y), chance
-    10^−L dashed; hollow markers at the standard test set's resolution limit where it read 0."""
+    10^−L dotted and the best constant answer dashed; hollow markers at the standard test
+    set's resolution limit where it read 0."""
     plt = _plt()
     tasks = list(widths(res).items())
     fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 4), squeeze=False)
@@ -85,7 +86,7 @@ def fig4_larger_test_set(res: SweepResult):
             big = [res.table[(task, seed, m, L, "large")] for m in res.cfg.family]
             std = [res.table[(task, seed, m, L, "standard")] for m in res.cfg.family]
             y = np.array([b["exact_match"] for b in big])
-            ci = np.array([M.wilson_interval(b["hits"], b["n"]) for b in big])
+            ci = np.array([wilson_interval(b["hits"], b["n"]) for b in big])
             floor = 0.3 / big[0]["n"]
             shown = np.maximum(y, floor)
             ax.errorbar(n, shown, yerr=[shown - np.maximum(ci[:, 0], floor),
@@ -95,13 +96,16 @@ def fig4_larger_test_set(res: SweepResult):
             ax.scatter(n[zero], [1 / std[0]["n"]] * len(zero), facecolors="none",
                        edgecolors=[col], s=30)
             ax.axhline(10.0**-L, color=col, ls=":", lw=0.8)
+            if (task, L, "large") in res.chance:
+                ax.axhline(res.chance[(task, L, "large")], color=col, ls="--", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_ylim(0.3 / res.cfg.test_size / res.cfg.large_test_factor, 1.5)
         ax.set_xlabel("parameters")
         ax.set_ylabel("exact match")
         ax.set_title(f"{task}: n={res.cfg.test_size * res.cfg.large_test_factor} (seed {seed});"
-                     f"\nhollow = 0 of {res.cfg.test_size}; dotted = chance", fontsize=9)
+                     f"\nhollow = 0 of {res.cfg.test_size}; dotted = 10^-L, dashed = best constant",
+                     fontsize=9)
         ax.legend(fontsize=7)
     fig.suptitle("More test data resolves small models' accuracy (cf. Fig. 4)")
     fig.tight_layout()
@@ -121,7 +125,7 @@ def fig_model_check(res: SweepResult, model: dict):
             a.scatter(x, y, color=col, marker=marker, s=12,
                       label=f"{task} L={L}" if L in (1, width) else None)
         pt = model["per_task"][task]
-        b.plot(n, pt["ce"], marker, label=f"{task} (ρ={pt['spearman_rho']:.2f})")
+        b.plot(n, pt["ce"], marker, label=f"{task} (mean over seeds)")
         grid = np.geomspace(n.min(), n.max(), 50)
         b.plot(grid, _law(pt)(grid), "--",
                label=f"fit α={pt['power_law_alpha']:.2f}, R²={pt['power_law_r2']:.2f}")
@@ -140,11 +144,12 @@ def fig_model_check(res: SweepResult, model: dict):
     return fig
 
 
-def fig_length(res: SweepResult, p3: dict):
-    """Prediction 3: exact match (log y) and edit distance against target length L."""
+def fig_length(res: SweepResult, fits: list[dict]):
+    """Prediction 3: exact match (log y) and edit distance against target length L, for the
+    models the claim fits."""
     plt = _plt()
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    for f, col in zip(p3["fits"], _colors(len(p3["fits"])), strict=True):
+    for f, col in zip(fits, _colors(len(fits)), strict=True):
         lengths = np.arange(1, len(f["em"]) + 1)
         lab = f"{f['task']} {f['model']} s{f['seed']}"
         a.plot(lengths, f["em"], "o-", color=col, ms=3, label=lab)
@@ -152,11 +157,11 @@ def fig_length(res: SweepResult, p3: dict):
     a.set_yscale("log")
     a.set_xlabel("target length L")
     a.set_ylabel("exact match (log)")
-    a.set_title(f"geometric: median R² of log EM = {p3['median_log_em_r2']:.3f}", fontsize=9)
+    a.set_title(f"exact match against L ({len(fits)} fitted models)", fontsize=9)
     b.set_xlabel("target length L")
     b.set_ylabel("token edit distance")
-    b.set_title(f"quasi-linear: median R² of TED = {p3['median_ted_r2']:.3f}", fontsize=9)
-    if p3["fits"]:
+    b.set_title("token edit distance against L", fontsize=9)
+    if fits:
         a.legend(fontsize=6)
     fig.tight_layout()
     return fig

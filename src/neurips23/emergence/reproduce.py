@@ -1,35 +1,355 @@
-"""`neurips23 reproduce emergence`: run the sweep, test the predictions, write the run record."""
+"""`neurips23 reproduce emergence`: a family of tiny transformers trained on char-level
+arithmetic (the paper's GPT-3 tests, §3), the same greedy outputs scored under sharp and smooth
+metrics, and the paper's three predictions and its model tested on them.
+
+Every claim is tested at a target length L fixed in the config (each task's full answer width
+unless `target_length` says otherwise) by a rule fixed in the config, with the reason for it;
+the other lengths are reported in the tables.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
-from neurips23.emergence.experiment import (
-    PROFILES,
-    EmergenceConfig,
+from neurips23.core.claims import Claim, Rule, combine, measured_claim
+from neurips23.core.cli_config import param
+from neurips23.core.reproduction import Outcome, Reproduction
+from neurips23.core.stats import bootstrap_ci, t_interval, wilson_interval
+from neurips23.emergence.predictions import (
+    claim_lengths,
+    larger_test_set,
+    learned,
+    length_fits,
+    metric_swap,
+    metric_swap_by_length,
     model_check,
-    prediction_1,
-    prediction_2,
-    prediction_3,
-    run_sweep,
-    widths,
+    pearson,
 )
+from neurips23.emergence.sweep import SweepResult, run_sweep
 
 
-def _fmt(x: float) -> str:
-    return "inf" if math.isinf(x) and x > 0 else "-inf" if math.isinf(x) else f"{x:.2f}"
+def _rule(*args, **kw):
+    return field(default_factory=lambda: Rule(*args, **kw))
 
 
-def _finite(obj):
-    """JSON-safe copy: inf/nan floats become strings, tuple keys become strings."""
+@dataclass
+class EmergenceConfig:
+    """The model-family sweep and the rules its claims are decided by (the `full` profile is
+    the claims' test; `quick` is a pipeline check)."""
+
+    tasks: list[str] = param(["mult_2x2", "add_4x4"], "Arithmetic tasks (mult_2x2, add_4x4).")
+    family: list[str] = param(["d16l1", "d24l2", "d32l2", "d48l2", "d64l3", "d96l3"],
+                              "Family members d<hidden>l<layers> (heads = hidden/16, MLP 4x).")
+    seeds: list[int] = param([0, 1, 2], "Training seeds (each trains the whole family).")
+    steps: int = param(2500, "Training steps, the same for every member.")
+    batch_size: int = param(64, "Training batch size.")
+    lr: float = param(3e-3, "Peak learning rate (cosine schedule).")
+    warmup_steps: int = param(100, "Warmup steps.")
+    n_train: int = param(20000, "Training problems per task (capped by what the test set leaves).")
+    test_size: int = param(100, "The standard test set (resolution limit 1/test_size).")
+    large_test_factor: int = param(20, "Prediction 2's larger test set, in standard test sets.")
+    reverse: bool = param(True, "Write numbers least-significant digit first.")
+    data_seed: int = param(0, "Seed of the train/test split.")
+    eval_batch_size: int = param(256, "Evaluation batch size.")
+    progress: bool = param(True, "Progress bars while training (on a terminal only).")
+    workers: int = param(1, "Seeds in parallel processes (1 torch thread each).")
+    eval_device: str = param("cpu", "Where trained members are evaluated (cuda on a GPU box).")
+    # ---- the claims: target length, rules and their settings, fixed before the run
+    target_length: int = param(0, "Target length L the claims are tested at; 0 = each task's "
+                               "full answer width (the paper's longest targets).")
+    metric_swap: Rule = _rule(
+        "above", 0.0, min_n=3, reason="the paper: exact match looks emergent where edit distance "
+        "on the same outputs is smooth, so EM's emergence index (1 - 1/score) exceeds TED's; "
+        "t interval over seeds, each seed a whole family")
+    min_top_em: float = param(0.1, "Precondition of prediction 1: the largest member's exact "
+                              "match at L (large test set, mean over seeds); below it the EM "
+                              "curve has not risen enough for its shape to be judged.")
+    small_members: int = param(3, "Prediction 2 tests the smallest this many family members.")
+    chance: Literal["best_constant", "uniform"] = param(
+        "best_constant", "Prediction 2's chance level: the best constant answer's exact match "
+        "(a model that ignores its input reaches it) or uniform digits 10^-L (the paper's).")
+    correction: Literal["bonferroni", "none"] = param(
+        "bonferroni", "Multiple-comparison correction of prediction 2's intervals over its "
+        "(task, member) cells and per-task predictions.")
+    above_chance: Rule = _rule(
+        "above", 0.0, min_n=100, reason="the paper (Fig. 4): with more test data every small "
+        "model's exact match is above chance; Wilson interval of exact match minus chance, "
+        "hits pooled over seeds, every (task, member) cell must hold")
+    predicted: Rule = _rule(
+        "within", 0.0, margin=math.log(3), min_n=100, reason="the paper (§2, Fig. 4): the "
+        "resolved accuracy follows the smooth curve exp(-L CE_token); log(measured / predicted) "
+        "within log 3, pooled over the small members and seeds, since greedy decoding and "
+        "Jensen's gap move exact match by small factors while L moves it by powers of ten")
+    min_hits_per_length: int = param(5, "Prediction 3 fits a model only where it has at least "
+                                     "this many exact matches at every L (log EM measured).")
+    geometric: Rule = _rule(
+        "above", 0.0, min_n=3, reason="the paper (§3, App. A): exact match falls geometrically "
+        "in L, so log EM ~ L fits better than EM ~ L (median R^2 difference over fits, "
+        "bootstrap over fits); an absolute R^2 >= 0.9 also holds for a linear or flat decline")
+    linear: Rule = _rule(
+        "above", 0.0, min_n=3, reason="the paper (App. A): edit distance grows quasi-linearly, "
+        "E[TED] ~ L eps, so TED ~ L fits better than log TED ~ L (median R^2 difference)")
+    em_from_ce: Rule = _rule(
+        "above", 0.9, min_n=6, reason="the paper's model (§2, Eq. 3): exact match = "
+        "exp(-L CE_token); Pearson r over every (seed, member, L) point of a task, bootstrap "
+        "over models; 0.9 is the reproduction brief's criterion")
+    ce_monotone: Rule = _rule(
+        "below", -0.9, min_n=3, reason="the paper (§2, Eq. 1): per-token CE falls with size "
+        "(power law); Spearman rho of CE with parameters, t interval over seeds; -0.9 is the "
+        "brief's criterion")
+    ce_smooth: Rule = _rule(
+        "below", 0.5, min_n=3, reason="no single step between adjacent sizes takes half of "
+        "CE's drop (else CE itself jumps and the mirage account does not explain the jump); "
+        "t interval over seeds")
+    min_ce_drop: float = param(0.05, "Precondition of the CE-smoothness claim: CE falls by at "
+                               "least this many nats across the family in every seed.")
+
+
+PROFILES: dict[str, dict] = {
+    "quick": {"seeds": [0], "steps": 400, "n_train": 6000, "large_test_factor": 10},
+    "full": {},
+}
+
+P1 = ("P1: on the same outputs, exact match looks emergent while token edit distance improves "
+      "smoothly with scale (Fig. 3)")
+P2 = ("P2: with more test data, small models' exact match is above chance and improves "
+      "smoothly and predictably, as exp(-L·CE_token) says (Fig. 4)")
+P3 = ("P3: as target length L grows, exact match falls geometrically and token edit distance "
+      "quasi-linearly (§3, App. A)")
+MODEL_EM = "Model (§2, Eq. 3): exact match ≈ exp(−L·CE_token) on the same models"
+MODEL_CE = "Model (§2, Eq. 1): per-token cross-entropy falls smoothly with scale (no jump)"
+
+
+def combined(paper: str, parts: list[tuple[str, Claim]]) -> Claim:
+    """One claim that must hold in every part (every task, every cell): `combine` of the parts'
+    verdicts, each part's figure and verdict listed."""
+    ours = "; ".join(f"{label}: {c.ours} → {c.verdict}" for label, c in parts)
+    rules = [c.rule for _, c in parts]
+    return Claim(paper=paper, ours=ours, verdict=combine(c.verdict for _, c in parts),
+                 statistic=" / ".join(dict.fromkeys(c.statistic for _, c in parts)),
+                 rule=rules[0] if rules and all(r == rules[0] for r in rules) else None,
+                 preconditions=[p for _, c in parts for p in c.preconditions])
+
+
+def _f(x: float) -> str:
+    return str(x) if isinstance(x, float) and not math.isfinite(x) else f"{x:.3g}"
+
+
+# --------------------------------------------------------------------------- the claims
+def claim_metric_swap(res: SweepResult, cfg: EmergenceConfig, lengths: dict[str, int]) -> Claim:
+    """P1: EM's emergence index minus TED's on the same outputs (standard test set), per seed."""
+    parts = []
+    for task, L in lengths.items():
+        d = metric_swap(res, task, L)
+        est, lo, hi = t_interval(d["index_difference"], cfg.metric_swap.confidence)
+        top = float(np.mean(d["largest_member_em"]))
+        ours = (f"L={L}: emergence score EM {'/'.join(_f(x) for x in d['em_score'])} vs TED "
+                f"{'/'.join(_f(x) for x in d['ted_score'])} per seed; index difference "
+                f"{_f(est)} [{_f(lo)}, {_f(hi)}], n = {len(d['em_score'])} seeds")
+        parts.append((task, measured_claim(
+            P1, "emergence index of EM − of TED", est, (lo, hi), cfg.metric_swap,
+            n=len(d["em_score"]), ours=ours, preconditions=[
+                (f"largest member's exact match at L={L} ≥ {cfg.min_top_em} (it is {top:.3f})",
+                 top >= cfg.min_top_em)])))
+    return combined(P1, parts)
+
+
+def _confidence(rule: Rule, cfg: EmergenceConfig, m: int) -> float:
+    return 1 - (1 - rule.confidence) / m if cfg.correction == "bonferroni" else rule.confidence
+
+
+def claim_larger_test_set(res: SweepResult, cfg: EmergenceConfig,
+                          lengths: dict[str, int]) -> tuple[Claim, list[dict]]:
+    """P2: every small member above chance on the large test set, and their pooled exact match
+    where exp(−L·CE) puts it."""
+    small = cfg.family[: max(1, cfg.small_members)]
+    rows = [r for task, L in lengths.items() for r in larger_test_set(res, task, L, small)]
+    conf = _confidence(cfg.above_chance, cfg, len(rows) + len(lengths))
+    parts = []
+    for r in rows:
+        chance = r["chance_best_constant"] if cfg.chance == "best_constant" else r["chance_uniform"]
+        em = r["hits"] / r["n"]
+        lo, hi = wilson_interval(r["hits"], r["n"], conf)
+        r.update(exact_match=em, ci=[lo, hi], chance=chance)
+        parts.append((f"{r['task']} {r['model']}", measured_claim(
+            P2, "exact match − chance", em - chance, (lo - chance, hi - chance), cfg.above_chance,
+            n=r["n"], ours=f"L={r['L']}: {r['hits']}/{r['n']} = {em:.4f} [{lo:.4f}, {hi:.4f}] vs "
+            f"chance {chance:.4f} (standard test set {r['standard_hits']}/{r['standard_n']})")))
+    for task, L in lengths.items():
+        cells = [r for r in rows if r["task"] == task]
+        hits, n = sum(r["hits"] for r in cells), sum(r["n"] for r in cells)
+        pred = float(np.mean([r["predicted"] for r in cells]))
+        lo, hi = wilson_interval(hits, n, conf)
+        interval = [_log_ratio(lo, pred), _log_ratio(hi, pred)]
+        ok = all(learned(res, task, list(cfg.seeds), r["model"], conf) for r in cells)
+        parts.append((f"{task} vs exp(−L·CE)", measured_claim(
+            P2, "log(measured / predicted exact match)", _log_ratio(hits / n, pred), interval,
+            cfg.predicted, n=n, ours=f"L={L}: measured {hits / n:.4f} [{lo:.4f}, {hi:.4f}] vs "
+            f"predicted {pred:.4f}", preconditions=[
+                ("the small members beat the best constant answer at L=1", ok)])))
+    return combined(P2, parts), rows
+
+
+def _log_ratio(x: float, pred: float) -> float:
+    return math.log(x / pred) if x > 0 and pred > 0 else -math.inf
+
+
+def claim_target_length(res: SweepResult, cfg: EmergenceConfig) -> tuple[Claim, list[dict]]:
+    """P3: per fitted model, how much better log EM ~ L fits than EM ~ L, and TED ~ L than
+    log TED ~ L (median over fits, bootstrap interval)."""
+    from neurips23.emergence.mirage_model import fit_geometric, fit_linear
+
+    fits = length_fits(res, cfg.min_hits_per_length)
+    for f in fits:
+        lengths = list(range(1, len(f["em"]) + 1))
+        f["em_linear_r2"] = fit_linear(lengths, f["em"]).r2
+        f["log_ted_r2"] = fit_geometric(lengths, f["ted"]).r2 if min(f["ted"]) > 0 else math.nan
+    pre = [("some model learned its task (beats the best constant answer at L=1) and has "
+            f"≥ {cfg.min_hits_per_length} exact matches at every L", bool(fits))]
+    parts = []
+    for label, rule, better, worse in (("exact match", cfg.geometric, "log_em_r2", "em_linear_r2"),
+                                       ("edit distance", cfg.linear, "ted_r2", "log_ted_r2")):
+        diffs = [f[better] - f[worse] for f in fits if math.isfinite(f[worse])]
+        est, lo, hi = (bootstrap_ci(diffs, np.median, confidence=rule.confidence) if diffs
+                       else (math.nan,) * 3)
+        parts.append((label, measured_claim(
+            P3, f"median R² difference ({better} − {worse})", est, (lo, hi), rule, n=len(diffs),
+            ours=f"R² {better} − {worse}: median {_f(est)} [{_f(lo)}, {_f(hi)}] over "
+            f"{len(diffs)} fits", preconditions=pre)))
+    return combined(P3, parts), fits
+
+
+def claim_em_from_ce(res: SweepResult, cfg: EmergenceConfig, mc: dict) -> Claim:
+    """Model: Pearson r of measured exact match with exp(−L·CE) per task, bootstrap over models."""
+    parts = []
+    for task in res.cfg.tasks:
+        by_model: dict[tuple, list[dict]] = {}
+        for p in mc["points"]:
+            if p["task"] == task:
+                by_model.setdefault((p["seed"], p["model"]), []).append(p)
+        models = sorted(by_model)
+
+        def r_of(units, by_model=by_model):
+            chosen = [p for u in units for p in by_model[u]]
+            return pearson([p["measured"] for p in chosen], [p["predicted"] for p in chosen])
+
+        est, lo, hi = bootstrap_ci(models, r_of, confidence=cfg.em_from_ce.confidence)
+        ok = learned(res, task, list(cfg.seeds), cfg.family[-1])
+        parts.append((task, measured_claim(
+            MODEL_EM, "Pearson r(measured EM, exp(−L·CE))", est, (lo, hi), cfg.em_from_ce,
+            n=len(models), preconditions=[
+                (f"the largest member learned {task} (beats the best constant answer at L=1)",
+                 ok)])))
+    return combined(MODEL_EM, parts)
+
+
+def claim_ce_smooth(res: SweepResult, cfg: EmergenceConfig, mc: dict) -> Claim:
+    """Model: CE falls with size (Spearman ρ) and without a jump (largest step's share)."""
+    parts = []
+    for task, d in mc["per_task"].items():
+        seeds = d["per_seed"]
+        rho = t_interval([s["spearman_rho"] for s in seeds], cfg.ce_monotone.confidence)
+        parts.append((f"{task} ρ", measured_claim(
+            MODEL_CE, "Spearman ρ(parameters, CE)", rho[0], rho[1:], cfg.ce_monotone,
+            n=len(seeds))))
+        drops = [s["ce_drop"] for s in seeds]
+        share = t_interval([s["largest_step_share"] for s in seeds], cfg.ce_smooth.confidence)
+        parts.append((f"{task} largest step", measured_claim(
+            MODEL_CE, "largest step's share of CE's drop", share[0], share[1:], cfg.ce_smooth,
+            n=len(seeds), preconditions=[
+                (f"CE falls ≥ {cfg.min_ce_drop} nats in every seed (min {min(drops):.3f})",
+                 min(drops) >= cfg.min_ce_drop)])))
+    return combined(MODEL_CE, parts)
+
+
+def make_claims(res: SweepResult, cfg: EmergenceConfig) -> tuple[list[Claim], dict]:
+    """Every claim, and the statistics behind them (for the metrics and tables)."""
+    lengths = claim_lengths(cfg.tasks, cfg.target_length)
+    mc = model_check(res)
+    p2, p2_rows = claim_larger_test_set(res, cfg, lengths)
+    p3, fits = claim_target_length(res, cfg)
+    claims = [claim_metric_swap(res, cfg, lengths), p2, p3, claim_em_from_ce(res, cfg, mc),
+              claim_ce_smooth(res, cfg, mc)]
+    return claims, {"claim_lengths": lengths, "larger_test_set": p2_rows, "length_fits": fits,
+                    "model_check": mc, "metric_swap_by_length": metric_swap_by_length(res)}
+
+
+# --------------------------------------------------------------------------- the run
+def run_emergence(cfg: EmergenceConfig, run) -> Outcome:
+    """Train (or load) the family, score it, decide the claims, save figures and samples."""
+    from neurips23.emergence import plots
+
+    claim_lengths(cfg.tasks, cfg.target_length)  # a bad setting fails before any training
+    run.log(f"emergence: {len(cfg.family)} sizes × {len(cfg.seeds)} seeds, {cfg.steps} steps")
+    res = run_sweep(cfg, log=run.log)
+    claims, stats = make_claims(res, cfg)
+    mc = stats["model_check"]
+    run.log_samples(res.samples)
+    run.save_plot(plots.fig3_metric_swap(res, mc), "fig3_metric_swap")
+    run.save_plot(plots.fig4_larger_test_set(res), "fig4_larger_test_set")
+    run.save_plot(plots.fig_model_check(res, mc), "model_check")
+    run.save_plot(plots.fig_length(res, stats["length_fits"]), "target_length")
+    table = [{"task": k[0], "seed": k[1], "model": k[2], "params": res.params[k[2]], "L": k[3],
+              "test": k[4], **v} for k, v in res.table.items()]
+    metrics = _json_safe({
+        "params": res.params, "train_or_load_seconds": res.train_seconds,
+        "members_from_cache": res.cached, "eval_seconds": res.eval_seconds, **stats,
+        "chance": [{"task": k[0], "L": k[1], "test": k[2], "best_constant": v}
+                   for k, v in res.chance.items()],
+        "table": table,
+    })
+    total = len(cfg.family) * len(cfg.seeds)
+    notes = (f"{res.cached} of {total} trained models were loaded from the model cache (trained "
+             "by an earlier run), so train_or_load_seconds and this run's wall time leave out "
+             "their training." if res.cached else "")
+    return Outcome(metrics, claims, notes, tables=result_tables(res, stats))
+
+
+def result_tables(res: SweepResult, stats: dict) -> dict[str, list[dict]]:
+    """The tables the report and docs show: the family at the tested L, prediction 1 at every
+    L, and prediction 2's cells."""
+    family = []
+    for task, L in stats["claim_lengths"].items():
+        for m in res.cfg.family:
+            cell = {split: [res.table[(task, s, m, L, split)] for s in res.cfg.seeds]
+                    for split in ("standard", "large")}
+            family.append({
+                "task": task, "L": L, "model": m, "params": res.params[m],
+                "EM (standard)": _mean(cell["standard"], "exact_match"),
+                "EM (large)": _mean(cell["large"], "exact_match"),
+                "TED": _mean(cell["large"], "token_edit_distance"),
+                "CE/token": _mean(cell["large"], "per_token_ce")})
+    by_length = []
+    for d in stats["metric_swap_by_length"]:
+        est, lo, hi = (round(x, 9) for x in t_interval(d["index_difference"]))
+        by_length.append({"task": d["task"], "L": d["L"],
+                          "EM score": " / ".join(_f(x) for x in d["em_score"]),
+                          "TED score": " / ".join(_f(x) for x in d["ted_score"]),
+                          "index difference": f"{_f(est)} [{_f(lo)}, {_f(hi)}]",
+                          "largest EM": float(np.mean(d["largest_member_em"]))})
+    cells = [{"task": r["task"], "L": r["L"], "model": r["model"],
+              "standard": f"{r['standard_hits']}/{r['standard_n']}",
+              "large": f"{r['hits']}/{r['n']}", "chance": r["chance"],
+              "predicted": r["predicted"]} for r in stats["larger_test_set"]]
+    return {"the family at the tested target length (mean over seeds)": family,
+            "prediction 1 at every target length (per seed; only the tested L decides)": by_length,
+            "prediction 2: the small members, hits pooled over seeds": cells}
+
+
+def _mean(cells: list[dict], key: str) -> float:
+    return float(np.mean([c[key] for c in cells]))
+
+
+def _json_safe(obj):
+    """inf/nan floats become strings, tuple keys strings, numpy scalars Python numbers."""
     if isinstance(obj, dict):
-        return {str(k): _finite(v) for k, v in obj.items()}
+        return {str(k): _json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
+        return [_json_safe(v) for v in obj]
     if isinstance(obj, float | np.floating):
         return float(obj) if math.isfinite(obj) else str(float(obj))
     if isinstance(obj, np.integer | np.bool_):
@@ -37,144 +357,6 @@ def _finite(obj):
     return obj
 
 
-def measurable_length(res, task: str, threshold: float = 0.1) -> int | None:
-    """The longest target length L ≥ 2 at which the largest model's mean exact match (standard
-    test set, over seeds) reaches `threshold`; None if there is none (at L = 1 exact match is
-    1 − edit distance, so comparing the two there is vacuous)."""
-    biggest = res.cfg.family[-1]
-    best = None
-    for L in range(2, widths(res)[task] + 1):
-        em = np.mean([res.table[(task, s, biggest, L, "standard")]["exact_match"]
-                      for s in res.cfg.seeds])
-        if em >= threshold:
-            best = L
-    return best
-
-
-def make_claims(res, p1: dict, p2: dict, p3: dict, mc: dict) -> list:
-    """The paper's claims beside our figures, with verdicts by the pass criteria of the
-    reproduction brief (stated in each `ours`)."""
-    from neurips23.report.records import Claim
-
-    claims = []
-    # prediction 1: at the longest target length L* at which the largest model gets at least
-    # 10% exact match (so there is a rise to measure; at longer L every curve is flat at 0),
-    # EM must be sharper than TED in ≥ 2/3 of seeds, for every task
-    parts, ok = [], []
-    for task, width in widths(res).items():
-        L = measurable_length(res, task)
-        if L is None:
-            parts.append(f"{task}: not testable (no L ≥ 2 where the largest model reaches "
-                         "EM ≥ 0.1)")
-            continue
-        d = p1[task][L]
-        parts.append(f"{task} L*={L} of {width}: EM score "
-                     f"{'/'.join(_fmt(x) for x in d['em_score'])} vs TED score "
-                     f"{'/'.join(_fmt(x) for x in d['ted_score'])} (per seed), EM sharper in "
-                     f"{d['em_sharper_fraction']:.0%} of seeds")
-        ok.append(d["em_sharper_fraction"] >= 2 / 3)
-    claims.append(Claim(
-        paper="P1: on the same outputs, exact match looks emergent while token edit distance "
-              "improves smoothly with scale (Fig. 3)",
-        ours="; ".join(parts) + " (emergence score = Srivastava et al. Eq. 1 on the standard "
-             "test set; L* = longest L ≥ 2 where the largest model reaches EM ≥ 0.1; "
-             "criterion: EM sharper in ≥ 2/3 of seeds)",
-        verdict=("reproduced" if all(ok) else "mixed" if any(ok) else "not reproduced")
-        if ok else "inconclusive"))
-    # prediction 2
-    n_std = res.cfg.test_size
-    n_big = n_std * res.cfg.large_test_factor
-    z, above, nonzero = p2["zero_on_standard"], p2["above_chance_on_large"], p2["nonzero_on_large"]
-    claims.append(Claim(
-        paper="P2: with more test data, small models' exact match is above chance where the "
-              "standard test set read 0 (Fig. 4)",
-        ours=f"{z} (task, L, seed, model) cells had 0/{n_std} exact matches; on {n_big} problems "
-             f"{nonzero} became nonzero and {above} had a Wilson 95% lower bound above chance "
-             "10^-L",
-        verdict=("reproduced" if above > 0 else "not reproduced") if z else "inconclusive"))
-    # prediction 3
-    fits = p3["fits"]
-    r2_em, r2_ted = p3["median_log_em_r2"], p3["median_ted_r2"]
-    if fits:
-        v = "reproduced" if r2_em >= 0.9 and r2_ted >= 0.9 else (
-            "mixed" if max(r2_em, r2_ted) >= 0.9 else "not reproduced")
-    else:
-        v = "inconclusive"
-    claims.append(Claim(
-        paper="P3: as target length L grows, exact match falls geometrically and token edit "
-              "distance quasi-linearly",
-        ours=f"{len(fits)} models with 0.05 < EM(L=1) < 0.95: median R² of log EM vs L = "
-             f"{r2_em:.3f}, of TED vs L = {r2_ted:.3f} (criterion ≥ 0.9)",
-        verdict=v))
-    # the model: EM ≈ exp(−L·CE), and CE falling smoothly (a power law) with size
-    parts = []
-    jumps = []
-    for t, d in mc["per_task"].items():
-        steep = sum(p["largest_step_share"] >= 0.5 for p in d["per_seed"])
-        rises = sum(p["non_monotone"] for p in d["per_seed"])
-        n_seeds = len(d["per_seed"])
-        parts.append(f"{t}: seed-mean CE {' → '.join(f'{x:.2f}' for x in d['ce'])} nats "
-                     f"(Spearman ρ with N {d['spearman_rho']:.2f}, power law α "
-                     f"{d['power_law_alpha']:.2f}, R² {d['power_law_r2']:.2f}); per seed, one "
-                     f"step between adjacent sizes covers ≥ half of CE's range in {steep}/"
-                     f"{n_seeds} seeds and CE rises with size in {rises}/{n_seeds}")
-        if steep * 3 >= 2 * n_seeds or rises * 3 >= 2 * n_seeds:
-            jumps.append(t)
-    good_fit = mc["pearson_r"] >= 0.9
-    smooth = all(d["power_law_r2"] >= 0.9 and d["spearman_rho"] <= -0.9
-                 for d in mc["per_task"].values()) and not jumps
-    claims.append(Claim(
-        paper="Model (§2): per-token CE falls smoothly (power law) with scale and exact match "
-              "≈ exp(−L·CE_token)",
-        ours=f"measured EM vs exp(−L·CE) over {mc['n_points']} (task, seed, model, L) points: "
-             f"r = {mc['pearson_r']:.3f}, mean |error| = {mc['mean_abs_error']:.3f}; "
-             + "; ".join(parts)
-             + (f". Per-token CE itself jumps with size on {', '.join(jumps)}: that transition "
-                "is in the model, not the metric, and the mirage account does not explain it"
-                if jumps else ""),
-        verdict="reproduced" if good_fit and smooth else "mixed" if good_fit or smooth
-        else "not reproduced"))
-    return claims
-
-
-def reproduce_emergence(profile: str = "quick", runs_dir: Path = Path("runs"),
-                        overrides: Sequence[str] = (), config_path: Path | None = None) -> Path:
-    """Run the family sweep for `profile`, write the run record, return the run dir."""
-    from rich.console import Console
-
-    from neurips23.config import load_config
-    from neurips23.emergence import plots
-    from neurips23.errors import ConfigError
-    from neurips23.report.records import start_run
-
-    if profile not in PROFILES:
-        raise ConfigError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
-    cfg = load_config(EmergenceConfig, config_path, overrides, base=PROFILES[profile])
-    console = Console(stderr=True)
-    run = start_run("emergence", cfg, runs_dir, profile=profile)
-    console.print(f"[bold]emergence[/] {profile}: {len(cfg.family)} sizes × {len(cfg.seeds)} "
-                  f"seeds, {cfg.steps} steps → {run.dir}")
-    res = run_sweep(cfg, log=console.print)
-    p1, p2, p3, mc = prediction_1(res), prediction_2(res), prediction_3(res), model_check(res)
-    run.log_samples(res.samples)
-    run.save_plot(plots.fig3_metric_swap(res, mc), "fig3_metric_swap")
-    run.save_plot(plots.fig4_larger_test_set(res), "fig4_larger_test_set")
-    run.save_plot(plots.fig_model_check(res, mc), "model_check")
-    run.save_plot(plots.fig_length(res, p3), "target_length")
-    claims = make_claims(res, p1, p2, p3, mc)
-    table = [{"task": k[0], "seed": k[1], "model": k[2], "params": res.params[k[2]], "L": k[3],
-              "test": k[4], **v} for k, v in res.table.items()]
-    metrics = _finite({
-        "params": res.params, "train_or_load_seconds": res.train_seconds,
-        "members_from_cache": res.cached,
-        "eval_seconds": res.eval_seconds, "prediction_1": p1,
-        "prediction_2": {k: v for k, v in p2.items() if k != "rows"} | {
-            "examples": p2["rows"][:20]},
-        "prediction_3": p3, "model_check": mc, "table": table,
-    })
-    total = len(cfg.family) * len(cfg.seeds)
-    notes = (f"{res.cached} of {total} trained models were loaded from the model cache (trained "
-             "by an earlier run), so train_or_load_seconds and this run's wall time leave out "
-             "their training." if res.cached else "")
-    run.finish(metrics, claims, seeds=list(cfg.seeds), notes=notes)
-    return run.dir
+REPRODUCTION = Reproduction(
+    name="emergence", title="Are emergent abilities a mirage? (Schaeffer et al. 2023)",
+    config=EmergenceConfig, profiles=PROFILES, run=run_emergence)
