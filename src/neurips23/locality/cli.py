@@ -159,10 +159,13 @@ def estimate(cfg: EstimateConfig) -> None:
     from neurips23.errors import UserError
     from neurips23.lm.models import load_model
     from neurips23.locality.estimators import LMReader
-    from neurips23.locality.evaluation import evaluate_estimators, mse
+    from neurips23.locality.evaluation import ESTIMATORS, evaluate_estimators, mse
     from neurips23.locality.world import load_world
     from neurips23.utils import atomic_write_text
 
+    unknown = [e for e in cfg.estimators if e not in ESTIMATORS]
+    if unknown:
+        raise UserError(f"estimator {unknown[0]!r}: choose from {', '.join(ESTIMATORS)}")
     w = load_world(cfg.world)
     if not w.pairs:
         raise UserError(f"{cfg.world}: no held-out pairs (write the world with `locality net`)")
