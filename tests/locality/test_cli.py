@@ -49,7 +49,7 @@ def test_data_train_estimate(world_file, tmp_path):
         seen = {v for v, _ in parse_sample(t)[1]}
         assert not any(a in seen and b in seen for a, b in pairs)
     model = tmp_path / "model"
-    args = ["locality", "train", "--world", str(world_file), "--out", str(model), "--n-train", "400",
+    args = ["locality", "train", "--world", str(world_file), "--out", str(model), "--n-train", "200",
             "--steps", "4", "--batch-size", "4", "--hidden-size", "16", "--layers", "1",
             "--heads", "2", "--checkpoint-every", "2"]
     res = runner.invoke(app, args)
@@ -59,7 +59,7 @@ def test_data_train_estimate(world_file, tmp_path):
     assert isinstance(res.exception, UserError) and "different settings" in str(res.exception)
     out = tmp_path / "rows.jsonl"
     res = runner.invoke(app, ["locality", "estimate", "--model", str(model), "--world", str(world_file),
-                              "--n-samples", "2", "--out", str(out)])
+                              "--n-samples", "1", "--out", str(out)])
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 8 and all({"truth", "marginal", "direct", "free"} <= set(r) for r in rows)
