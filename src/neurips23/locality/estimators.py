@@ -205,17 +205,16 @@ class LMReader:
 
     def p_one(self, chains: Sequence[Chain], variables: Sequence[int]) -> np.ndarray:
         seqs = [self.chain_ids(c) + self._ask[v] for c, v in zip(chains, variables, strict=True)]
-        logp = self._last_logprobs(seqs)
-        pairs = np.array([self._values[v] for v in variables]).reshape(-1, 2)
-        two = np.take_along_axis(logp, pairs, axis=1) if len(seqs) else np.zeros((0, 2))
-        two = two - two.max(axis=1, keepdims=True)
+        two = self._last_logprobs(seqs, np.array([self._values[v] for v in variables]).reshape(-1, 2))
+        two = two - two.max(axis=1, keepdims=True) if len(seqs) else two
         e = np.exp(two)
         return e[:, 1] / e.sum(axis=1)
 
     def next_variable_probs(self, chains: Sequence[Chain]) -> np.ndarray:
         if self._single_token_names:
-            logp = self._last_logprobs([self.chain_ids(c) for c in chains])
-            sub = logp[:, [a[0] for a in self._ask]]
+            names = np.array([a[0] for a in self._ask])
+            sub = self._last_logprobs([self.chain_ids(c) for c in chains],
+                                      np.broadcast_to(names, (len(chains), len(names))))
         else:
             sub = self._name_logprobs([self.chain_ids(c) for c in chains])
         sub = sub - sub.max(axis=1, keepdims=True)
@@ -240,18 +239,16 @@ class LMReader:
                     out[i, start + k] = float(logp[k, pos, torch.tensor(ask)].sum())
         return out
 
-    def _last_logprobs(self, seqs: list[list[int]]) -> np.ndarray:
+    def _last_logprobs(self, seqs: list[list[int]], columns: np.ndarray) -> np.ndarray:
+        """log p(token | sequence) at each sequence's end, for row i's tokens columns[i]."""
         import torch
 
-        out = np.zeros((len(seqs), 0), dtype=np.float32)
+        out = np.zeros(columns.shape, dtype=np.float64)
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
-            logits = self._forward([seqs[i] for i in idx])[:, -1]
-            logp = torch.log_softmax(logits, dim=-1).numpy()
-            if out.shape[1] == 0:
-                out = np.zeros((len(seqs), logp.shape[1]), dtype=np.float32)
-            out[idx] = logp
+            logp = torch.log_softmax(self._forward([seqs[i] for i in idx])[:, -1], dim=-1)
+            out[idx] = torch.gather(logp, 1, torch.as_tensor(columns[idx], dtype=torch.long)).numpy()
         return out
 
     def _forward(self, seqs: list[list[int]], keep_all: bool = False):
