@@ -45,6 +45,7 @@ def estimator_speed(world, model, tok, n_samples: int) -> dict:
         rows, timing = evaluate_estimators(reader, world.net, world.pair_tuples, n_samples, seed=0)
         out[label] = {e: round(timing[e]["samples_per_second"], 1) for e in ESTIMATORS}
         out[label + "_mse"] = {e: round(mse(rows, e), 5) for e in ("marginal", *ESTIMATORS)}
+        out[label + "_free_mean_steps"] = round(float(np.mean([r["free_steps"] for r in rows])), 1)
     out["speedup"] = {e: round(out["batched"][e] / out["one_at_a_time"][e], 1) for e in ESTIMATORS}
     return out
 
