@@ -408,14 +408,18 @@ def save_net(net: BayesNet, path: str | Path) -> Path:
     return Path(path)
 
 
-def load_net(path: str | Path) -> BayesNet:
-    """Read a net written by save_net; DataError on a bad file."""
+def read_json(path: str | Path, what: str) -> Any:
+    """The JSON in `path` (a `what` file); DataError naming the file and line when it is not."""
     from neurips23.utils import read_text_file
 
-    text = read_text_file(path, "Bayes net")
+    text = read_text_file(path, what)
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
-    return net_from_dict(data, str(path))
+
+
+def load_net(path: str | Path) -> BayesNet:
+    """Read a net written by save_net; DataError on a bad file."""
+    return net_from_dict(read_json(path, "Bayes net"), str(path))
 

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from neurips23.errors import DataError
-from neurips23.locality.bayesnet import BayesNet, net_from_dict, net_to_dict, random_net
+from neurips23.locality.bayesnet import BayesNet, net_from_dict, net_to_dict, random_net, read_json
 from neurips23.locality.heldout import PairInfo, select_held_out_pairs
 
 OTHER_NET_OFFSET = 1_000_003
@@ -48,13 +48,7 @@ def save_world(world: World, path: str | Path) -> Path:
 
 def load_world(path: str | Path) -> World:
     """Read a world file (a plain net file gets no held-out pairs and a random other net)."""
-    from neurips23.utils import read_text_file
-
-    text = read_text_file(path, "world")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    data = read_json(path, "world")
     net = net_from_dict(data, str(path))
     seed = data.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
