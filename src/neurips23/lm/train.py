@@ -408,9 +408,7 @@ def train_causal_lm(model, tokenizer, train: Sequence[Example] | TrainData, cfg:
         sched.step()
         tokens += int(batch["attention_mask"].sum()) * world
         if (step + 1) % max(1, cfg.log_every) == 0 or step == cfg.steps - 1:
-            result.losses.append((step + 1, loss_value))
-            result.logs.append({"step": step + 1, "lr": sched.get_last_lr()[0], **metrics,
-                                "loss": loss_value})
+            _log_step(result, step + 1, sched.get_last_lr()[0], loss_value, metrics)
         if eval and cfg.eval_every and (step + 1) % cfg.eval_every == 0:
             result.evals.append((step + 1, evaluate_loss(acc.unwrap_model(model), tokenizer, eval,
                                                          cfg.max_length, cfg.eval_batch_size)))
@@ -431,16 +429,27 @@ def train_causal_lm(model, tokenizer, train: Sequence[Example] | TrainData, cfg:
         bar.close()
     model = acc.unwrap_model(model)
     model.eval()
-    result.wall_seconds = time.perf_counter() - t0
-    result.tokens_per_second = tokens / max(result.wall_seconds, 1e-9)
-    result.steps = cfg.steps
-    result.final_loss = result.losses[-1][1] if result.losses else float("nan")
+    _summarize(result, cfg, time.perf_counter() - t0, tokens)
     if eval and (not result.evals or result.evals[-1][0] != cfg.steps):
         result.evals.append((cfg.steps, evaluate_loss(model, tokenizer, eval, cfg.max_length,
                                                       cfg.eval_batch_size)))
     if ckpt is not None and acc.is_main_process and start < cfg.steps:
         save_checkpoint(ckpt, model, opt, sched, cfg.steps, result, fingerprint)
     return result
+
+
+def _summarize(result: TrainResult, cfg: TrainConfig, seconds: float, tokens: int) -> None:
+    """Fill in the run's totals: wall time, throughput, steps, final loss."""
+    result.wall_seconds = seconds
+    result.tokens_per_second = tokens / max(seconds, 1e-9)
+    result.steps = cfg.steps
+    result.final_loss = result.losses[-1][1] if result.losses else float("nan")
+
+
+def _log_step(result: TrainResult, step: int, lr: float, loss: float, metrics: dict) -> None:
+    """Record one logged step: its loss, and lr + the loss function's metrics in `logs`."""
+    result.losses.append((step, loss))
+    result.logs.append({"step": step, "lr": lr, **metrics, "loss": loss})
 
 
 def _resume(ckpt: Path | None, model, opt, sched, fingerprint: dict[str, str],
