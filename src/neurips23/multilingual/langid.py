@@ -2,7 +2,7 @@
 
     from neurips23.multilingual.langid import detect
     detect("Mo fẹ́ lọ sí ọjà lónìí.")                 # 'yor' (lingua, the default)
-    detect("Habari ya asubuhi", backend="langid")     # 'swa'
+    detect("Habari za asubuhi? Leo tutaenda sokoni pamoja na watoto.", backend="langid")   # 'swa'
     detect("12345")                                   # 'und'
 
 Backends: `lingua` (lingua-language-detector, 75 languages; by default built for DEFAULT_LANGUAGES
