@@ -37,7 +37,7 @@ def read_parallel(path: str | Path) -> dict[str, list[str]]:
             raise DataError(f"{path}:{lineno}: expected a JSON object")
         langs = [k for k in row if k != "id"]
         for k in langs:
-            check_code(k, f"{path}:{lineno}: key")
+            check_code(k, f"{path}:{lineno}: key", DataError)
             if not isinstance(row[k], str) or not row[k].strip():
                 raise DataError(f"{path}:{lineno}: {k!r} should be a non-empty string")
         if out and set(langs) != set(out):
