@@ -140,3 +140,46 @@ def test_bad_config_is_one_clear_error(override, field):
     cfg = load_config(MultilingualConfig, base=override)
     with pytest.raises(ConfigError, match=field):
         validate(cfg)
+
+
+class EnglishOnlyModel:
+    """Answers every question in English and, as a judge, always picks position A."""
+
+    name = "english-only"
+
+    def __init__(self):
+        from neurips23.lm.backends.base import Usage
+
+        self.usage = Usage()
+
+    def chat(self, conversations, n=1, **kw):
+        self.usage.add(calls=len(conversations))
+        return [["A"] if "Response A" in c[-1]["content"] else
+                ["Clean water keeps people healthy because it carries no germs or poison."]
+                for c in conversations]
+
+
+def test_the_whole_run_catches_a_planted_english_only_model(tmp_path, monkeypatch):
+    """End to end without a real model: the arms, the tables and the claims' wiring."""
+    import neurips23.multilingual.reproduce as rep
+    from neurips23.report.records import start_run
+
+    loose = {"min_n": 2}
+    cfg = load_config(MultilingualConfig, base={
+        **PROFILES["quick"], "tokenizer": "bytes", "languages": ["eng", "fra", "yor"], "n_boot": 200,
+        "bpe_vocab": 300, "judge_languages": ["fra"], "n_pairs": 6})
+    for name in ("premium_rule", "training_mix_rule", "position_rule", "confusion_rule", "fidelity_gap_rule"):
+        setattr(cfg, name, Rule(**{**vars(getattr(CFG, name)), **loose}))
+    monkeypatch.setattr(rep, "_load_model", lambda cfg, run: EnglishOnlyModel())
+    out = rep.run_multilingual(cfg, start_run("multilingual", cfg, tmp_path, "quick", finding=False))
+    verdicts = {c.statistic.split(",")[0]: c.verdict for c in out.claims}
+    assert verdicts["language fidelity"] == "reproduced"          # yor answered in English: 0/4
+    assert verdicts["share of pairs where the model judge chose the same position in both orders"] == "reproduced"
+    fid = {row["language"]: row for row in out.tables["language fidelity"]}
+    assert fid["eng"]["fidelity"] == 1.0 and fid["yor"]["fidelity"] == 0.0
+    assert fid["yor"]["answered instead in"].startswith("eng")
+    assert out.metrics["fidelity"]["planted"]["recall"] == 1.0
+    planted = out.metrics["fidelity"]["planted"]
+    assert planted["false_flags"] <= 0.05 * planted["n"]  # lingua: "How do you cook rice?" reads und
+    judges = {row["judge"]: row for row in out.tables["judges"]}
+    assert judges["chrf"]["win (right translation)"] == 1.0 and judges["chrf"]["same position both orders"] == 0
