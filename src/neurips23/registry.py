@@ -33,6 +33,7 @@ METHODS: tuple[Method, ...] = (
     Method("emergence"),
     Method("locality"),
     Method("symbolic_rl"),
+    Method("multilingual", aliases=("aya",)),
 )
 
 
