@@ -57,9 +57,14 @@ def test_edit_and_analyze_commands(model_dir, facts_file, tmp_path):
     rows = [json.loads(x) for x in (out / "rows.jsonl").read_text().splitlines()]
     assert len(rows) == 2 * 2 * 2
     assert {r["method"] for r in rows} == {"rome", "ft1"} and {r["layer"] for r in rows} == {1, 2}
-    assert "error" in json.loads((out / "r2.json").read_text())  # 4 rows: too few to fit
+    fits = json.loads((out / "r2.json").read_text())  # 4 rows per pair: too few to fit
+    assert "usable rows" in fits["rome/error_injection"]["error"]
     r = _invoke("analyze", "--rows", str(out / "rows.jsonl"))
-    assert isinstance(r.exception, Exception) and "usable rows" in str(r.exception)
+    assert r.exit_code == 0 and "no regression" in r.output
+    bad = tmp_path / "rows.jsonl"
+    bad.write_text('{"method": "rome"}\n')
+    r = _invoke("analyze", "--rows", str(bad))
+    assert isinstance(r.exception, DataError) and "rows.jsonl:1: missing field" in str(r.exception)
 
 
 def test_bad_input_is_one_clear_line(model_dir, facts_file, tmp_path):

@@ -82,7 +82,7 @@ def test_key_second_moment_by_hand(gpt2, word_tok):
         ids = torch.tensor([word_tok(text)["input_ids"]])
         store = {}
         h = get_module(gpt2, names.of("down_proj", 1)).register_forward_pre_hook(
-            lambda m, a: store.__setitem__("k", a[0]))
+            lambda m, a, store=store: store.__setitem__("k", a[0]))
         gpt2(input_ids=ids)
         h.remove()
         keys.append(store["k"][0].double())

@@ -176,10 +176,7 @@ def edit(cfg: EditConfig) -> None:
         rows += r
         err.print(f"fact {i + 1}/{len(facts)} {f.subject!r}: {len(r)} edits")
         atomic_write_text(out / "rows.jsonl", "".join(json.dumps(x) + "\n" for x in rows))
-    try:
-        fits = {f"{m}/{p}": v for (m, p), v in r2_table(rows).items()}
-    except Exception as e:  # noqa: BLE001 - too few rows to fit is reported, not fatal
-        fits = {"error": str(e)}
+    fits = {f"{m}/{p}": v for (m, p), v in r2_table(rows).items()}
     atomic_write_json(out / "r2.json", fits)
     _print_fits(fits)
 
@@ -188,11 +185,11 @@ def _print_fits(fits: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    if "error" in fits:
-        Console(stderr=True).print(f"no regression: {fits['error']}")
-        return
     t = Table("method/problem", "R² layer", "R² tracing", "R² both", "ΔR²", "p (F-test)", "rows")
     for k, v in fits.items():
+        if "error" in v:
+            Console(stderr=True).print(f"{k}: no regression ({v['error']})")
+            continue
         t.add_row(k, *(f"{v[x]:.3f}" for x in ("r2_layer", "r2_trace", "r2_both", "delta_r2")),
                   f"{v['p_value']:.2g}", str(v["n"]))
     Console().print(t)

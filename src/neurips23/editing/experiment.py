@@ -49,6 +49,7 @@ class SweepSettings:
                                       "Start words of ROME's sampled context prefixes.")
     context_per_start: int = param(1, "Context prefixes sampled per start word (ROME: 1-4).")
     context_length: int = param(10, "Tokens per sampled context prefix (ROME: 10).")
+    context_stop: list[str] = param([], "Cut sampled prefixes at these strings (none in ROME).")
     ft5_width: int = param(5, "Layers tuned by the multi-layer finetuning (Hase et al.: 5).")
     rome: RomeHparams = field(default_factory=RomeHparams)
     ft1: FinetuneHparams = field(default_factory=lambda: FinetuneHparams(eps=1e-4))
@@ -99,7 +100,7 @@ def prepare(model, tok, facts: Sequence[Fact], corpus: Sequence[str], s: SweepSe
     std = subject_embedding_std(model, tok, sorted({f.subject for f in facts}), names)
     noise = s.noise if s.noise > 0 else s.noise_multiple * std
     contexts = context_templates(model, tok, s.context_starts, s.context_per_start,
-                                 s.context_length, seed=s.seed)
+                                 s.context_length, seed=s.seed, stop=s.context_stop)
     C = {}
     if "rome" in s.methods:
         t0 = time.perf_counter()
@@ -113,12 +114,15 @@ def model_corpus(model, tok, starts: Sequence[str], n_texts: int, length: int,
                  seed: int = 17) -> list[str]:
     """Text for C when no corpus is given: the model's own samples from `starts` (ROME used
     100k Wikipedia samples, which an offline run does not have)."""
+    from neurips23.editing.rome import join_separator
     from neurips23.lm.generate import generate
 
     starts = list(starts) or ["The"]
     per = max(1, n_texts // len(starts))
-    outs = generate(model, tok, starts, n=per, temperature=1.0, max_new_tokens=length, seed=seed)
-    return [s + c.text for s, comps in zip(starts, outs, strict=True) for c in comps]
+    outs = generate(model, tok, starts, n=per, temperature=1.0, top_p=0.95,
+                    max_new_tokens=length, seed=seed)
+    sep = join_separator(tok)
+    return [s + sep + c.text for s, comps in zip(starts, outs, strict=True) for c in comps]
 
 
 def fact_probs(model, tok, fact: Fact, problem: Problem, noise: float, samples: int,
@@ -182,14 +186,22 @@ def edit_deltas(model, tok, fact: Fact, problem: Problem, method: str, layer: in
     layers = finetune_layers(layer, width, shared.names.n_layers)
     deltas = constrained_finetune(model, tok, fact, problem, layers, hp, shared.names,
                                   noise=noise, samples=s.samples)
-    ratio = max(float(d.abs().max()) / _eps(model, n, hp) for n, d in deltas.items())
-    return deltas, {"linf_over_eps": ratio, "ft_layers": layers}
+    return deltas, {"linf_over_eps": linf_over_eps(model, deltas, hp), "ft_layers": layers}
 
 
-def _eps(model, param_name: str, hp: FinetuneHparams) -> float:
-    if not hp.eps_relative:
-        return hp.eps
-    return hp.eps * float(dict(model.named_parameters())[param_name].detach().float().std())
+def linf_over_eps(model, deltas: dict, hp: FinetuneHparams) -> float:
+    """max |ΔW| / ε over the tuned matrices, ε widened by one float32 ulp of each weight (the
+    clamp to W₀ ± ε cannot be finer than the weights' own rounding)."""
+    import torch
+
+    params = dict(model.named_parameters())
+    worst = 0.0
+    for name, d in deltas.items():
+        w = params[name].detach().float()
+        eps = hp.eps * float(w.std()) if hp.eps_relative else hp.eps
+        allowed = eps + w.abs() * torch.finfo(torch.float32).eps
+        worst = max(worst, float((d.abs() / allowed).max()))
+    return worst
 
 
 def sweep_fact(model, tok, fact: Fact, shared: Shared, s: SweepSettings,
@@ -224,12 +236,19 @@ def sweep_fact(model, tok, fact: Fact, shared: Shared, s: SweepSettings,
 
 
 def r2_table(rows: Sequence[dict], score: str = "rewrite", tracing: str = "tracing") -> dict:
-    """compare_r2 for every (method, problem) among `rows`: {(method, problem): result}."""
+    """compare_r2 for every (method, problem) among `rows`: {(method, problem): result}; a pair
+    with too few usable rows gets NaNs and an `error` entry."""
     from neurips23.editing.analysis import compare_r2
+    from neurips23.errors import UserError
 
     out = {}
     for key in sorted({(r["method"], r["problem"]) for r in rows}):
         sel = [r for r in rows if (r["method"], r["problem"]) == key]
-        out[key] = compare_r2([r[score] for r in sel], [r[tracing] for r in sel],
-                              [r["layer"] for r in sel])
+        try:
+            out[key] = compare_r2([r[score] for r in sel], [r[tracing] for r in sel],
+                                  [r["layer"] for r in sel])
+        except UserError as e:  # too few usable rows: reported, not fatal
+            out[key] = {k: float("nan") for k in ("r2_layer", "r2_trace", "r2_both", "delta_r2",
+                                                  "p_value", "f_stat")} | {
+                "n": len(sel), "error": str(e)}
     return out

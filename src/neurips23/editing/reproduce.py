@@ -158,9 +158,12 @@ def run_world_seed(cfg: EditingConfig, seed: int) -> dict[str, Any]:
     known, acc = known_pairs(model, tok, world)
     rng = random.Random(seed)
     candidates = world_facts(world, world.subjects, seed, cfg.n_neighbours, known)
-    candidates = [f for f in candidates if (f.subject, f.relation) in known]
-    facts = rng.sample(candidates, min(cfg.n_facts, len(candidates)))
-    corpus = [f"{e.prompt} {e.response}" for e in
+    good = [f for f in candidates if (f.subject, f.relation) in known]
+    facts = rng.sample(good, min(cfg.n_facts, len(good)))
+    if len(facts) < cfg.n_facts:  # a model that learned too little: the accuracy precondition
+        rest = [f for f in candidates if (f.subject, f.relation) not in known]  # flags it
+        facts += rng.sample(rest, min(cfg.n_facts - len(facts), len(rest)))
+    corpus = [e.response for e in
               training_examples(world, cfg.corpus_texts, seed + 7919)]
     seed_everything(seed)
     shared = prepare(model, tok, facts, corpus, cfg)

@@ -111,21 +111,29 @@ def key_second_moment(model, tok, texts: Sequence[str], layers: Sequence[int],
 
 
 def context_templates(model, tok, starts: Sequence[str], per_start: int, length: int,
-                      seed: int = 0) -> list[str]:
+                      seed: int = 0, stop: Sequence[str] = ()) -> list[str]:
     """ROME's context prefixes: "{}" plus `per_start` sampled continuations of each start word,
-    each followed by ". {}" (braces in the samples are blanked)."""
+    each followed by ". {}" (braces in the samples blanked; a sample is cut at `stop`)."""
     from neurips23.lm.generate import generate
 
     out = ["{}"]
     if per_start <= 0 or not starts:
         return out
-    samples = generate(model, tok, list(starts), n=per_start, temperature=1.0,
-                       max_new_tokens=length, seed=seed)
+    samples = generate(model, tok, list(starts), n=per_start, temperature=1.0, top_p=0.9,
+                       max_new_tokens=length, seed=seed, stop=list(stop))
+    sep = join_separator(tok)
     for start, comps in zip(starts, samples, strict=True):
         for c in comps:
-            text = (start + c.text).replace("{", " ").replace("}", " ").strip()
-            out.append(" ".join(text.split()) + " . {}" if text else "{}")
+            text = " ".join((start + sep + c.text).replace("{", " ").replace("}", " ").split())
+            out.append(text + " . {}" if text else "{}")
     return out
+
+
+def join_separator(tok) -> str:
+    """What goes between a prompt and its decoded continuation: nothing for tokenizers whose
+    tokens carry their leading space (byte-level BPE), a space for word-level ones."""
+    ids = tok(" x", add_special_tokens=False)["input_ids"]
+    return "" if tok.decode(ids).startswith(" ") else " "
 
 
 @dataclass

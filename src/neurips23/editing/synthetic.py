@@ -4,8 +4,8 @@ Subjects are 2–3 made-up word pieces ("ka lo mir"), so a subject has a last to
 single token identifies it; 6 relations × 3 templates; 10 objects per relation shared by many
 subjects, so every fact has neighbours (other subjects with the same true object). The
 model is trained on all three templates; edits use the first, the third is the paraphrase
-the edit never sees. Training prompts carry 0–2 other facts in front (". "-separated), so the
-model reads facts at any position, as ROME's context prefixes need.
+the edit never sees. Training texts string 1–4 facts together (". "-separated), so the model
+reads facts at any position, as ROME's context prefixes need.
 """
 
 from __future__ import annotations
@@ -73,20 +73,18 @@ def make_world(n_subjects: int, seed: int) -> World:
     return World(subjects, table)
 
 
-def training_examples(world: World, n: int, seed: int, max_prefix: int = 2) -> list[Example]:
-    """n prompts "[fact . ]{0..max_prefix} <template(subject)>" → object, all templates."""
+def training_examples(world: World, n: int, seed: int, max_facts: int = 4) -> list[Example]:
+    """n texts of 1..max_facts random fact sentences ("s r o . s r o"), all templates; the LM
+    loss covers the whole text, so every object in it is a training target."""
     rng = random.Random(seed + 1)
     rels = list(world.relations)
 
     def pick():
-        return world.sentence(rng.choice(world.subjects), rng.choice(rels), rng.randrange(3))
+        return " ".join(world.sentence(rng.choice(world.subjects), rng.choice(rels),
+                                       rng.randrange(3)))
 
-    out = []
-    for _ in range(n):
-        prefix = [" ".join(pick()) for _ in range(rng.randint(0, max_prefix))]
-        prompt, obj = pick()
-        out.append(Example(" . ".join(prefix + [prompt]), obj))
-    return out
+    return [Example("", " . ".join(pick() for _ in range(rng.randint(1, max_facts))))
+            for _ in range(n)]
 
 
 def world_tokenizer(world: World):
@@ -152,7 +150,7 @@ def trained_world_model(world_seed: int, n_subjects: int, model_size: dict, trai
         world = make_world(n_subjects, world_seed)
         return world_tokenizer(world), training_examples(world, n_examples, world_seed)
 
-    key = {"kind": "editing-world", "version": 1, "world_seed": world_seed,
+    key = {"kind": "editing-world", "version": 2, "world_seed": world_seed,
            "n_subjects": n_subjects, "n_examples": n_examples}
     return cached_tiny_lm(key, data, model_size, train, arch="gpt2", max_position_embeddings=64,
                           progress=progress)
