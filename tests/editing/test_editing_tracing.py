@@ -92,3 +92,53 @@ def test_bad_trace_inputs(gpt2, word_tok):
         trace_fact(gpt2, word_tok, PROMPT, SUBJECT, TARGET, noise=1.0, kind="resid")
     with pytest.raises(UserError, match="subject 'zz' does not occur"):
         trace_fact(gpt2, word_tok, PROMPT, "zz", TARGET, noise=1.0)
+
+
+@pytest.mark.parametrize("kind, window", [("layer", 1), ("mlp", 3)])
+def test_trace_against_a_direct_computation(gpt2, word_tok, kind, window):
+    """Every cell recomputed with plain forward hooks on the HF GPT-2 modules: noise from
+    RandomState(1) added to the subject's embeddings (inputs_embeds), the clean output of
+    block l (or of the MLPs in ROME's window) written back at token t, p(o) averaged."""
+    import torch
+
+    samples, noise = 3, 1.3
+    ids = torch.tensor([word_tok(PROMPT)["input_ids"]])
+    b, e = 3, 6  # "ba ko mi"
+    target = word_tok(" " + TARGET, add_special_tokens=False)["input_ids"][0]
+    blocks = gpt2.transformer.h
+    mods = [blk if kind == "layer" else blk.mlp for blk in blocks]
+    L, T = len(blocks), ids.shape[1]
+    clean = {}
+    hs = [m.register_forward_hook(lambda m, a, o, j=j: clean.__setitem__(
+        j, (o[0] if isinstance(o, tuple) else o)[0].clone())) for j, m in enumerate(mods)]
+    with torch.no_grad():
+        p_clean = float(torch.softmax(gpt2(input_ids=ids).logits[0, -1], -1)[target])
+    for h in hs:
+        h.remove()
+    emb = gpt2.transformer.wte(ids).repeat(samples, 1, 1)
+    emb[:, b:e] += torch.from_numpy(
+        np.random.RandomState(1).randn(samples, e - b, emb.shape[-1])).float() * noise
+
+    def p_noised(restore=()):
+        def patch(j, t):
+            def fn(m, a, o):
+                h = o[0] if isinstance(o, tuple) else o
+                h[:, t] = clean[j][t]
+                return o
+            return mods[j].register_forward_hook(fn)
+        hooks = [patch(j, t) for j, t in restore]
+        with torch.no_grad():
+            p = torch.softmax(gpt2(inputs_embeds=emb.clone()).logits[:, -1], -1)[:, target]
+        for h in hooks:
+            h.remove()
+        return float(p.mean())
+
+    tr = trace_fact(gpt2, word_tok, PROMPT, SUBJECT, TARGET, noise=noise, kind=kind,
+                    window=window, samples=samples)
+    assert tr.p_clean == pytest.approx(p_clean, abs=1e-6)
+    assert tr.p_low == pytest.approx(p_noised(), abs=1e-6)
+    want = np.array([[p_noised([(j, t) for j in ([lv] if kind == "layer" else
+                                               range(max(0, lv - 1), min(L, lv + 2)))])
+                      for lv in range(L)] for t in range(T)])
+    np.testing.assert_allclose(tr.scores, want, atol=1e-6)
+    assert np.ptp(want) > 1e-3
