@@ -52,3 +52,15 @@ def test_reproduction_runs_end_to_end(tmp_path):
     assert len(rows) == 2 * 4 * 2 * 3 * 3  # seeds × facts × layers × methods × problems
     assert {"layers.png", "score_vs_tracing.png", "trace_example.png"} <= set(res["plots"])
     assert res["tables"]["R² of the edit score on layer, tracing and both"][0]["r2_layer"] == 0.947
+
+
+def test_reproduction_rejects_a_bad_setting_before_any_work(tmp_path):
+    import pytest
+
+    from neurips23.core.reproduction import reproduce
+    from neurips23.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="memit"):
+        reproduce("editing", "quick", overrides=["methods=[memit]"], runs_dir=tmp_path)
+    with pytest.raises(ConfigError, match="samples"):
+        reproduce("editing", "quick", overrides=["samples=0"], runs_dir=tmp_path)
