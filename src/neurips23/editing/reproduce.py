@@ -74,7 +74,7 @@ class EditingConfig(SweepSettings):
 
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"n_subjects": 120, "n_examples": 12000, "tiny_layers": 4, "tiny_hidden": 64,
-              "train": {"steps": 700}, "seeds": [0, 1, 2], "n_facts": 4, "n_neighbours": 3,
+              "train": {"steps": 300}, "seeds": [0, 1, 2], "n_facts": 3, "n_neighbours": 3,
               "samples": 5, "trace_window": 3, "corpus_texts": 500,
               "problems": ["error_injection", "fact_forcing"],
               "context_starts": ["the"], "context_per_start": 2, "context_length": 8,
@@ -86,11 +86,10 @@ PROFILES: dict[str, dict[str, Any]] = {
              "context_per_start": 5, "context_length": 8,
              "ft1": {"eps": 0.5, "eps_relative": True},
              "ft5": {"eps": 0.25, "eps_relative": True}},
-    "full": {"model": "smollm2-135m", "seeds": [0], "interval": "facts", "n_facts": 30,
-             "layers": [0, 3, 6, 9, 12, 15, 18, 21, 24, 27], "trace_window": 5,
-             "methods": ["rome", "ft1"], "problems": ["error_injection", "fact_forcing"],
-             "context_per_start": 1, "corpus_texts": 200,
-             "rome": {"v_steps": 10, "forcing_v_steps": 12}},
+    "full": {"model": "smollm2-135m", "seeds": [0], "interval": "facts", "n_facts": 8,
+             "layers": [2, 9, 16, 23], "trace_window": 5, "methods": ["rome", "ft1"],
+             "problems": ["error_injection"], "context_starts": ["The", "I"],
+             "context_per_start": 1, "corpus_texts": 40, "rome": {"v_steps": 10}},
 }
 
 
