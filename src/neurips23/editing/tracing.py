@@ -7,8 +7,9 @@ restored to its clean value: the block output h_l[t] (kind "layer"), or the MLP 
 outputs of the layers in a window around l at token t. p(o) is averaged over the noised runs.
 
 ROME loops over (t, l) with one forward of 1 + samples rows each. `trace_fact` puts many
-restorations in one forward and starts each forward at the first restored layer (the corrupted
-run's states below it are shared and replayed from cache); `trace_fact_loop` is ROME's loop,
+restorations in one forward, starts each forward at the first restored layer (the corrupted
+run's states below it are shared and replayed from cache) and skips the tokens before the
+subject, where restoring changes nothing; `trace_fact_loop` is ROME's loop,
 kept as the reference the tests and the benchmark compare against.
 """
 
@@ -141,12 +142,15 @@ def trace_fact(model, tok, prompt: str, subject: str, target: str | None = None,
                             get_module(model, names.embed).weight.shape[1], noise, seed)
     answer, p_clean, p_low, clean, corrupt, spans = _clean_and_corrupted(
         model, names, enc, kind, noise_t, answer)
+    # before the subject the noised run's states are the clean ones (causal attention, noise
+    # on the subject only): restoring there gives p_low exactly, so those cells need no pass
+    first = enc.subject[0][0]
     patched = {(t, li): ([l] if kind == "layer" else window_layers(l, window, L))
-               for t in range(T) for li, l in enumerate(layers)}
+               for t in range(first, T) for li, l in enumerate(layers)}
     groups: dict[int, list] = {}
     for key, mods in patched.items():  # restorations that start at the same layer share a pass
         groups.setdefault(mods[0], []).append(key)
-    scores = np.zeros((T, len(layers)))
+    scores = np.full((T, len(layers)), p_low)
     per_pass = max(1, max_rows // samples)
     kw = forward_kwargs(model)
     for start, keys in sorted(groups.items()):
