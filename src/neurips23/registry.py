@@ -34,6 +34,7 @@ METHODS: tuple[Method, ...] = (
     Method("locality"),
     Method("symbolic_rl"),
     Method("multilingual", aliases=("aya",)),
+    Method("editing"),
 )
 
 

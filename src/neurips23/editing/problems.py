@@ -1,0 +1,75 @@
+"""The editing problems of Hase et al. §5.1: what an edit must do to p(o | s, r).
+
+- Error Injection: raise p(o_false | s, r), o_false a counterfactual object (CounterFact's).
+- Fact Erasure: lower p(o_true | s, r).
+- Fact Forcing: raise p(o_true | s_noise, r), the subject's embeddings noised as in tracing,
+  during the edit and when it is scored. The problem tied to localization by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neurips23.editing.facts import Fact
+from neurips23.errors import UserError
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An editing objective: which object, raised or lowered, with or without subject noise."""
+
+    name: str
+    use_new_object: bool
+    minimise: bool
+    noised: bool
+
+    def target(self, fact: Fact) -> str:
+        """The object whose probability the edit changes."""
+        if self.use_new_object:
+            if not fact.target_new:
+                raise UserError(f"{fact.where or fact.subject}: {self.name} needs target_new")
+            return fact.target_new
+        return fact.target_true
+
+
+PROBLEMS: dict[str, Problem] = {
+    "error_injection": Problem("error_injection", use_new_object=True, minimise=False,
+                               noised=False),
+    "fact_erasure": Problem("fact_erasure", use_new_object=False, minimise=True, noised=False),
+    "fact_forcing": Problem("fact_forcing", use_new_object=False, minimise=False, noised=True),
+}
+
+
+def get_problem(name: str) -> Problem:
+    """The problem called `name`; a UserError listing the valid names."""
+    if name not in PROBLEMS:
+        raise UserError(f"unknown editing problem {name!r}; choose from {', '.join(PROBLEMS)}")
+    return PROBLEMS[name]
+
+
+def edit_loss(logprob, n_tokens: int, problem: Problem):
+    """Per-row loss of an edit objective from log p(object) (summed over its tokens).
+
+    Raise: ROME's NLL per object token, −log p / n. Lower (erasure): −log(1 − p), which is 0
+    at p = 0 and bounded below, where −NLL would be unbounded."""
+    import torch
+
+    if problem.minimise:
+        return -torch.log1p(-torch.exp(logprob.clamp(max=-1e-6)))
+    return -logprob / n_tokens
+
+
+def rewrite_rows(fact: Fact, problem: Problem, contexts: list[str] | tuple[str, ...],
+                 samples: int) -> tuple[list[str], list[int | None]]:
+    """The prompts an edit optimises and the noise sample of each row (None: clean).
+
+    Every context template holds `{}` for the fact's prompt; the first is "{}" itself. For a
+    noised problem the plain prompt appears once per noise sample (Hase et al. finetune on 10
+    noised copies) and the other contexts take the samples in turn."""
+    if not contexts or contexts[0] != "{}":
+        raise UserError("the first context template must be '{}' (the prompt alone)")
+    texts = [c.format(fact.text) for c in contexts]
+    if not problem.noised:
+        return texts, [None] * len(texts)
+    rows = [texts[0]] * samples + texts[1:]
+    return rows, list(range(samples)) + [i % samples for i in range(len(texts) - 1)]
