@@ -1,0 +1,206 @@
+"""Synthetic text where tools genuinely help, with the ground truth to judge every call.
+
+- Arithmetic sentences with random 2–3 digit operands: the stated total cannot be memorised,
+  and the right calculator call's result is exactly the number that follows.
+- Texts set on a hidden date that name today's weekday: 1 in 7 without the calendar.
+- Plain filler text (no numbers, no weekdays): what perplexity is measured on.
+- Seed texts with calls already written in, ~50 per tool: a model trained from scratch cannot
+  follow the few-shot prompt P(x), so these stand in for it (a declared deviation).
+- Held-out questions in templates never seen in training, for accuracy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from neurips23.toolformer.calls import APICall, format_call, insert_call
+from neurips23.toolformer.tools import WEEKDAYS, Document, calendar
+
+ALPHABET = string.ascii_letters + string.digits + " .,?!:'()[]-+*/=>"
+NAMES = ("Tom", "Ann", "Sam", "Mia", "Ben", "Eva", "Leo", "Zoe", "Max", "Ivy", "Dan", "Amy",
+         "Joe", "Kim", "Ray", "Liz")
+OBJECTS = ("pens", "apples", "books", "coins", "cards", "stamps", "shells", "eggs", "cups",
+           "keys", "rocks", "beads")
+ADD_VERBS = ("buys", "finds", "gets", "wins", "makes")
+SUB_VERBS = ("sells", "loses", "gives away", "uses", "breaks")
+PLACES = ("park", "market", "library", "pool", "school", "shop", "zoo", "beach")
+ADJECTIVES = ("cold", "warm", "quiet", "busy", "sunny", "grey", "windy", "bright")
+THINGS = ("kite", "hat", "bag", "lamp", "ball", "boat", "map", "bell")
+ANIMALS = ("cat", "dog", "fox", "owl", "duck", "goat", "frog", "bear")
+
+# {a} op {b} = {c}; "+" templates add, "-" templates subtract
+TRAIN_ARITHMETIC = (
+    ("+", "{n} has {a} {o}. {n} {add} {b} more, so now {n} has {c} {o}."),
+    ("+", "There are {a} {o} in one box and {b} {o} in another box, {c} {o} in all."),
+    ("+", "{n} counts {a} red {o} and {b} blue {o}, that is {c} {o}."),
+    ("+", "{n} has {a} {o} and {add} {b} more. What is the total? The answer is {c}."),
+    ("-", "{n} had {a} {o} and {sub} {b} of them, so {n} has {c} {o} left."),
+    ("-", "A shop has {a} {o} and {sub} {b}, which leaves {c} {o}."),
+    ("-", "{n} has {a} {o} and {sub} {b}. What is left? The answer is {c}."),
+)
+TEST_ARITHMETIC = (  # held out: never in training
+    ("+", "{n} has {a} {o} and {add} {b} more. How many {o} does {n} have now? The answer is"),
+    ("-", "{n} has {a} {o} and {sub} {b} of them. How many {o} are left? The answer is"),
+)
+TRAIN_CALENDAR = (
+    "It is a {adj} morning. Today is {w}, so {n} goes to the {p}.",
+    "{n} says that today is {w} and the {p} is open.",
+    "The {p} is busy because today is {w}.",
+    "{n} checks the date. Today is {w}, a {adj} day.",
+)
+TEST_CALENDAR = "{n} wants to know what day it is. Today is"  # held out
+FILLER = (
+    "{n} walks to the {p} with a {adj} {t}.",
+    "The {adj} {an} sleeps under the {t}.",
+    "{n} and {n2} see a {an} near the {p}.",
+    "A {adj} {t} hangs in the {p}, and the {an} looks at it.",
+    "{n} gives {n2} a {adj} {t} at the {p}.",
+)
+
+
+@dataclass(frozen=True)
+class ArithmeticItem:
+    """One arithmetic text or question and its answer."""
+
+    text: str
+    op: str
+    a: int
+    b: int
+    answer: int
+
+
+def _operands(rng: random.Random, op: str) -> tuple[int, int, int]:
+    a, b = rng.randint(10, 999), rng.randint(10, 999)
+    if op == "-":
+        a, b = max(a, b), min(a, b)
+        if a == b:
+            a += 1
+        return a, b, a - b
+    return a, b, a + b
+
+
+def _fill(template: str, rng: random.Random, **kw) -> str:
+    names = rng.sample(NAMES, 2)
+    fields = dict(n=names[0], n2=names[1], o=rng.choice(OBJECTS), add=rng.choice(ADD_VERBS),
+                  sub=rng.choice(SUB_VERBS), p=rng.choice(PLACES), adj=rng.choice(ADJECTIVES),
+                  t=rng.choice(THINGS), an=rng.choice(ANIMALS))
+    fields.update(kw)
+    return template.format(**fields)
+
+
+def arithmetic_item(rng: random.Random, templates=TRAIN_ARITHMETIC) -> ArithmeticItem:
+    """A text from one of `templates` with fresh operands."""
+    op, template = rng.choice(templates)
+    a, b, c = _operands(rng, op)
+    return ArithmeticItem(_fill(template, rng, a=a, b=b, c=c), op, a, b, c)
+
+
+def random_date(rng: random.Random) -> dt.date:
+    """A day between 2000-01-01 and 2030-12-31."""
+    return dt.date(2000, 1, 1) + dt.timedelta(days=rng.randrange(11323))
+
+
+def calendar_doc(rng: random.Random, template: str | None = None) -> Document:
+    """A text naming today's weekday, on a hidden date the calendar tool knows."""
+    date = random_date(rng)
+    text = _fill(template or rng.choice(TRAIN_CALENDAR), rng, w=WEEKDAYS[date.weekday()])
+    return Document(text, date, {"kind": "calendar"})
+
+
+def filler_doc(rng: random.Random) -> Document:
+    """Plain text with no number and no weekday."""
+    return Document(_fill(rng.choice(FILLER), rng), None, {"kind": "filler"})
+
+
+def corpus(n: int, seed: int, mix: Sequence[float] = (0.4, 0.25, 0.35)) -> list[Document]:
+    """n texts: arithmetic, calendar and filler in proportions `mix`, shuffled."""
+    rng = random.Random(seed)
+    docs = []
+    for _ in range(n):
+        u = rng.random()
+        if u < mix[0]:
+            item = arithmetic_item(rng)
+            docs.append(Document(item.text, random_date(rng), {"kind": "arithmetic"}))
+        elif u < mix[0] + mix[1]:
+            docs.append(calendar_doc(rng))
+        else:
+            docs.append(filler_doc(rng))
+    return docs
+
+
+def _answer_offset(text: str, answer: str) -> int:
+    """Where the stated result starts (its last occurrence as a whole number or word)."""
+    spans = [m.start() for m in re.finditer(rf"(?<![\w]){re.escape(answer)}(?![\w])", text)]
+    return spans[-1]
+
+
+def seed_docs(n_per_tool: int, seed: int, prefix_fraction: float = 0.0) -> list[str]:
+    """Texts with a correct call written in: inline before the answer (as in C*), or, for a
+    `prefix_fraction` of them, as a prefix of the text (as the filter presents calls)."""
+    rng = random.Random(seed)
+    out = []
+    for k in range(2 * n_per_tool):
+        if k % 2 == 0:
+            item = arithmetic_item(rng)
+            call = APICall("Calculator", f"{item.a}{item.op}{item.b}")
+            text, answer, result = item.text, str(item.answer), str(item.answer)
+        else:
+            doc = calendar_doc(rng)
+            call, text = APICall("Calendar", ""), doc.text
+            result = calendar(doc.date)
+            answer = WEEKDAYS[doc.date.weekday()]
+        written = format_call(call, result)
+        if rng.random() < prefix_fraction:
+            out.append(f"{written} {text}")
+        else:
+            out.append(insert_call(text, _answer_offset(text, answer), written))
+    return out
+
+
+def arithmetic_questions(n: int, seed: int) -> list[ArithmeticItem]:
+    """Held-out questions ("... How many pens are left? The answer is"), half + half −."""
+    rng = random.Random(seed)
+    return [arithmetic_item(rng, (TEST_ARITHMETIC[k % 2],)) for k in range(n)]
+
+
+def weekday_questions(n: int, seed: int) -> list[Document]:
+    """Held-out questions whose answer is the weekday of the document's hidden date."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        date = random_date(rng)
+        out.append(Document(_fill(TEST_CALENDAR, rng), date, {"kind": "weekday"}))
+    return out
+
+
+def first_number(text: str) -> str | None:
+    """The first number in `text` (the paper scores math by the first number predicted)."""
+    m = re.search(r"-?\d+(?:\.\d+)?", text)
+    return m.group(0) if m else None
+
+
+def first_word(text: str) -> str | None:
+    """The first word in `text`."""
+    m = re.search(r"[A-Za-z]+", text)
+    return m.group(0) if m else None
+
+
+def call_helps(text: str, offset: int, tool: str, result: str | None) -> bool:
+    """Ground truth: the call's result is what the text says next (the number that follows,
+    for the calculator; the weekday that follows, for the calendar)."""
+    if result is None:
+        return False
+    rest = text[offset:].lstrip()
+    if tool == "Calculator":
+        m = re.match(r"-?\d+(?:\.\d+)?", rest)
+        return m is not None and m.group(0) == result
+    if tool == "Calendar":
+        word = first_word(rest)
+        return (word in WEEKDAYS and rest.startswith(word)
+                and word == result.split(",")[0].split()[-1])
+    return False
