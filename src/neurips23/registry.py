@@ -31,6 +31,7 @@ METHODS: tuple[Method, ...] = (
     Method("tot"),
     Method("planning", aliases=("plan",)),
     Method("emergence"),
+    Method("toolformer"),
 )
 
 

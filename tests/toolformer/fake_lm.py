@@ -74,7 +74,7 @@ class RuleLM(torch.nn.Module):
         for b in range(ids.shape[0]):
             for k in range(keep):
                 col = ids.shape[1] - keep + k
-                hist = [int(t) for t, m in zip(ids[b, :col + 1], mask[b, :col + 1]) if m]
+                hist = [int(t) for t, m in zip(ids[b, :col + 1], mask[b, :col + 1], strict=True) if m]
                 text = self.tok.decode(hist)
                 logits[b, k] = torch.log(self.distribution(text)).float()
         return SimpleNamespace(logits=logits, cache=HistoryCache(ids, mask) if use_cache else None)

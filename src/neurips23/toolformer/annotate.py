@@ -125,3 +125,21 @@ def choose_calls(annotations: Mapping[str, Annotation], how: Literal["filtered",
     for c in chosen:  # two tools at one position: the first chosen wins
         taken.setdefault((c.doc, c.offset), c)
     return list(taken.values())
+
+
+def paper_configs(tool_names: Sequence[str], *, tau_s: float | None = None, k: int | None = None,
+                  m: int | None = None, tau_f: float | None = None, window: int = 5,
+                  placement: Placement = "prefix", **sampling: object,
+                  ) -> tuple[dict[str, SamplingConfig], dict[str, FilterConfig]]:
+    """Per-tool sampling and filter settings: App. A's values unless given."""
+    from neurips23.toolformer.sampling import PAPER_THRESHOLDS
+
+    samp, filt = {}, {}
+    for name in tool_names:
+        paper = PAPER_THRESHOLDS.get(name, PAPER_THRESHOLDS["default"])
+        samp[name] = SamplingConfig(
+            tau_s=paper["tau_s"] if tau_s is None else tau_s,
+            k=int(paper["k"]) if k is None else k, m=int(paper["m"]) if m is None else m,
+            **sampling)
+        filt[name] = FilterConfig(paper["tau_f"] if tau_f is None else tau_f, window, placement)
+    return samp, filt

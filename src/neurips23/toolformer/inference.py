@@ -123,7 +123,7 @@ class _ToolPolicy:
         calls = [row.pending or APICall("", "") for row in rows]
         results = execute_calls(calls, [self.docs[r] for r in to_run], self.tools,
                                 timeout=self.cfg.timeout)
-        for row, call, result in zip(rows, calls, results, strict=True):
+        for row, result in zip(rows, results, strict=True):
             row.calls.append((row.pending, result))
             row.queue = self.tok.encode((result or "") + API_END, add_special_tokens=False)
             row.pending = None
