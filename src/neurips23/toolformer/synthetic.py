@@ -33,14 +33,17 @@ ADJECTIVES = ("cold", "warm", "quiet", "busy", "sunny", "grey", "windy", "bright
 THINGS = ("kite", "hat", "bag", "lamp", "ball", "boat", "map", "bell")
 ANIMALS = ("cat", "dog", "fox", "owl", "duck", "goat", "frog", "bear")
 
-# {a} op {b} = {c}; "+" templates add, "-" templates subtract
+# {a} op {b} = {c}; "+" templates add, "-" templates subtract. Some restate the numbers (an
+# equation, the total said twice), as real text does: that is where a model trained from
+# scratch learns to copy numbers in context, which writing and reading calls needs.
 TRAIN_ARITHMETIC = (
     ("+", "{n} has {a} {o}. {n} {add} {b} more, so now {n} has {c} {o}."),
     ("+", "There are {a} {o} in one box and {b} {o} in another box, {c} {o} in all."),
-    ("+", "{n} counts {a} red {o} and {b} blue {o}, that is {c} {o}."),
+    ("+", "{n} counts {a} red {o} and {b} blue {o}: {a} + {b} = {c} {o}."),
     ("+", "{n} has {a} {o} and {add} {b} more. What is the total? The answer is {c}."),
+    ("+", "{n} has {a} {o} and {add} {b} more, {c} {o} now. So {n} has {c} {o}."),
     ("-", "{n} had {a} {o} and {sub} {b} of them, so {n} has {c} {o} left."),
-    ("-", "A shop has {a} {o} and {sub} {b}, which leaves {c} {o}."),
+    ("-", "A shop has {a} {o} and {sub} {b}: {a} - {b} = {c} {o}."),
     ("-", "{n} has {a} {o} and {sub} {b}. What is left? The answer is {c}."),
 )
 TEST_ARITHMETIC = (  # held out: never in training
@@ -51,7 +54,7 @@ TRAIN_CALENDAR = (
     "It is a {adj} morning. Today is {w}, so {n} goes to the {p}.",
     "{n} says that today is {w} and the {p} is open.",
     "The {p} is busy because today is {w}.",
-    "{n} checks the date. Today is {w}, a {adj} day.",
+    "Today is {w}, and every {w} {n} goes to the {p}.",
 )
 TEST_CALENDAR = "{n} wants to know what day it is. Today is"  # held out
 FILLER = (
@@ -117,7 +120,7 @@ def filler_doc(rng: random.Random) -> Document:
     return Document(_fill(rng.choice(FILLER), rng), None, {"kind": "filler"})
 
 
-def corpus(n: int, seed: int, mix: Sequence[float] = (0.4, 0.25, 0.35)) -> list[Document]:
+def corpus(n: int, seed: int, mix: Sequence[float] = (0.45, 0.1, 0.45)) -> list[Document]:
     """n texts: arithmetic, calendar and filler in proportions `mix`, shuffled."""
     rng = random.Random(seed)
     docs = []
@@ -133,10 +136,15 @@ def corpus(n: int, seed: int, mix: Sequence[float] = (0.4, 0.25, 0.35)) -> list[
     return docs
 
 
-def _answer_offset(text: str, answer: str) -> int:
-    """Where the stated result starts (its last occurrence as a whole number or word)."""
-    spans = [m.start() for m in re.finditer(rf"(?<![\w]){re.escape(answer)}(?![\w])", text)]
-    return spans[-1]
+def _whole(word: str) -> str:
+    return rf"(?<![\w.]){re.escape(word)}(?![\w])"
+
+
+def answer_offset(text: str, answer: str, after: str | None = None) -> int:
+    """Where `answer` is first stated as a whole number or word (after the first mention of
+    `after`, the last operand, if given)."""
+    start = re.search(_whole(after), text).end() if after else 0
+    return start + re.search(_whole(answer), text[start:]).start()
 
 
 def seed_docs(n_per_tool: int, seed: int, prefix_fraction: float = 0.0) -> list[str]:
@@ -149,16 +157,17 @@ def seed_docs(n_per_tool: int, seed: int, prefix_fraction: float = 0.0) -> list[
             item = arithmetic_item(rng)
             call = APICall("Calculator", f"{item.a}{item.op}{item.b}")
             text, answer, result = item.text, str(item.answer), str(item.answer)
+            offset = answer_offset(text, answer, after=str(item.b))
         else:
             doc = calendar_doc(rng)
             call, text = APICall("Calendar", ""), doc.text
             result = calendar(doc.date)
-            answer = WEEKDAYS[doc.date.weekday()]
+            offset = answer_offset(text, WEEKDAYS[doc.date.weekday()])
         written = format_call(call, result)
         if rng.random() < prefix_fraction:
             out.append(f"{written} {text}")
         else:
-            out.append(insert_call(text, _answer_offset(text, answer), written))
+            out.append(insert_call(text, offset, written))
     return out
 
 
@@ -191,16 +200,19 @@ def first_word(text: str) -> str | None:
 
 
 def call_helps(text: str, offset: int, tool: str, result: str | None) -> bool:
-    """Ground truth: the call's result is what the text says next (the number that follows,
-    for the calculator; the weekday that follows, for the calendar)."""
+    """Ground truth: the call's result is what the text says next — the number that follows
+    (calculator), the weekday that follows (calendar) — and the text has not said it before
+    (a repeat is predictable without any tool)."""
     if result is None:
         return False
     rest = text[offset:].lstrip()
     if tool == "Calculator":
         m = re.match(r"-?\d+(?:\.\d+)?", rest)
-        return m is not None and m.group(0) == result
-    if tool == "Calendar":
+        said = m.group(0) if m and m.group(0) == result else None
+    elif tool == "Calendar":
         word = first_word(rest)
-        return (word in WEEKDAYS and rest.startswith(word)
-                and word == result.split(",")[0].split()[-1])
-    return False
+        ok = word in WEEKDAYS and rest.startswith(word) and word == result.split(",")[0].split()[-1]
+        said = word if ok else None
+    else:
+        return False
+    return said is not None and re.search(_whole(said), text[:offset]) is None
