@@ -65,10 +65,10 @@ def test_too_few_seeds_or_noise_is_inconclusive():
 
 
 def test_a_model_that_learned_nothing_never_reads_reproduced():
-    # uniform over 77 characters: perplexity 77 for both arms, so their ratio is exactly 1
-    v = verdicts(results(ppl=(77.0, 77.0)))
+    # uniform over the vocabulary: the same perplexity for both arms, a ratio of exactly 1
+    v = verdicts(results(ppl=(3385.0, 3385.0)))
     assert "reproduced" not in v.values()
-    claims = tiny_claims(ToolformerConfig(), results(ppl=(77.0, 77.0)))
+    claims = tiny_claims(ToolformerConfig(), results(ppl=(3385.0, 3385.0)))
     assert "precondition not met" in claims[-2].ours
 
 
@@ -100,3 +100,19 @@ def test_profiles_resolve_and_rules_are_config_fields():
     assert full.filter_auroc.reason and full.perplexity_unchanged.direction == "within"
     over = resolve_config(REPRODUCTION, "full", overrides=["arithmetic_vs_disabled.threshold=0.3"])
     assert over.arithmetic_vs_disabled.threshold == 0.3
+
+
+def test_tables_and_plots_render_from_per_seed_results():
+    from neurips23.toolformer.report import plots, tables
+
+    res = results()
+    for r in res:
+        for t in r["annotation"]["tools"].values():
+            t.update(tau_f=0.5, sampled=10, executed=9, helpful=4, kept=3, precision_kept=1.0,
+                     precision_all=0.4, auroc=0.9)
+        r["annotation"]["inline_placement"] = r["annotation"]
+        r["call_rate"] = {a: 0.5 for a in ARMS}
+    stage = {"model": "smollm2-135m", "tools": {"Calculator": {"texts": 24, "kept": 0}}}
+    out = tables(ToolformerConfig(), res, stage)
+    assert len(out) == 5 and all(rows for rows in out.values())
+    assert set(plots(ToolformerConfig(), res)) == {"accuracy_per_arm", "kept_vs_tau_f"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neurips23.toolformer import synthetic as S
@@ -37,14 +38,13 @@ def pretrained_model(cfg: ToolformerConfig, seed: int) -> Any:
     """The cache dir of the seed's base model: synthetic C plus the seeded calls."""
     from neurips23.lm.data import Example
     from neurips23.lm.tiny import cached_tiny_lm
-    from neurips23.lm.tokenizers import build_char_tokenizer
 
     train = _with_seed(cfg.pretrain, seed)
 
     def data():
         texts = [d.text for d in S.corpus(cfg.n_pretrain, seed)]
         texts += S.seed_docs(cfg.seed_calls, 10_000 + seed, cfg.seed_prefix_fraction)
-        return build_char_tokenizer(S.ALPHABET), [Example("", t) for t in texts]
+        return S.build_tokenizer(), [Example("", t) for t in texts]
 
     key = {"kind": "toolformer-base", "version": VERSION, "n_pretrain": cfg.n_pretrain,
            "seed_calls": cfg.seed_calls, "seed_prefix_fraction": cfg.seed_prefix_fraction,
@@ -67,7 +67,7 @@ def finetuned_model(base_path, texts: Sequence[str], train, arm: str):
     from neurips23.toolformer.finetune import finetune
 
     digest = hashlib.sha256(json.dumps(list(texts)).encode()).hexdigest()[:16]
-    spec = {"kind": "toolformer-finetuned", "version": VERSION, "arm": arm, "base": str(base_path),
+    spec = {"kind": "toolformer-finetuned", "version": VERSION, "arm": arm, "base": Path(base_path).name,
             "texts": digest, "train": config_to_dict(train)}
 
     def build(tmp):
@@ -126,7 +126,7 @@ def evaluate_arm(path, cfg: ToolformerConfig, seed: int, mode: str = "enabled") 
     wq = S.weekday_questions(cfg.n_weekday_test, 30_000 + seed)
     wouts = generate_with_tools(model, tok, [d.text for d in wq], tools, InferenceConfig(
         mode=mode, top_k=inf.top_k, max_calls=inf.max_calls,
-        max_new_tokens=inf.max_new_tokens + 24, stop=(".", ",")), wq)
+        max_new_tokens=inf.max_new_tokens + 16, stop=(".", ",")), wq)
     week = [S.first_word(o.visible) == S.WEEKDAYS[d.date.weekday()]
             for o, d in zip(wouts, wq, strict=True)]
     samples = [{"question": q.text, "answer": q.answer, "output": o.text, "correct": c}
@@ -171,12 +171,14 @@ def run_seed(cfg: ToolformerConfig, seed: int) -> dict:
     ann = annotate(model, tok, docs, tools, sampling, filters, seed=seed)
     metrics = annotation_metrics(ann, docs, cfg.tau_f_sweep)
     other = "inline" if cfg.placement == "prefix" else "prefix"
+    kept_scores = {name: [c.scores for c in a.candidates] for name, a in ann.items()}
     for name, a in ann.items():  # the same calls scored with z at the other placement
         score_candidates(model, tok, a.candidates, docs, FilterConfig(
             filters[name].tau_f, cfg.window, other))
     metrics[f"{other}_placement"] = annotation_metrics(ann, docs, cfg.tau_f_sweep)
-    for name, a in ann.items():  # back to the configured placement for C*
-        score_candidates(model, tok, a.candidates, docs, filters[name])
+    for name, a in ann.items():  # C* is built from the configured placement's scores
+        for c, s in zip(a.candidates, kept_scores[name], strict=True):
+            c.scores = s
     plain = [d.text for d in docs]
     corpora = {
         "plus_c": plain,

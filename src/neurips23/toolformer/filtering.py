@@ -19,8 +19,10 @@ from typing import Literal
 from neurips23.toolformer.calls import inline_call_text
 
 Placement = Literal["prefix", "inline"]
-PREFIX_SEPARATOR = " "
-"""Between a prefix call and the text: "[Calculator(47+38)->85] Tom has 47 pens ..."."""
+PREFIX_SEPARATOR = "\n"
+"""Between a prefix call and the text ("[Calculator(47+38)->85]\nTom has 47 pens ..."): a
+newline, which tokenizers keep apart from the text's first word, so the call and x tokenized
+separately are the tokens of the joined string."""
 
 
 def filter_weights(n: int = 5) -> list[float]:

@@ -19,9 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from neurips23.toolformer.calls import APICall, format_call, insert_call
-from neurips23.toolformer.tools import WEEKDAYS, Document, calendar
+from neurips23.toolformer.filtering import PREFIX_SEPARATOR
+from neurips23.toolformer.tools import MONTHS, WEEKDAYS, Document, calendar
 
-ALPHABET = string.ascii_letters + string.digits + " .,?!:'()[]-+*/=>"
+ALPHABET = string.ascii_letters + string.digits + " .,?!:'()[]-+*/=>\n"
+PIECES = r" ?[A-Za-z]+| ?\[|\d+|[^A-Za-z\d]"
+"""Tokens of the tiny model: words (with their leading space), whole numbers, " [" and single
+characters. A number is one token, so copying it in context is one step, and a call reads
+" [", "Calculator", "(", "347", "+", "58", ")", "-", ">", "405", "]"."""
 NAMES = ("Tom", "Ann", "Sam", "Mia", "Ben", "Eva", "Leo", "Zoe", "Max", "Ivy", "Dan", "Amy",
          "Joe", "Kim", "Ray", "Liz")
 OBJECTS = ("pens", "apples", "books", "coins", "cards", "stamps", "shells", "eggs", "cups",
@@ -42,9 +47,11 @@ TRAIN_ARITHMETIC = (
     ("+", "{n} counts {a} red {o} and {b} blue {o}: {a} + {b} = {c} {o}."),
     ("+", "{n} has {a} {o} and {add} {b} more. What is the total? The answer is {c}."),
     ("+", "{n} has {a} {o} and {add} {b} more, {c} {o} now. So {n} has {c} {o}."),
+    ("+", "{n} adds {b} {o} to {a} {o}. {a} + {b} makes {c}, so {n} has {c} {o}."),
     ("-", "{n} had {a} {o} and {sub} {b} of them, so {n} has {c} {o} left."),
     ("-", "A shop has {a} {o} and {sub} {b}: {a} - {b} = {c} {o}."),
     ("-", "{n} has {a} {o} and {sub} {b}. What is left? The answer is {c}."),
+    ("-", "{n} has {a} {o}, {sub} {b}, and keeps {c}. So {c} {o} are left."),
 )
 TEST_ARITHMETIC = (  # held out: never in training
     ("+", "{n} has {a} {o} and {add} {b} more. How many {o} does {n} have now? The answer is"),
@@ -165,10 +172,38 @@ def seed_docs(n_per_tool: int, seed: int, prefix_fraction: float = 0.0) -> list[
             offset = answer_offset(text, WEEKDAYS[doc.date.weekday()])
         written = format_call(call, result)
         if rng.random() < prefix_fraction:
-            out.append(f"{written} {text}")
+            out.append(f"{written}{PREFIX_SEPARATOR}{text}")
         else:
             out.append(insert_call(text, offset, written))
     return out
+
+
+def build_tokenizer():
+    """The tiny model's tokenizer: every piece of the synthetic language, all numbers below
+    3,000 (totals, days, years), and each character of ALPHABET for anything else."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from neurips23.lm.tokenizers import SPECIAL_TOKENS
+
+    split = pre_tokenizers.Split(Regex(PIECES), behavior="isolated")
+    words = {w for group in (NAMES, OBJECTS, ADD_VERBS, SUB_VERBS, PLACES, ADJECTIVES, THINGS,
+                             ANIMALS, WEEKDAYS, MONTHS) for w in group}
+    texts = [t for _, t in TRAIN_ARITHMETIC + TEST_ARITHMETIC] + list(TRAIN_CALENDAR) + [
+        TEST_CALENDAR] + list(FILLER) + [" ".join(words), "Today is Calculator Calendar"]
+    pieces = {p for t in texts for p, _ in split.pre_tokenize_str(t.replace("{", " ").replace("}", " "))}
+    pieces |= {" " + p for p in pieces if p.isalpha()} | {p.strip() for p in pieces if p.strip()}
+    pieces |= set(ALPHABET) | {" ["} | {str(k) for k in range(3000)}
+    vocab = {t: i for i, t in enumerate(SPECIAL_TOKENS)}
+    for p in sorted(pieces):
+        vocab.setdefault(p, len(vocab))
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = split
+    tok.decoder = decoders.Fuse()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", bos_token="<bos>",
+                                   eos_token="<eos>", unk_token="<unk>")
+    fast.model_max_length = 1_000_000
+    return fast
 
 
 def arithmetic_questions(n: int, seed: int) -> list[ArithmeticItem]:
