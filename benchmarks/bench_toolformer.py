@@ -6,7 +6,7 @@ over the whole text with z in front, then the weighted loss of the 5 tokens afte
 Ours puts many sequences in one left-padded forward pass, cuts each right after its last
 weighted token, and scores a shared L_i(ε) once. Both must give the same losses.
 
-    python benchmarks/bench_toolformer.py [--model micro|smollm2-135m|PATH] [--calls 300]
+    python benchmarks/bench_toolformer.py [--models micro,smollm2-135m] [--calls 300,30]
                                           [--batch-size 64] [--out benchmarks/results/bench_toolformer.json]
 """
 
@@ -70,54 +70,63 @@ def requests_for(tok, n_calls: int, seed: int = 0):
 
 
 def load(name: str):
+    """A tiny model size (untrained, the reproduction's tokenizer) or any model name/path."""
     if name in ("nano", "micro", "mini", "small"):
         from neurips23.lm.models import build_model
-        from neurips23.lm.tokenizers import build_char_tokenizer
-        from neurips23.toolformer.synthetic import ALPHABET
+        from neurips23.toolformer.synthetic import build_tokenizer
 
-        tok = build_char_tokenizer(ALPHABET)
+        tok = build_tokenizer()
         return build_model(name, len(tok), max_position_embeddings=256), tok
     from neurips23.lm.models import load_model
 
     return load_model(name)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="micro")
-    ap.add_argument("--calls", type=int, default=300)
-    ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--out", default="benchmarks/results/bench_toolformer.json")
-    args = ap.parse_args()
-
+def bench_model(name: str, calls: int, batch_size: int) -> dict:
+    """Both scorers on the same calls of one model: seconds, calls/s, ratio, largest loss gap."""
     from neurips23.toolformer.filtering import weighted_losses
-    from neurips23.utils import set_torch_threads
 
-    set_torch_threads(1)
-    model, tok = load(args.model)
+    model, tok = load(name)
     model.eval()
-    reqs = requests_for(tok, args.calls)
-    weighted_losses(model, tok, reqs[:6], batch_size=args.batch_size)  # warm-up
+    reqs = requests_for(tok, calls)
+    weighted_losses(model, tok, reqs[:6], batch_size=batch_size)  # warm-up
     t0 = time.perf_counter()
-    ours = weighted_losses(model, tok, reqs, batch_size=args.batch_size)
+    ours = weighted_losses(model, tok, reqs, batch_size=batch_size)
     ours_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     ref = transcription_losses(model, tok, reqs)
     ref_s = time.perf_counter() - t0
     diff = max(abs(a - b) for a, b in zip(ours, ref, strict=True))
-    results = {
-        "batched": {"seconds": ours_s, "calls_per_s": args.calls / ours_s},
-        "one_call_per_forward": {"seconds": ref_s, "calls_per_s": args.calls / ref_s},
-        "ratio": ref_s / ours_s,
-        "max_abs_loss_diff": diff,
-        "loadavg": open("/proc/loadavg").read().split()[:3],
-        "settings": vars(args) | {"threads": 1},
-    }
+    assert diff < 1e-3, f"{name}: batched and per-call losses differ by {diff}"
+    return {"calls": calls,
+            "batched": {"seconds": ours_s, "calls_per_s": calls / ours_s},
+            "one_call_per_forward": {"seconds": ref_s, "calls_per_s": calls / ref_s},
+            "ratio": ref_s / ours_s, "max_abs_loss_diff": diff,
+            "loadavg": open("/proc/loadavg").read().split()[:3]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="micro,smollm2-135m",
+                    help="comma-separated: tiny sizes, smollm2-135m, or any model name/path")
+    ap.add_argument("--calls", default="300,30", help="calls per model (comma-separated)")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--out", default="benchmarks/results/bench_toolformer.json")
+    args = ap.parse_args()
+
+    from neurips23.utils import set_torch_threads
+
+    set_torch_threads(1)
+    models = args.models.split(",")
+    calls = [int(c) for c in args.calls.split(",")]
+    calls += [calls[-1]] * (len(models) - len(calls))
+    results = {"models": {m: bench_model(m, n, args.batch_size)
+                          for m, n in zip(models, calls, strict=False)},
+               "settings": vars(args) | {"threads": 1}}
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=2)
     print(json.dumps(results, indent=2))
-    assert diff < 1e-3, f"batched and per-call losses differ by {diff}"
 
 
 if __name__ == "__main__":
