@@ -100,6 +100,18 @@ def test_profiles_resolve_and_rules_are_config_fields():
     assert full.filter_auroc.reason and full.perplexity_unchanged.direction == "within"
     over = resolve_config(REPRODUCTION, "full", overrides=["arithmetic_vs_disabled.threshold=0.3"])
     assert over.arithmetic_vs_disabled.threshold == 0.3
+    assert over.arithmetic_vs_disabled.reason == full.arithmetic_vs_disabled.reason
+
+
+def test_profiles_change_only_what_they_name():
+    # a profile or --set naming one nested key keeps the section's other (non-class) defaults
+    full = ToolformerConfig()
+    quick = resolve_config(REPRODUCTION, "quick", overrides=["pretrain.steps=7"])
+    assert quick.pretrain.steps == 7 and quick.pretrain.max_length == full.pretrain.max_length
+    assert quick.calculator.k == 2 and quick.calculator.force_tool_name
+    assert not quick.calculator.use_prompt and quick.calculator.max_call_tokens == 8
+    assert quick.pretrained.calculator.tau_s == 0.0 and quick.pretrained.calculator.use_prompt
+    assert resolve_config(REPRODUCTION, "full") == full
 
 
 def test_tables_and_plots_render_from_per_seed_results():

@@ -140,7 +140,7 @@ def evaluate_arm(path, cfg: ToolformerConfig, seed: int, mode: str = "enabled") 
 
 
 def plain_perplexity(path, cfg: ToolformerConfig, seed: int) -> float:
-    """Per-character perplexity on held-out filler text with calls disabled (p("[") = 0)."""
+    """Per-token perplexity on held-out filler text with calls disabled (p("[") = 0)."""
     from neurips23.lm.models import load_model
     from neurips23.toolformer.inference import perplexity
 

@@ -64,7 +64,7 @@ def tables(cfg: ToolformerConfig, results: list[dict], stage: dict | None) -> di
                                                for r in results]) for t in cfg.tau_f_sweep},
          "paper 0.5 / 1.0 / 2.0": " / ".join(str(v) for v in PAPER_TABLE2.get(tool, {}).values())}
         for tool in results[0]["annotation"]["tools"]]
-    out["plain-text perplexity per character, calls disabled (paper Table 8: unchanged)"] = [
+    out["plain-text perplexity per token, calls disabled (paper Table 8: unchanged)"] = [
         {"arm": ARM_NAMES[arm], "perplexity": _ci([r["perplexity"][arm] for r in results])}
         for arm in results[0]["perplexity"]]
     if stage:
