@@ -103,3 +103,13 @@ def test_calculator_only_sees_texts_with_three_numbers():
     cfg = SamplingConfig(tau_s=0.05, k=5, m=1, use_prompt=False)
     docs = [Document("Tom has 405 pens."), Document(TEXT)]
     assert {c.doc for c in sample_api_calls(lm, tok, docs, calculator_tool(), cfg)} == {1}
+
+
+def test_a_call_closes_at_the_result_arrow_too():
+    # a model that learned calls with results writes "->r]": its call is complete at "->"
+    tok = char_tokenizer()
+    lm = RuleLM(tok, make_rule("Calendar()->Today is Monday]"), floor=1e-12)
+    cfg = SamplingConfig(tau_s=0.05, k=1, m=1, use_prompt=False, force_tool_name=True,
+                         max_call_tokens=4)
+    [c] = sample_api_calls(lm, tok, [Document(TEXT)], calendar_tool(), cfg)
+    assert c.call == APICall("Calendar", "")

@@ -132,7 +132,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "quick": _profile({
         "seeds": [0], "workers": 1, "size": "nano", "n_pretrain": 800, "seed_calls": 20,
         "n_annotate": 60, "n_arithmetic_test": 32, "n_weekday_test": 16, "n_filler_test": 32,
-        "pretrain": {"steps": 60, "batch_size": 16, "warmup_steps": 10},
+        "pretrain": {"steps": 400, "batch_size": 16, "warmup_steps": 20},
         "finetune": {"steps": 8, "batch_size": 16, "warmup_steps": 2},
         "calculator": {"k": 2, "m": 2}, "calendar": {"k": 2, "m": 2},
         "pretrained": {"n_texts": 1, "calculator": {"k": 1, "m": 1},

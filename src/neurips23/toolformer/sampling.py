@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from neurips23.toolformer.calls import API_END, API_START, APICall, parse_call
+from neurips23.toolformer.calls import API_END, API_START, RESULT_SEP, APICall, parse_call
 from neurips23.toolformer.decoding import lockstep_decode
 from neurips23.toolformer.filtering import TokenizedText, special_prefix, tokenize_text
 from neurips23.toolformer.prompts import render_prompt
@@ -154,7 +154,8 @@ class CandidateCall:
 
 
 class _CallSampler:
-    """Policy: sample at `temperature` until the call closes with "]" (or EOS / length)."""
+    """Policy: sample at `temperature` until the call closes with "]", or with "->" (its input
+    is complete and the result comes from executing it), or EOS / length."""
 
     def __init__(self, tokenizer, rows: int, temperature: float, seed: int):
         import torch
@@ -180,7 +181,8 @@ class _CallSampler:
                 out.append(None)
                 continue
             self.generated[r].append(t)
-            if API_END in self.tokenizer.decode(self.generated[r][-4:]):
+            tail = self.tokenizer.decode(self.generated[r][-4:])
+            if API_END in tail or RESULT_SEP in tail:
                 self.closed[r] = True
                 out.append(None)
             else:
@@ -190,7 +192,8 @@ class _CallSampler:
 
 def sample_api_calls(model, tokenizer, docs: Sequence[Document], tool: Tool,
                      cfg: SamplingConfig, seed: int = 0) -> list[CandidateCall]:
-    """Up to m distinct calls of `tool` at each of the ≤ k positions of each text with p_i > τ_s."""
+    """Up to m distinct calls of `tool` at each of the ≤ k positions of each text with p_i > τ_s
+    (§2); a sample that writes "->" has closed its call, one that closes neither way is dropped."""
     eligible = [d for d, doc in enumerate(docs) if tool.text_filter is None
                 or tool.text_filter(doc.text)]
     texts = [tokenize_text(tokenizer, docs[d].text) for d in eligible]
@@ -212,7 +215,7 @@ def sample_api_calls(model, tokenizer, docs: Sequence[Document], tool: Tool,
     for (d, i, pos), gen, closed in zip(jobs, sampler.generated, sampler.closed, strict=True):
         if not closed:
             continue  # the paper discards samples that never produce "]"
-        call = parse_call(prefix + tokenizer.decode(gen).split(API_END)[0])
+        call = parse_call(prefix + tokenizer.decode(gen).split(API_END)[0].split(RESULT_SEP)[0])
         if call is None or call.tool != tool.name or (d, i, call) in seen:
             continue
         seen.add((d, i, call))
