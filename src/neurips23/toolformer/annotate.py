@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from neurips23.toolformer.calls import format_call, insert_call
 from neurips23.toolformer.filtering import (
@@ -18,6 +18,9 @@ from neurips23.toolformer.filtering import (
 )
 from neurips23.toolformer.sampling import CandidateCall, SamplingConfig, sample_api_calls
 from neurips23.toolformer.tools import Document, Tool, execute_calls
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
 @dataclass
@@ -39,7 +42,8 @@ def execute_candidates(candidates: Sequence[CandidateCall], docs: Sequence[Docum
         c.result = r
 
 
-def score_candidates(model, tokenizer, candidates: Sequence[CandidateCall],
+def score_candidates(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                     candidates: Sequence[CandidateCall],
                      docs: Sequence[Document], cfg: FilterConfig) -> None:
     """L_i(ε), L_i(e(c, ε)) and L_i(e(c, r)) of every executed call, batched; fills `scores`."""
     texts = {c.doc: tokenize_text(tokenizer, docs[c.doc].text) for c in candidates}
@@ -69,7 +73,8 @@ class Annotation:
         return [c for c in self.candidates if c.scores is not None and c.scores.keep(t)]
 
 
-def annotate(model, tokenizer, docs: Sequence[Document], tools: Mapping[str, Tool],
+def annotate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+             docs: Sequence[Document], tools: Mapping[str, Tool],
              sampling: Mapping[str, SamplingConfig], filtering: Mapping[str, FilterConfig],
              seed: int = 0, timeout: float = 10.0,
              log: Callable[[str], object] | None = None) -> dict[str, Annotation]:

@@ -9,7 +9,10 @@ batch; finished rows leave the batch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 MIN_SHARED_PREFIX = 8
 """Rows sharing at least this many leading tokens have that prefix computed once per batch."""
@@ -77,7 +80,8 @@ def _prefill(model, prompts: Sequence[Sequence[int]], pad_id: int, device):
     return out.logits[:, -1], _cache_of(out), mask.to(device), pos[:, -1].to(device)
 
 
-def lockstep_decode(model, prompts: Sequence[Sequence[int]], policy: Policy, max_new_tokens: int,
+def lockstep_decode(model: PreTrainedModel, prompts: Sequence[Sequence[int]], policy: Policy,
+                    max_new_tokens: int,
                     pad_id: int, batch_size: int = 64) -> None:
     """Decode every prompt (token ids) under `policy` for at most `max_new_tokens` steps.
 

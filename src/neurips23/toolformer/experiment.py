@@ -24,7 +24,9 @@ from neurips23.toolformer.annotate import (
 )
 
 if TYPE_CHECKING:
+    from neurips23.lm.train import TrainConfig
     from neurips23.toolformer.reproduce import ToolformerConfig
+    from neurips23.toolformer.tools import Document
 
 VERSION = 1
 ARMS = ("base", "plus_c", "toolformer_disabled", "toolformer", "unfiltered", "seeds_only")
@@ -59,7 +61,8 @@ def _with_seed(train, seed: int):
     return dataclasses.replace(train, seed=seed)
 
 
-def finetuned_model(base_path, texts: Sequence[str], train, arm: str):
+def finetuned_model(base_path: str | Path, texts: Sequence[str], train: TrainConfig,
+                    arm: str) -> Path:
     """The cache dir of `base_path` finetuned on `texts` (trained once per distinct corpus)."""
     from neurips23.config import config_to_dict
     from neurips23.lm.cache import get_or_train
@@ -78,7 +81,7 @@ def finetuned_model(base_path, texts: Sequence[str], train, arm: str):
     return get_or_train(spec, build)
 
 
-def annotation_metrics(ann: dict[str, Annotation], docs, tau_sweep: Sequence[float]) -> dict:
+def annotation_metrics(ann: dict[str, Annotation], docs: Sequence[Document], tau_sweep: Sequence[float]) -> dict:
     """Per tool and pooled: calls sampled / executed / helpful, kept precision, AUROC of L⁻ − L⁺."""
     from neurips23.core.stats import auroc
 
@@ -109,7 +112,7 @@ def annotation_metrics(ann: dict[str, Annotation], docs, tau_sweep: Sequence[flo
     return out
 
 
-def evaluate_arm(path, cfg: ToolformerConfig, seed: int, mode: str = "enabled") -> dict:
+def evaluate_arm(path: str | Path, cfg: ToolformerConfig, seed: int, mode: str = "enabled") -> dict:
     """Held-out arithmetic and weekday accuracy (first number / word predicted), call rates."""
     from neurips23.lm.models import load_model
     from neurips23.toolformer.inference import InferenceConfig, generate_with_tools
@@ -139,7 +142,7 @@ def evaluate_arm(path, cfg: ToolformerConfig, seed: int, mode: str = "enabled") 
             "samples": samples}
 
 
-def plain_perplexity(path, cfg: ToolformerConfig, seed: int) -> float:
+def plain_perplexity(path: str | Path, cfg: ToolformerConfig, seed: int) -> float:
     """Per-token perplexity on held-out filler text with calls disabled (p("[") = 0)."""
     from neurips23.lm.models import load_model
     from neurips23.toolformer.inference import perplexity

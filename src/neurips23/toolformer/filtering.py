@@ -14,9 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from neurips23.toolformer.calls import inline_call_text
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 Placement = Literal["prefix", "inline"]
 PREFIX_SEPARATOR = "\n"
@@ -63,7 +66,7 @@ class TokenizedText:
         return k if k < len(self.starts) and self.starts[k] == offset else None
 
 
-def tokenize_text(tokenizer, text: str) -> TokenizedText:
+def tokenize_text(tokenizer: PreTrainedTokenizerBase, text: str) -> TokenizedText:
     """The tokens of x (no special tokens) and their start offsets."""
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     starts, ids, last = [], [], -1
@@ -74,7 +77,7 @@ def tokenize_text(tokenizer, text: str) -> TokenizedText:
     return TokenizedText(text, tuple(ids), tuple(starts))
 
 
-def special_prefix(tokenizer) -> list[int]:
+def special_prefix(tokenizer: PreTrainedTokenizerBase) -> list[int]:
     """The ids the tokenizer puts before any text (BOS for Llama-style models; none for ours)."""
     return list(tokenizer("", add_special_tokens=True)["input_ids"])
 
@@ -89,7 +92,8 @@ class LossRequest:
     placement: Placement = "prefix"
 
 
-def loss_sequence(tokenizer, req: LossRequest, window: int, specials: Sequence[int],
+def loss_sequence(tokenizer: PreTrainedTokenizerBase,
+                  req: LossRequest, window: int, specials: Sequence[int],
                   ) -> tuple[list[int], int, int]:
     """(token ids, index of the first target, number of targets) for one request."""
     x, i = req.text, req.position
@@ -106,7 +110,8 @@ def loss_sequence(tokenizer, req: LossRequest, window: int, specials: Sequence[i
     return head + list(x.ids[i:end]), len(head), end - i
 
 
-def weighted_losses(model, tokenizer, requests: Sequence[LossRequest], window: int = 5,
+def weighted_losses(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                    requests: Sequence[LossRequest], window: int = 5,
                     batch_size: int = 64) -> list[float]:
     """L_i(z) of every request, in batched forward passes (identical sequences scored once).
 
@@ -138,7 +143,8 @@ def weighted_losses(model, tokenizer, requests: Sequence[LossRequest], window: i
             for ids, _f, n in seqs]
 
 
-def target_logprobs(model, tokenizer, chunk: Sequence[tuple[Sequence[int], int]],
+def target_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                    chunk: Sequence[tuple[Sequence[int], int]],
                     window: int) -> list[list[float]]:
     """log p of the last n tokens of each (ids, n) in one left-padded forward pass."""
     import inspect

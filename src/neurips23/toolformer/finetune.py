@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from neurips23.lm.data import Example
 from neurips23.lm.train import TrainConfig, TrainResult
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-def finetune(model, tokenizer, texts: Sequence[str], cfg: TrainConfig,
+
+def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+             texts: Sequence[str], cfg: TrainConfig,
              out_dir: str | Path | None = None, progress: bool = False) -> TrainResult:
     """Finetune `model` in place on plain texts with the core trainer (language-model loss on
     every token, calls and results included), checkpointing to `out_dir` if given."""

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from neurips23.toolformer.calls import API_END, RESULT_SEP, APICall, parse_call, strip_calls
 from neurips23.toolformer.decoding import lockstep_decode
 from neurips23.toolformer.filtering import special_prefix
 from neurips23.toolformer.sampling import api_start_ids
 from neurips23.toolformer.tools import Document, Tool, execute_calls
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
 @dataclass
@@ -129,7 +132,8 @@ class _ToolPolicy:
             row.pending = None
 
 
-def generate_with_tools(model, tokenizer, prompts: Sequence[str], tools: Mapping[str, Tool],
+def generate_with_tools(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                        prompts: Sequence[str], tools: Mapping[str, Tool],
                         cfg: InferenceConfig | None = None,
                         docs: Sequence[Document] | None = None) -> list[ToolCompletion]:
     """Greedy continuations of `prompts` that may call `tools` (each prompt's `docs` entry is
@@ -158,7 +162,8 @@ def generate_with_tools(model, tokenizer, prompts: Sequence[str], tools: Mapping
     return out
 
 
-def perplexity(model, tokenizer, texts: Sequence[str], calls_disabled: bool = True,
+def perplexity(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+               texts: Sequence[str], calls_disabled: bool = True,
                batch_size: int = 32) -> tuple[float, list[float], list[int]]:
     """exp(mean NLL per token) over `texts`, with p("[") set to 0 (and the rest renormalised)
     when `calls_disabled`; also each text's summed NLL and token count."""

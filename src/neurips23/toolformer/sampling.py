@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from neurips23.toolformer.calls import API_END, API_START, RESULT_SEP, APICall, parse_call
 from neurips23.toolformer.decoding import lockstep_decode
 from neurips23.toolformer.filtering import TokenizedText, special_prefix, tokenize_text
 from neurips23.toolformer.prompts import render_prompt
 from neurips23.toolformer.tools import Document, Tool
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 PAPER_THRESHOLDS: dict[str, dict[str, float]] = {
     "default": {"tau_s": 0.05, "k": 5, "m": 5, "tau_f": 1.0},
@@ -38,7 +42,7 @@ class SamplingConfig:
     batch_size: int = 64
 
 
-def api_start_ids(tokenizer) -> list[int]:
+def api_start_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
     """Ids of the tokens that open a call: "[" with optional leading whitespace (" [")."""
     vocab = tokenizer.get_vocab()
     candidates = [i for t, i in vocab.items() if "[" in t or "\u0120[" in t]
@@ -87,7 +91,8 @@ def _keep_logits(model, keep: int) -> dict:
     return {"logits_to_keep": keep} if "logits_to_keep" in params else {}
 
 
-def api_probabilities(model, tokenizer, texts: Sequence[TokenizedText], template: str = "",
+def api_probabilities(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                      texts: Sequence[TokenizedText], template: str = "",
                       batch_size: int = 16) -> list[APIPositions]:
     """p_i = p("[" | P(x), x_{<i}) at every token boundary of each text that has a context and
     at least one token after it, in batched forward passes."""
@@ -190,7 +195,8 @@ class _CallSampler:
         return out
 
 
-def sample_api_calls(model, tokenizer, docs: Sequence[Document], tool: Tool,
+def sample_api_calls(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                     docs: Sequence[Document], tool: Tool,
                      cfg: SamplingConfig, seed: int = 0) -> list[CandidateCall]:
     """Up to m distinct calls of `tool` at each of the ≤ k positions of each text with p_i > τ_s
     (§2); a sample that writes "->" has closed its call, one that closes neither way is dropped."""

@@ -17,10 +17,14 @@ import re
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from neurips23.toolformer.calls import APICall, format_call, insert_call
 from neurips23.toolformer.filtering import PREFIX_SEPARATOR
 from neurips23.toolformer.tools import MONTHS, WEEKDAYS, Document, calendar
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 ALPHABET = string.ascii_letters + string.digits + " .,?!:'()[]-+*/=>\n"
 PIECES = r" ?[A-Za-z]+| ?\[|\d+|[^A-Za-z\d]"
@@ -103,7 +107,8 @@ def _fill(template: str, rng: random.Random, **kw) -> str:
     return template.format(**fields)
 
 
-def arithmetic_item(rng: random.Random, templates=TRAIN_ARITHMETIC) -> ArithmeticItem:
+def arithmetic_item(rng: random.Random,
+                    templates: Sequence[tuple[str, str]] = TRAIN_ARITHMETIC) -> ArithmeticItem:
     """A text from one of `templates` with fresh operands."""
     op, template = rng.choice(templates)
     a, b, c = _operands(rng, op)
@@ -178,7 +183,7 @@ def seed_docs(n_per_tool: int, seed: int, prefix_fraction: float = 0.0) -> list[
     return out
 
 
-def build_tokenizer():
+def build_tokenizer() -> PreTrainedTokenizerFast:
     """The tiny model's tokenizer: every piece of the synthetic language, all numbers below
     3,000 (totals, days, years), and each character of ALPHABET for anything else."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
