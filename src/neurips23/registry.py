@@ -24,17 +24,18 @@ class Method:
         return self.name.replace("_", "-")
 
 
-METHODS: tuple[Method, ...] = (
+METHODS: tuple[Method, ...] = (  # in the roundup's order
     Method("substrate", cli=False),
     Method("qlora"),
     Method("dpo"),
     Method("tot"),
+    Method("toolformer"),
     Method("planning", aliases=("plan",)),
+    Method("editing"),
     Method("emergence"),
     Method("locality"),
     Method("symbolic_rl"),
     Method("multilingual", aliases=("aya",)),
-    Method("editing"),
 )
 
 
