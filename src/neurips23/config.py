@@ -107,8 +107,25 @@ def _build(cls: type[T], values: dict, prefix: str) -> T:
                           f"valid keys: {', '.join(sorted(fields))}")
     kwargs = {}
     for name, value in values.items():
+        if dataclasses.is_dataclass(hints[name]) and isinstance(value, dict):
+            value = _over_field_default(fields[name], value)
         kwargs[name] = _coerce(hints[name], value, prefix + name)
     return cls(**kwargs)
+
+
+def _over_field_default(f: dataclasses.Field, value: dict) -> dict:
+    """A nested section's keys laid over the field's own default (what its default_factory
+    builds), so `train: {steps: 300}` changes the steps and keeps the method's other settings
+    (and a rule's reason) rather than falling back to the nested class's defaults."""
+    if f.default_factory is not dataclasses.MISSING:
+        default = f.default_factory()
+    elif dataclasses.is_dataclass(f.default):
+        default = f.default
+    else:
+        return value
+    merged = dataclasses.asdict(default)
+    _merge(merged, copy.deepcopy(value))
+    return merged
 
 
 def _coerce(tp: Any, value: Any, key: str) -> Any:

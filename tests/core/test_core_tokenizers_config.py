@@ -78,3 +78,24 @@ def test_config_bad_yaml_names_the_file(tmp_path):
         load_config(Outer, bad)
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(Outer, tmp_path / "missing.yaml")
+
+
+def test_a_nested_section_overrides_the_fields_own_default_not_the_class_defaults(tmp_path):
+    """`train: {steps: 5}` keeps what the method's default_factory set (batch size, lr) and
+    `--set rule.threshold=…` keeps the rule's direction and reason."""
+    from neurips23.core.claims import Rule
+    from neurips23.lm.train import TrainConfig
+
+    @dataclass
+    class Cfg:
+        train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=400, batch_size=7,
+                                                                       lr=1e-4))
+        rule: Rule = field(default_factory=lambda: Rule("below", 0.1, reason="the paper's gap"))
+
+    f = tmp_path / "c.yaml"
+    f.write_text("train:\n  lr: 0.01\n")
+    cfg = load_config(Cfg, f, overrides=["rule.threshold=0.2"], base={"train": {"steps": 5}})
+    assert (cfg.train.steps, cfg.train.batch_size, cfg.train.lr) == (5, 7, 0.01)
+    assert cfg.train.schedule == TrainConfig().schedule
+    assert (cfg.rule.direction, cfg.rule.threshold, cfg.rule.reason) == ("below", 0.2,
+                                                                        "the paper's gap")
