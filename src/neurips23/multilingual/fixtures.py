@@ -7,7 +7,6 @@ fidelity and judges can be compared on the same content across languages, script
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,33 +20,21 @@ FIXTURE_LANGUAGES = ("eng", "fra", "deu", "spa", "rus", "zho", "jpn", "ara", "hi
 def read_parallel(path: str | Path) -> dict[str, list[str]]:
     """{language: [sentence, ...]} from a JSONL file of {"id": ..., "<iso639-3>": text, ...} rows,
     every row holding the same languages (DataError naming file:line otherwise)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    from neurips23.lm.data import read_jsonl
+
     out: dict[str, list[str]] = {}
-    ids: list[str] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-        if not isinstance(row, dict):
-            raise DataError(f"{path}:{lineno}: expected a JSON object")
+    for row in read_jsonl(path):
+        where = f"{path}:{row.pop('_line')}"
         langs = [k for k in row if k != "id"]
         for k in langs:
-            check_code(k, f"{path}:{lineno}: key", DataError)
+            check_code(k, f"{where}: key", DataError)
             if not isinstance(row[k], str) or not row[k].strip():
-                raise DataError(f"{path}:{lineno}: {k!r} should be a non-empty string")
+                raise DataError(f"{where}: {k!r} should be a non-empty string")
         if out and set(langs) != set(out):
-            raise DataError(f"{path}:{lineno}: languages {sorted(langs)} differ from the first "
+            raise DataError(f"{where}: languages {sorted(langs)} differ from the first "
                             f"row's {sorted(out)}")
         for k in langs:
             out.setdefault(k, []).append(row[k])
-        ids.append(str(row.get("id", lineno)))
-    if not out:
-        raise DataError(f"{path}: no rows")
     return out
 
 
