@@ -74,7 +74,8 @@ class EditingConfig(SweepSettings):
 
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"n_subjects": 120, "n_examples": 12000, "tiny_layers": 4, "tiny_hidden": 64,
-              "train": {"steps": 300}, "seeds": [0, 1, 2], "n_facts": 3, "n_neighbours": 3,
+              "train": {"steps": 300, "batch_size": 32, "warmup_steps": 30},
+              "seeds": [0, 1, 2], "n_facts": 3, "n_neighbours": 3,
               "samples": 5, "trace_window": 3, "corpus_texts": 500,
               "problems": ["error_injection", "fact_forcing"],
               "context_starts": ["the"], "context_per_start": 2, "context_length": 8,
