@@ -114,30 +114,16 @@ class ToolformerConfig:
         "resolve that with up to 4 such texts)"))
 
 
-def _profile(changes: dict[str, Any]) -> dict[str, Any]:
-    """The full defaults with `changes` merged in, every nested section spelled out: a nested
-    mapping is built from its class defaults, not from the field's factory, so a profile that
-    named only `pretrain.steps` would silently reset the other pretraining settings."""
-    import dataclasses
-
-    def merge(into: dict, new: dict) -> dict:
-        for k, v in new.items():
-            into[k] = merge(into[k], v) if isinstance(v, dict) else v
-        return into
-
-    return merge(dataclasses.asdict(ToolformerConfig()), changes)
-
-
 PROFILES: dict[str, dict[str, Any]] = {
-    "quick": _profile({
+    "quick": {
         "seeds": [0], "workers": 1, "size": "nano", "n_pretrain": 800, "seed_calls": 20,
         "n_annotate": 60, "n_arithmetic_test": 32, "n_weekday_test": 16, "n_filler_test": 32,
         "pretrain": {"steps": 400, "batch_size": 16, "warmup_steps": 20},
         "finetune": {"steps": 8, "batch_size": 16, "warmup_steps": 2},
         "calculator": {"k": 2, "m": 2}, "calendar": {"k": 2, "m": 2},
         "pretrained": {"n_texts": 1, "calculator": {"k": 1, "m": 1},
-                       "calendar": {"k": 1, "m": 1}}}),
-    "full": _profile({}),
+                       "calendar": {"k": 1, "m": 1}}},
+    "full": {},
 }
 
 
