@@ -84,6 +84,12 @@ def test_map_seeds_keeps_seed_order_in_processes():
     assert map_seeds(fn, [3, 1, 2], workers=2) == [10, 2, 5]
 
 
+def test_map_seeds_progress_names_its_unit():
+    lines: list[str] = []
+    map_seeds(functools.partial(_square, 0), [0, 1], workers=1, log=lines.append, unit="job")
+    assert lines == ["job 0 done", "job 1 done"]
+
+
 def test_every_method_declares_a_reproduction_with_quick_and_full():
     for m in METHODS:
         repro = get_reproduction(m.name)

@@ -15,12 +15,13 @@ def _init_worker() -> None:
 
 
 def map_seeds(fn: Callable[[int], T], seeds: Sequence[int], workers: int = 1,
-              log: Callable[[str], Any] | None = None) -> list[T]:
+              log: Callable[[str], Any] | None = None, unit: str = "seed") -> list[T]:
     """[fn(seed) for seed in seeds], in seed order; in `workers` spawned processes when > 1.
 
     `fn` must be picklable when workers > 1 (a module-level function or a functools.partial
     of one). Results come back in the order of `seeds` whatever order they finish in, so a
-    run's records do not depend on scheduling.
+    run's records do not depend on scheduling. `unit` names the items in the progress lines
+    ("seed 3 done (2/4)"; a method whose items are jobs or shards says so).
     """
     seeds = list(seeds)
     if workers <= 1 or len(seeds) <= 1:
@@ -28,7 +29,7 @@ def map_seeds(fn: Callable[[int], T], seeds: Sequence[int], workers: int = 1,
         for s in seeds:
             out.append(fn(s))
             if log:
-                log(f"seed {s} done")
+                log(f"{unit} {s} done")
         return out
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -41,5 +42,5 @@ def map_seeds(fn: Callable[[int], T], seeds: Sequence[int], workers: int = 1,
             i = futures[fut]
             results[i] = fut.result()
             if log:
-                log(f"seed {seeds[i]} done ({len(results)}/{len(seeds)})")
+                log(f"{unit} {seeds[i]} done ({len(results)}/{len(seeds)})")
     return [results[i] for i in range(len(seeds))]

@@ -243,7 +243,7 @@ def run_real_model(cfg: EditingConfig, run) -> tuple[list[dict], dict[str, Any]]
         torch.save({"facts": facts, "shared": shared}, path)
         shards = list(range(max(1, min(cfg.workers, len(facts)))))
         units = map_seeds(functools.partial(run_real_shard, cfg, path), shards, cfg.workers,
-                          log=run.log)
+                          log=run.log, unit="fact shard")
     rows = [r for u in units for r in u["rows"]]
     traces = [t for u in units for t in u["traces"]]
     meta = {"n_known": n_known, "n_candidates": _n_candidates(), "embed_std": shared.embed_std,

@@ -361,9 +361,9 @@ def run_locality(cfg: LocalityConfig, run) -> Outcome:
 
     jobs = [(s, c) for s in cfg.seeds for c in cfg.conditions]
     run.log(f"locality: {len(cfg.seeds)} worlds × {len(cfg.conditions)} conditions; jobs "
-            + ", ".join(f"{i}=(seed {s}, {c})" for i, (s, c) in enumerate(jobs))
-            + " (progress lines below count jobs as seeds)")
-    results = map_seeds(partial(run_job, cfg, jobs), list(range(len(jobs))), cfg.workers, log=run.log)
+            + ", ".join(f"{i}=(seed {s}, {c})" for i, (s, c) in enumerate(jobs)))
+    results = map_seeds(partial(run_job, cfg, jobs), list(range(len(jobs))), cfg.workers,
+                        log=run.log, unit="job")
     rows = [r for res in results for r in res["rows"]]
     run.log_samples(rows)
     run.save_plot(plot_mse(rows), "mse_by_estimator")
