@@ -72,3 +72,13 @@ def test_run_record_and_report(tmp_path):
     assert "Paper says X &gt; Y." in page and "data:image/png;base64," in page
     with pytest.raises(ValueError):
         Claim("a", "b", "sort of")
+
+
+def test_run_record_names_the_commit_the_run_started_with(tmp_path, monkeypatch):
+    import neurips23.report.records as records
+
+    monkeypatch.setattr(records, "git_commit", lambda: "aaaa")
+    run = start_run("demo", None, tmp_path, "quick")
+    monkeypatch.setattr(records, "git_commit", lambda: "bbbb")  # a commit lands mid-run
+    path = run.finish({"x": 1})
+    assert json.loads(Path(path).read_text())["git_commit"] == "aaaa"

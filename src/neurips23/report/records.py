@@ -37,6 +37,7 @@ class Run:
                 self.dir = base.with_name(f"{base.name}-{k}")
         self.id = self.dir.name
         self.t0 = time.time()
+        self.commit = git_commit()  # the code the run started with, even if HEAD moves meanwhile
         self.plots: list[str] = []
         atomic_write_text(self.dir / "config.resolved.yaml", dump_yaml(config) if config else "{}\n")
 
@@ -76,7 +77,7 @@ class Run:
             "wall_seconds": round(time.time() - self.t0, 2), "seeds": list(seeds),
             "finding": self.finding,
             "claims": [c.as_dict() for c in claims], "tables": tables or {}, "metrics": metrics,
-            "notes": notes, "plots": self.plots, "versions": package_versions(), "git_commit": git_commit(),
+            "notes": notes, "plots": self.plots, "versions": package_versions(), "git_commit": self.commit,
         }
         path = self.dir / "results.json"
         atomic_write_json(path, results)
