@@ -82,3 +82,24 @@ def test_run_record_names_the_commit_the_run_started_with(tmp_path, monkeypatch)
     monkeypatch.setattr(records, "git_commit", lambda: "bbbb")  # a commit lands mid-run
     path = run.finish({"x": 1})
     assert json.loads(Path(path).read_text())["git_commit"] == "aaaa"
+
+
+def test_cached_tiny_lm_logs_training_progress_and_only_when_it_trains(tmp_cache):
+    from neurips23.lm.data import Example
+    from neurips23.lm.tiny import cached_tiny_lm
+    from neurips23.lm.tokenizers import build_char_tokenizer
+    from neurips23.lm.train import TrainConfig
+
+    def data():
+        return build_char_tokenizer("abc"), [Example("a", "bc"), Example("b", "ca")]
+
+    lines: list[str] = []
+    size = dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    train = TrainConfig(steps=20, batch_size=2, log_every=5)
+    path = cached_tiny_lm({"kind": "progress-test"}, data, size, train, progress=False,
+                          log=lines.append)
+    assert [line.split(" (")[0] for line in lines] == [
+        f"training the tiny model: step {k}/20" for k in range(2, 21, 2)]
+    lines.clear()  # a cache hit trains nothing and says nothing
+    assert cached_tiny_lm({"kind": "progress-test"}, data, size, train, log=lines.append) == path
+    assert lines == []

@@ -129,7 +129,7 @@ def _stderr(prefix: str, message: str) -> None:
     print(f"{prefix} {message}", file=sys.stderr, flush=True)
 
 
-def world_model(cfg: EditingConfig, seed: int):
+def world_model(cfg: EditingConfig, seed: int, log: Callable[[str], Any] | None = None):
     """(model, tokenizer, world) of one seed: the world and its trained tiny GPT-2."""
     from dataclasses import replace
 
@@ -139,7 +139,7 @@ def world_model(cfg: EditingConfig, seed: int):
     size = dict(hidden_size=cfg.tiny_hidden, num_hidden_layers=cfg.tiny_layers,
                 num_attention_heads=4, intermediate_size=4 * cfg.tiny_hidden)
     path = trained_world_model(seed, cfg.n_subjects, size, replace(cfg.train, seed=seed),
-                               cfg.n_examples)
+                               cfg.n_examples, log=log)
     model, tok = load_model(path)
     return model, tok, make_world(cfg.n_subjects, seed)
 
@@ -153,9 +153,11 @@ def run_world_seed(cfg: EditingConfig, seed: int) -> dict[str, Any]:
     from neurips23.utils import seed_everything
 
     t0 = time.perf_counter()
-    model, tok, world = world_model(cfg, seed)
+    log = functools.partial(_stderr, f"[seed {seed}]")
+    model, tok, world = world_model(cfg, seed, log)
     model.requires_grad_(False)
     known, acc = known_pairs(model, tok, world)
+    log(f"model ready ({time.perf_counter() - t0:.0f}s); greedy fact accuracy {acc:.3f}")
     rng = random.Random(seed)
     candidates = world_facts(world, world.subjects, seed, cfg.n_neighbours, known)
     good = [f for f in candidates if (f.subject, f.relation) in known]
@@ -167,8 +169,7 @@ def run_world_seed(cfg: EditingConfig, seed: int) -> dict[str, Any]:
               training_examples(world, cfg.corpus_texts, seed + 7919)]
     seed_everything(seed)
     shared = prepare(model, tok, facts, corpus, cfg)
-    rows, traces = _sweep(model, tok, facts, shared, cfg, list(range(len(facts))),
-                          log=functools.partial(_stderr, f"[seed {seed}]"))
+    rows, traces = _sweep(model, tok, facts, shared, cfg, list(range(len(facts))), log=log)
     return {"unit": seed, "fact_accuracy": acc, "n_known": len(known), "rows": rows,
             "traces": _summaries(traces), "embed_std": shared.embed_std, "noise": shared.noise,
             "strong_noise": shared.strong_noise, "contexts": shared.contexts,

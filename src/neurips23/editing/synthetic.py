@@ -11,8 +11,10 @@ reads facts at any position, as ROME's context prefixes need.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from neurips23.editing.facts import Fact
 from neurips23.lm.data import Example
@@ -142,7 +144,8 @@ def known_pairs(model, tok, world: World, templates: tuple[int, ...] = (0, 1, 2)
 
 
 def trained_world_model(world_seed: int, n_subjects: int, model_size: dict, train,
-                        n_examples: int, progress: bool = False) -> Path:
+                        n_examples: int, progress: bool = False,
+                        log: Callable[[str], Any] | None = None) -> Path:
     """The cache dir of a GPT-2-architecture model trained from scratch on the world."""
     from neurips23.lm.tiny import cached_tiny_lm
 
@@ -153,4 +156,4 @@ def trained_world_model(world_seed: int, n_subjects: int, model_size: dict, trai
     key = {"kind": "editing-world", "version": 2, "world_seed": world_seed,
            "n_subjects": n_subjects, "n_examples": n_examples}
     return cached_tiny_lm(key, data, model_size, train, arch="gpt2", max_position_embeddings=64,
-                          progress=progress)
+                          progress=progress, log=log)

@@ -4,6 +4,7 @@ built once into the model cache and reused after (every reproduction asks throug
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,16 @@ TRAIN_LOG = "train_log.json"
 
 def cached_tiny_lm(key: dict[str, Any], data: Callable[[], tuple[Any, Sequence[Example]]],
                    size: str | dict, train: TrainConfig, arch: str = "llama",
-                   max_position_embeddings: int = 512, progress: bool = True) -> Path:
+                   max_position_embeddings: int = 512, progress: bool = True,
+                   log: Callable[[str], Any] | None = None) -> Path:
     """The cache dir of a tiny model trained from scratch; trained on first use only.
 
     `key` names everything about the data that `data()` depends on (task, sizes, seeds, a
     version string); the model size, architecture and training settings are added to it.
     `data()` returns (tokenizer, examples) and is only called when the model must be built.
     The entry holds the model, its tokenizer and `train_log.json` (losses, tokens/s).
+    `log` (e.g. a worker process's stderr, where no progress bar shows) gets a line at every
+    tenth of the training steps.
     """
     from neurips23.config import config_to_dict
     from neurips23.lm.cache import get_or_train
@@ -36,13 +40,26 @@ def cached_tiny_lm(key: dict[str, Any], data: Callable[[], tuple[Any, Sequence[E
         tokenizer, examples = data()
         model, result = train_tiny_lm(examples, tokenizer, size, train, arch=arch,
                                       max_position_embeddings=max_position_embeddings,
-                                      progress=progress)
+                                      progress=progress, callback=_step_logger(log, train.steps))
         save_model(model, tokenizer, tmp)
         (tmp / TRAIN_LOG).write_text(json.dumps(
             {"losses": result.losses, "tokens_per_second": result.tokens_per_second,
              "wall_seconds": result.wall_seconds}))
 
     return get_or_train(spec, build)
+
+
+def _step_logger(log: Callable[[str], Any] | None, steps: int):
+    """A training callback that logs "training step k/n (Ns)" at every tenth of the steps."""
+    if log is None:
+        return None
+    every, t0 = max(1, steps // 10), time.perf_counter()
+
+    def callback(step: int, model: Any) -> None:
+        if step % every == 0 or step == steps:
+            log(f"training the tiny model: step {step}/{steps} ({time.perf_counter() - t0:.0f}s)")
+
+    return callback
 
 
 def train_log(path: Path) -> dict[str, Any]:

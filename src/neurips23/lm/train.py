@@ -482,11 +482,13 @@ def progress_bar(enabled: bool, total: int, initial: int = 0, desc: str = "train
 
 def train_tiny_lm(examples: Sequence[Example], tokenizer, size: str | dict, cfg: TrainConfig,
                   arch: str = "llama", max_position_embeddings: int = 512,
-                  progress: bool = True) -> tuple[Any, TrainResult]:
+                  progress: bool = True,
+                  callback: Callable[[int, Any], None] | None = None) -> tuple[Any, TrainResult]:
     """Build a tiny model of `size` for `tokenizer` and train it on `examples` (from scratch)."""
     from neurips23.lm.models import build_model
 
     model = build_model(size, vocab_size=len(tokenizer), arch=arch,
                         max_position_embeddings=max_position_embeddings, seed=cfg.seed)
-    result = train_causal_lm(model, tokenizer, examples, cfg, progress=progress)
+    result = train_causal_lm(model, tokenizer, examples, cfg, progress=progress,
+                             callback=callback)
     return model, result
