@@ -84,6 +84,22 @@ def test_map_seeds_keeps_seed_order_in_processes():
     assert map_seeds(fn, [3, 1, 2], workers=2) == [10, 2, 5]
 
 
+def _chatter(seed):
+    import logging
+
+    logging.getLogger("bitsandbytes.backends.cpu").warning("kernel notice %d", seed)
+    return seed
+
+
+def test_map_seeds_workers_are_as_quiet_as_the_parent(capfd, monkeypatch):
+    monkeypatch.delenv("NEURIPS23_DEBUG", raising=False)
+    assert map_seeds(_chatter, [0, 1], workers=2) == [0, 1]
+    assert "kernel notice" not in capfd.readouterr().err
+    monkeypatch.setenv("NEURIPS23_DEBUG", "1")  # --debug shows it
+    map_seeds(_chatter, [0, 1], workers=2)
+    assert "kernel notice" in capfd.readouterr().err
+
+
 def test_map_seeds_progress_names_its_unit():
     lines: list[str] = []
     map_seeds(functools.partial(_square, 0), [0, 1], workers=1, log=lines.append, unit="job")

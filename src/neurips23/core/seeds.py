@@ -9,9 +9,10 @@ T = TypeVar("T")
 
 
 def _init_worker() -> None:
-    from neurips23.utils import set_torch_threads
+    from neurips23.utils import quiet_third_party, set_torch_threads
 
     set_torch_threads(1)  # workers share the cores: one torch thread each
+    quiet_third_party()  # a spawned process starts with logging unset: as quiet as the parent
 
 
 def map_seeds(fn: Callable[[int], T], seeds: Sequence[int], workers: int = 1,
