@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from neurips23.core.claims import Claim, Rule, computed_claim, measured_claim
-from neurips23.core.stats import t_interval, wilson_interval
+from neurips23.core.stats import mover_difference, t_interval, wilson_interval
 from neurips23.errors import DataError
 from neurips23.tot.game24.answer import authors_pick, check_answer, uses_input_numbers
 
@@ -188,17 +187,6 @@ def usage_table(scored: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]
 
 
 # ------------------------------------------------------------------------------ the claims
-def newcombe_difference(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95
-                        ) -> tuple[float, float, float]:
-    """p1 - p2 and Newcombe's hybrid score interval built from the two Wilson intervals
-    (Newcombe 1998, method 10; conservative for paired puzzles)."""
-    p1, p2 = k1 / n1, k2 / n2
-    l1, u1 = wilson_interval(k1, n1, confidence)
-    l2, u2 = wilson_interval(k2, n2, confidence)
-    d = p1 - p2
-    return d, d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2)
-
-
 COMPARISONS = {  # claim -> (arm, metric, baseline arm, baseline metric, rule field, paper)
     "authors_pick_vs_cot_sc": (
         "tot_b5", "authors' pick", "cot", "majority (CoT-SC)", "released_beats_cot_sc",
@@ -237,7 +225,7 @@ def released_claims(rules: dict[str, Rule], scored: dict[str, list[dict[str, Any
         f, g = METRICS[metric][1], METRICS[base_metric][1]
         k1, n1 = int(sum(f(r) for r in scored[arm])), len(scored[arm])
         k2, n2 = int(sum(g(r) for r in scored[base])), len(scored[base])
-        d, dlo, dhi = newcombe_difference(k1, n1, k2, n2, rule.confidence)
+        d, dlo, dhi = mover_difference(k1, n1, k2, n2, confidence=rule.confidence)
         diffs[key] = {"diff": round(d, 4), "ci": [round(dlo, 4), round(dhi, 4)]}
         ours = (f"{arm} {metric} {k1}/{n1} vs {base} {base_metric} {k2}/{n2}: difference "
                 f"{d:+.2f} [{dlo:+.3f}, {dhi:+.3f}] (Newcombe from Wilson), n={n1} puzzles")
