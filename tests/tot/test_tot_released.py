@@ -17,6 +17,7 @@ from neurips23.tot.released_logs import (
     RELEASED_DIR,
     agreement,
     load_logs,
+    reconstructed_calls,
     released_claims,
     score_released,
     success_table,
@@ -69,6 +70,22 @@ def test_tokens_per_puzzle_from_the_logged_usage(scored):
     assert (u["io"]["prompt tokens"], u["io"]["completion tokens"]) == (1000.0, 1800.1)
     assert (u["tot_b5"]["prompt tokens"], u["tot_b5"]["completion tokens"]) == (13879.4, 5478.6)
     assert u["tot_b5"]["cost ($, gpt-4 prices)"] == pytest.approx(74.50962 / 100, abs=1e-4)
+
+
+def test_requests_replayed_from_the_logged_steps():
+    """Their bfs.solve by hand: step 0 proposes once from '' and values 3 new states, one a
+    duplicate (no request) and two with the same numbers left (one request, then cached); the
+    second puzzle's state is already in the run-wide cache; the last step values an answer."""
+    steps = [{"x": "1 2 3 4", "ys": [""], "new_ys": ["1 + 2 = 3 (left: 3 3 4)\n",
+                                                      "1 + 2 = 3 (left: 3 3 4)\n",
+                                                      "2 + 1 = 3 (left: 3 3 4)\n"]},
+             {"x": "1 2 3 4", "ys": ["a", "b"], "new_ys": ["a\nAnswer: (1 + 2 + 3) * 4 = 24"]}]
+    second = [{"x": "1 3 3 4", "ys": [""], "new_ys": ["1 * 3 = 3 (left: 3 3 4)\n"]}]
+    assert reconstructed_calls([{"steps": steps}, {"steps": second}]) == [1 + 1 + 2 + 1, 1 + 0]
+    calls = reconstructed_calls(load_logs()["tot_b5"])
+    assert (sum(calls), min(calls), max(calls)) == (4546, 21, 103)
+    # IO's logged prompt tokens are exactly 5 requests of one 200-token prompt per puzzle
+    assert {r["prompt_tokens"] for r in score_released()["io"]} == {1000}
 
 
 def test_claims_on_the_authors_outputs(scored):

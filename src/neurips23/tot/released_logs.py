@@ -173,16 +173,54 @@ def agreement(scored: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return {"judgements": n, "agree": agree, "disagreements": listed}
 
 
-def usage_table(scored: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Mean tokens per puzzle from the logged usage; calls are not logged."""
+def _value_key(x: str, y: str) -> tuple[str, str]:
+    """What the authors' value prompt depends on (`value_prompt_wrap`): the numbers left, or at
+    the last step the puzzle and the answer."""
+    last = y.strip().split("\n")[-1]
+    if "left: " not in last:
+        return (x, last.lower().replace("answer: ", ""))
+    return ("", last.split("left: ")[-1].split(")")[0])
+
+
+def reconstructed_calls(tot_records: Sequence[dict[str, Any]]) -> list[int]:
+    """API requests per ToT puzzle, replayed from the logged steps with their code's rules
+    (`bfs.solve`): one propose request per kept state; one value request (n=3) per new state
+    that is neither a duplicate within the step nor in the run-wide value cache."""
+    cache: set[tuple[str, str]] = set()
+    out = []
+    for r in tot_records:
+        calls = 0
+        for step in r["steps"]:
+            calls += len(step["ys"])
+            seen: set[str] = set()
+            for y in step["new_ys"]:
+                if y in seen:
+                    continue
+                seen.add(y)
+                key = _value_key(step["x"], y)
+                calls += key not in cache
+                cache.add(key)
+        out.append(calls)
+    return out
+
+
+NAIVE_CALLS = 5  # their `chatgpt()` sends n=100 samples as requests of at most 20
+
+
+def usage_table(scored: dict[str, list[dict[str, Any]]],
+                tot_calls: Sequence[int] = ()) -> list[dict[str, Any]]:
+    """Mean tokens per puzzle from the logged usage, and requests per puzzle (not logged:
+    IO/CoT from their code, ToT replayed from the logged steps)."""
     out = []
     for arm, rows in scored.items():
         n = len(rows)
         p = sum(r["prompt_tokens"] for r in rows) / n
         c = sum(r["completion_tokens"] for r in rows) / n
+        calls: Any = NAIVE_CALLS if arm != "tot_b5" else (
+            round(sum(tot_calls) / len(tot_calls), 1) if tot_calls else "not logged")
         out.append({"arm": arm, "prompt tokens": round(p, 1), "completion tokens": round(c, 1),
                     "cost ($, gpt-4 prices)": round((0.03 * p + 0.06 * c) / 1000, 4),
-                    "calls": "not logged"})
+                    "requests (not logged: IO/CoT by their code, ToT replayed)": calls})
     return out
 
 
@@ -281,6 +319,7 @@ def run_released(cfg: Any, run: Any) -> Any:
     from neurips23.core.reproduction import Outcome
 
     scored = score_released(cfg.released_dir)
+    tot_calls = reconstructed_calls(load_logs(cfg.released_dir)["tot_b5"])
     run.log(f"scored {sum(len(r) for r in scored.values())} puzzle records of "
             f"{len(scored)} arms from {cfg.released_dir or RELEASED_DIR}")
     for arm, rows in scored.items():
@@ -295,7 +334,7 @@ def run_released(cfg: Any, run: Any) -> Any:
     metrics = {"on_authors_outputs": True, "n_puzzles": len(scored["tot_b5"]),
                "success": {f"{r['arm']} {r['metric']}": {k: r[k] for k in (
                    "success", "95% interval", "scored as", "paper (Table 2)")} for r in table},
-               "differences": extra["differences"], "usage_per_puzzle": usage_table(scored),
+               "differences": extra["differences"], "usage_per_puzzle": usage_table(scored, tot_calls),
                "checker_agreement": {"judgements": agr["judgements"], "agree": agr["agree"],
                                      "disagreements": agr["disagreements"]}}
     tables = {"success per arm on the authors' outputs (our checker)": [
