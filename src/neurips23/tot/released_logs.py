@@ -277,12 +277,12 @@ def released_claims(rules: dict[str, Rule], scored: dict[str, list[dict[str, Any
 def table_2_identities(scored: dict[str, list[dict[str, Any]]]) -> list[Claim]:
     """Table 2's IO and CoT figures are means over these very logs: recomputed, to 0.1 point."""
     out = []
-    for arm, paper in (("io", 0.073), ("cot", 0.040)):
+    for arm, name, paper in (("io", "IO", 0.073), ("cot", "CoT", 0.040)):
         rows = scored[arm]
         ours = sum(sum(r["ours"]) for r in rows) / sum(len(r["ours"]) for r in rows)
         out.append(computed_claim(
-            f"Table 2: {arm.upper()} {paper:.1%} (mean over 100 samples) — on the authors' "
-            "outputs", f"our checker on their {arm.upper()} log: {ours:.2%}",
+            f"Table 2: {name} {paper:.1%} (mean over 100 samples) — on the authors' outputs",
+            f"our checker on their {name} log: {ours:.2%}",
             abs(ours - paper) < 0.0005))
     return out
 
