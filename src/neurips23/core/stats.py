@@ -77,6 +77,19 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     return lo, hi
 
 
+def mover_difference(k1: int, n1: int, k2: int, n2: int, scale: float = 1.0,
+                     confidence: float = 0.95) -> tuple[float, float, float]:
+    """p1 - scale * p2 and its interval built from the two Wilson intervals (Newcombe 1998,
+    method 10, for scale 1; Zou & Donner's MOVER for a scaled difference). For independent
+    samples; conservative for positively correlated pairs."""
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = wilson_interval(k1, n1, confidence)
+    l2, u2 = wilson_interval(k2, n2, confidence)
+    d = p1 - scale * p2
+    return (d, d - math.hypot(p1 - l1, scale * (u2 - p2)),
+            d + math.hypot(u1 - p1, scale * (p2 - l2)))
+
+
 def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float:
     """P(score of a random positive > score of a random negative), ties counted half."""
     pairs = sorted(zip(scores, labels, strict=True), key=lambda t: t[0])

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -50,6 +50,10 @@ def _rule(direction: str, threshold: float, reason: str, margin: float = 0.0) ->
 class LocalityConfig:
     """Worlds, training conditions, model and budget, estimators, and the claims' rules."""
 
+    source: Literal["tiny", "released"] = param("tiny", "tiny: train and evaluate our tiny models; released: score the "
+                        "authors' released estimates (no model).")
+    released_dir: str = param("", "Folder of the authors' released estimates (default: the copy "
+                                  "shipped in neurips23/locality/released).")
     seeds: list[int] = param([0, 1, 2, 3], "One world per seed: a net, its held-out pairs, the "
                              "training data and one model per condition.")
     n_vars: int = param(50, "Variables per net (the paper: 100).")
@@ -122,6 +126,7 @@ PROFILES = {
                            intermediate_size=96),
               "train": {"steps": 120, "batch_size": 16, "warmup_steps": 10}},
     "full": {},
+    "released": {"source": "released"},
 }
 
 
@@ -356,7 +361,12 @@ def plot_scatter(rows: list[dict]):
 # ---- the run ------------------------------------------------------------------------------------------
 
 def run_locality(cfg: LocalityConfig, run) -> Outcome:
-    """Every (world, condition) job, then the claims, tables and plots."""
+    """Every (world, condition) job, then the claims, tables and plots; with source=released,
+    the authors' released estimates scored instead (`locality.released`)."""
+    if cfg.source == "released":
+        from neurips23.locality.released import run_released
+
+        return run_released(cfg, run)
     from neurips23.core.seeds import map_seeds
 
     jobs = [(s, c) for s in cfg.seeds for c in cfg.conditions]
@@ -404,4 +414,5 @@ def _notes(claims: list[Claim], metrics: dict, cached: int, total: int) -> str:
 
 REPRODUCTION = Reproduction(
     name="locality", title="Why think step by step? Reasoning from the locality of experience "
-    "(Prystawski, Li & Goodman 2023)", config=LocalityConfig, profiles=PROFILES, run=run_locality)
+    "(Prystawski, Li & Goodman 2023)", config=LocalityConfig, profiles=PROFILES, run=run_locality,
+    finding_profiles=("full", "released"))

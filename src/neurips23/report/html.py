@@ -54,6 +54,28 @@ def _table_html(name: str, rows: list[dict]) -> str:
     return f"<p><b>{html.escape(name)}</b></p><table><tr>{head}</tr>{body}</table>"
 
 
+def on_authors_outputs(run: dict) -> bool:
+    """Whether a run re-scored the authors' released outputs (a `released` profile) rather than
+    running a model of ours."""
+    return bool((run.get("metrics") or {}).get("on_authors_outputs"))
+
+
+def _method_html(rs: list[dict]) -> list[str]:
+    """A method's runs, newest first: those on the authors' outputs (the full-scale evidence) in
+    their own section first, then our own runs."""
+    theirs = [r for r in rs if on_authors_outputs(r)]
+    ours = [r for r in rs if not on_authors_outputs(r)]
+    if not theirs:
+        return [_run_html(r, open_=(i == 0)) for i, r in enumerate(rs)]
+    out = ["<h3>On the authors' outputs</h3>", "<p class=meta>The authors' released raw outputs "
+           "re-scored with our own code: full-scale evidence, no model run here.</p>"]
+    out += [_run_html(r, open_=(i == 0)) for i, r in enumerate(theirs)]
+    if ours:
+        out.append("<h3>Our runs</h3>")
+        out += [_run_html(r, open_=(i == 0)) for i, r in enumerate(ours)]
+    return out
+
+
 def _run_html(r: dict, open_: bool) -> str:
     parts = [f"<details{' open' if open_ else ''}><summary><b>{html.escape(r['run_id'])}</b> "
              f"<span class=meta>profile {html.escape(str(r.get('profile')))}, "
@@ -105,7 +127,7 @@ def build_report(runs_dir: str | Path = "runs", out_dir: str | Path = "report") 
         rs = sorted(by_method[method], key=lambda r: r.get("finished", ""), reverse=True)
         title = next((r.get("title") for r in rs if r.get("title")), "")
         body.append(f"<h2>{html.escape(method)}{': ' + html.escape(title) if title else ''}</h2>")
-        body += [_run_html(r, open_=(i == 0)) for i, r in enumerate(rs)]
+        body += _method_html(rs)
         summary[method] = [{"run_id": r["run_id"], "profile": r.get("profile"),
                             "claims": r.get("claims", []), "dir": r["dir"]} for r in rs]
     out = Path(out_dir)

@@ -30,6 +30,11 @@ def _rule(direction: str, threshold: float, min_n: int, reason: str) -> Any:
 class ToTConfig:
     """Settings of `neurips23 reproduce tot`: the tiny model, the arms, and the claims' rules."""
 
+    source: Literal["tiny", "released"] = param(
+        "tiny", "tiny: train and search with our tiny model; released: re-score the authors' "
+        "GPT-4 logs (no model).")
+    released_dir: str = param("", "Folder of the authors' gzip-compressed logs (default: the "
+                                  "copy shipped in neurips23/tot/released).")
     seeds: list[int] = param([0, 1, 2], "Seeds: one model and one test split each.")
     n_test: int = param(300, "Test puzzles per seed (integer-solvable, never trained on).")
     holdout: Literal["strict", "puzzles"] = param(
@@ -71,6 +76,17 @@ class ToTConfig:
     beats_best_of_k: Rule = _rule(
         "above", 0.0, 100, "Fig. 3a / repo log (ToT any-of-5 69% vs CoT best-of-100 49%): with "
         "a verifier on both sides, at matched tokens, paired difference above 0")
+    released_checker_agrees: Rule = _rule(
+        "above", 0.99, 100, "on the authors' outputs: our checker implements the paper's "
+        "success test, so it must agree with the logs' own r (Wilson lower bound above 0.99); "
+        "also the precondition of every comparison there")
+    released_beats_cot_sc: Rule = _rule(
+        "above", 0.0, 100, "on the authors' outputs, Table 2: ToT b=5 74% vs CoT-SC 9%; the "
+        "success difference over the 100 puzzles must be above 0 with its whole 95% interval "
+        "(Newcombe's, from the two Wilson intervals)")
+    released_beats_best_of_k: Rule = _rule(
+        "above", 0.0, 100, "on the authors' outputs, Fig. 3a / repo log: ToT any-of-5 (69%) vs "
+        "CoT best-of-100 (49%), a checker on both sides; difference above 0 (Newcombe)")
 
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -78,6 +94,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                   lr=5e-3, n_examples=2000, k_samples=48, k_io=4, gen_batch_size=128,
                   auroc_states=200, n_boot=500),
     "full": {"workers": 3},
+    "released": {"source": "released"},
 }
 
 LABELS = {  # how each success figure is scored, shown beside it
@@ -294,7 +311,12 @@ def run_notes(holdout: str, quick: bool) -> str:
 
 
 def run_tot(cfg: ToTConfig, run: Any) -> Outcome:
-    """Every seed (in `workers` processes): rows to samples.jsonl, pooled summary, plot, claims."""
+    """Every seed (in `workers` processes): rows to samples.jsonl, pooled summary, plot, claims;
+    with source=released, the authors' logs re-scored instead (`tot.released_logs`)."""
+    if cfg.source == "released":
+        from neurips23.tot.released_logs import run_released
+
+        return run_released(cfg, run)
     from neurips23.core.seeds import map_seeds
     from neurips23.tot.arms import run_seed
 
@@ -313,4 +335,5 @@ def run_tot(cfg: ToTConfig, run: Any) -> Outcome:
 
 
 REPRODUCTION = Reproduction(name="tot", title="Tree of Thoughts (Yao et al. 2023): Game of 24",
-                            config=ToTConfig, profiles=PROFILES, run=run_tot)
+                            config=ToTConfig, profiles=PROFILES, run=run_tot,
+                            finding_profiles=("full", "released"))
