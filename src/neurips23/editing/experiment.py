@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -33,7 +33,8 @@ class SweepSettings:
     layers: list[int] = param([], "Layers to trace and edit (empty: every layer).")
     methods: list[str] = param(["rome", "ft1", "ft5"], "Edit methods: rome, ft1, ft5.")
     problems: list[str] = param(["error_injection", "fact_erasure", "fact_forcing"],
-                                "Editing problems: error_injection, fact_erasure, fact_forcing.")
+                                "Editing problems: error_injection, tracing_reversal, "
+                                "fact_erasure, fact_amplification, fact_forcing.")
     noise_multiple: float = param(3.0, "Noise σ as a multiple of the subject embeddings' std "
                                   "(ROME: 3).")
     noise: float = param(0.0, "An absolute noise σ (overrides noise_multiple when > 0).")
@@ -128,7 +129,8 @@ def model_corpus(model, tok, starts: Sequence[str], n_texts: int, length: int,
 def fact_probs(model, tok, fact: Fact, problem: Problem, noise: float, samples: int,
                names: LayerNames) -> dict[str, Any]:
     """p(object) on the edit prompt, each paraphrase (noised over `samples` for a noised
-    problem) and each neighbour prompt (clean, true object), in one batched forward."""
+    problem) and each neighbour prompt (clean), in one batched forward; the object is the
+    problem's target everywhere, as Hase et al.'s evaluation scores `target_new`."""
     import torch
 
     from neurips23.editing.prompts import encode, subject_noise_spans, target_logprobs
@@ -141,8 +143,7 @@ def fact_probs(model, tok, fact: Fact, problem: Problem, noise: float, samples: 
     texts += list(fact.neighbours)
     subj += [None] * len(fact.neighbours)
     sample_of += [None] * len(fact.neighbours)
-    targets = [target] * (len(texts) - len(fact.neighbours)) + [fact.target_true] * len(
-        fact.neighbours)
+    targets = [target] * len(texts)  # neighbours too: the edit's object (evaluate.py:232)
     enc = encode(tok, texts, subj, targets, device=model.device)
     d = get_module(model, names.embed).weight.shape[1]
     spans = subject_noise_spans(enc, sample_of, noise, d, samples)
@@ -214,18 +215,26 @@ def sweep_fact(model, tok, fact: Fact, shared: Shared, s: SweepSettings,
     for pname in s.problems:
         problem = get_problem(pname)
         noise = shared.noise if problem.noised else 0.0
-        pre = fact_probs(model, tok, fact, problem, noise, s.samples, shared.names)
+        pfact = fact
+        if problem.noised_target:  # Tracing Reversal: the object is the noised-subject answer
+            from neurips23.editing.tracing import noised_answer
+
+            pfact = replace(fact, target_new=noised_answer(
+                model, tok, fact.text, fact.subject, noise=shared.noise, samples=s.samples,
+                names=shared.names))
+        pre = fact_probs(model, tok, pfact, problem, noise, s.samples, shared.names)
         for layer in shared.layers:
             for method in s.methods:
                 t0 = time.perf_counter()
-                deltas, diag = edit_deltas(model, tok, fact, problem, method, layer, shared, s)
+                deltas, diag = edit_deltas(model, tok, pfact, problem, method, layer, shared, s)
                 with weights_added(model, deltas):
-                    post = fact_probs(model, tok, fact, problem, noise, s.samples, shared.names)
+                    post = fact_probs(model, tok, pfact, problem, noise, s.samples, shared.names)
                 scores = edit_scores(problem, (pre["rewrite"], post["rewrite"]),
                                      list(zip(pre["paraphrase"], post["paraphrase"], strict=True)),
                                      list(zip(pre["neighbours"], post["neighbours"], strict=True)))
                 rows.append({"fact": fact_id, "subject": fact.subject, "relation": fact.relation,
                              "layer": layer, "method": method, "problem": pname,
+                             "target": problem.target(pfact),
                              "tracing": tr["effect"][layer], "tracing_last": tr["effect_last"][layer],
                              **scores, "p_pre": pre["rewrite"], "p_post": post["rewrite"],
                              "seconds": time.perf_counter() - t0,

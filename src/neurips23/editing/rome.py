@@ -193,8 +193,8 @@ def compute_v(model, tok, fact: Fact, problem: Problem, layer: int, contexts: Se
             logp = torch.log_softmax(logits, -1)
             lp = torch.stack([logp[i, enc.target_pos[i], enc.target_ids[i]].sum()
                               for i in range(n_rw)])
-            nll = edit_loss(lp, n_tok, problem).mean()
-            kl_lp = logp[n_rw, enc.last[n_rw]]
+            nll = edit_loss(lp, n_tok, problem)
+            kl_lp = logp[n_rw, look[n_rw]]  # at the subject's last token (compute_v.py:113-119)
             if kl_init is None:
                 kl_init = kl_lp.detach().clone()
             kl = torch.nn.functional.kl_div(kl_init, kl_lp, log_target=True, reduction="sum")
@@ -202,7 +202,8 @@ def compute_v(model, tok, fact: Fact, problem: Problem, layer: int, contexts: Se
             wd = hp.v_weight_decay * (delta.norm() / v_init.norm() ** 2)
             loss = nll + hp.kl_factor * kl + wd
             loss_value = loss.item()
-            if loss_value < hp.early_stop_loss or it == steps - 1:
+            # no early stop for erasure, which minimises a probability (Hase et al.)
+            if (loss_value < hp.early_stop_loss and not problem.minimise) or it == steps - 1:
                 break
             opt.zero_grad()
             loss.backward()

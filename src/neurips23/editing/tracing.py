@@ -268,3 +268,22 @@ def corrupted_probability(model, tok, prompt: str, subject: str, target: str | N
     noise_t = noise_samples(samples, e - b, get_module(model, names.embed).weight.shape[1],
                             noise, seed)
     return _clean_and_corrupted(model, names, enc, "layer", noise_t, answer)[2]
+
+
+def noised_answer(model, tok, prompt: str, subject: str, *, noise: float, samples: int = 10,
+                  names: LayerNames | None = None, seed: int = 1) -> str:
+    """o_noise of Tracing Reversal (Hase et al. §5.1): the token the model predicts with the
+    subject's embeddings noised (the argmax of p averaged over `samples` noised runs)."""
+    import torch
+
+    names = names or layer_names(model)
+    enc = encode(tok, [prompt], [subject], device=model.device)
+    b, e = enc.subject[0]
+    noise_t = noise_samples(samples, e - b, get_module(model, names.embed).weight.shape[1],
+                            noise, seed)
+    ids = enc.input_ids
+    spans = [(r, b, e, noise_t[r].to(ids.device)) for r in range(samples)]
+    with torch.no_grad(), embedding_noise(model, names, spans):
+        logits = model(input_ids=ids.repeat(samples, 1), **forward_kwargs(model)).logits
+    p = torch.softmax(logits[:, -1].float(), -1).mean(0)
+    return tok.decode([int(p.argmax())]).strip()
