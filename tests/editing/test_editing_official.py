@@ -28,7 +28,7 @@ def test_rome_kl_term_is_read_at_the_subject_last_token(gpt2, word_tok, fact, mo
     names = layer_names(gpt2)
     compute_v(gpt2, word_tok, fact, PROBLEMS["error_injection"], 1, ["{}"],
               RomeHparams(v_steps=1), names)
-    kl_text = "{} is a".format(fact.subject)
+    kl_text = f"{fact.subject} is a"
     enc = encode(word_tok, [kl_text], [fact.subject])
     with torch.no_grad():
         logits = gpt2(input_ids=enc.input_ids).logits.float()
@@ -108,3 +108,21 @@ def test_tracing_reversal_targets_the_noised_answer(gpt2, word_tok, fact):
         emb[:, b:e] += noise.to(emb.dtype)
         p = torch.softmax(gpt2(inputs_embeds=emb).logits[:, -1].float(), -1).mean(0)
     assert got == word_tok.decode([int(p.argmax())]).strip()
+
+
+def test_context_prefixes_are_romes_unconditional_samples(gpt2, word_tok):
+    """rome/rome_main.py:154-177 with hparams/ROME/*.json `context_template_length_params`
+    [[5, 10], [10, 10]]: "{}" plus 20 samples of `generate_fast` from the start-of-text token
+    (util/generate.py:82, top_k=5), 5 and 10 tokens long counting that token, each + ". {}"."""
+    from neurips23.editing.rome import ROME_CONTEXT_LENGTHS, context_templates
+
+    assert ROME_CONTEXT_LENGTHS == ((5, 10), (10, 10))
+    ctx = context_templates(gpt2, word_tok, seed=3)
+    assert len(ctx) == 21 and ctx[0] == "{}"
+    assert all(c.endswith(" . {}") for c in ctx[1:])
+    words = [len(c[:-len(" . {}")].split()) for c in ctx[1:]]
+    assert max(words[:10]) <= 4 and max(words[10:]) <= 9  # the start token is not text
+    assert context_templates(gpt2, word_tok, seed=3) == ctx  # same seed, same prefixes
+    assert context_templates(gpt2, word_tok, seed=4) != ctx
+    assert context_templates(gpt2, word_tok, lengths=[(3, 2)], seed=3)[0] == "{}"
+    assert len(context_templates(gpt2, word_tok, lengths=[(3, 2)], seed=3)) == 3

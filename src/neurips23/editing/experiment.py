@@ -46,10 +46,12 @@ class SweepSettings:
     trace_window: int = param(5, "Restoration window for mlp/attn tracing (Hase et al.: 5).")
     trace_token: Literal["max", "last_subject"] = param("max", "Tracing effect at the best "
                                                         "token (Hase) or the last subject token.")
-    context_starts: list[str] = param(["The", "Therefore", "Because", "I", "You"],
-                                      "Start words of ROME's sampled context prefixes.")
-    context_per_start: int = param(1, "Context prefixes sampled per start word (ROME: 1-4).")
-    context_length: int = param(10, "Tokens per sampled context prefix (ROME: 10).")
+    context_starts: list[str] = param([], "Start words of the sampled context prefixes; none "
+                                      "(ROME): unconditional samples of context_lengths.")
+    context_lengths: list[list[int]] = param([[5, 10], [10, 10]], "(tokens, count) of ROME's "
+                                             "unconditional context prefixes (top-k 5).")
+    context_per_start: int = param(1, "Context prefixes sampled per start word.")
+    context_length: int = param(10, "Tokens per prefix sampled after a start word.")
     context_stop: list[str] = param([], "Cut sampled prefixes at these strings (none in ROME).")
     ft5_width: int = param(5, "Layers tuned by the multi-layer finetuning (Hase et al.: 5).")
     rome: RomeHparams = field(default_factory=RomeHparams)
@@ -85,6 +87,9 @@ def check_settings(s: SweepSettings) -> None:
             raise ConfigError(f"{name} must be at least 1, got {getattr(s, name)}")
     if s.noise < 0 or s.noise_multiple < 0:
         raise ConfigError("noise and noise_multiple must be non-negative")
+    if any(len(p) != 2 or p[0] < 2 or p[1] < 0 for p in s.context_lengths):
+        raise ConfigError(f"context_lengths: {s.context_lengths}; each entry is [tokens >= 2, "
+                          "count >= 0]")
 
 
 def prepare(model, tok, facts: Sequence[Fact], corpus: Sequence[str], s: SweepSettings,
@@ -101,7 +106,8 @@ def prepare(model, tok, facts: Sequence[Fact], corpus: Sequence[str], s: SweepSe
     std = subject_embedding_std(model, tok, sorted({f.subject for f in facts}), names)
     noise = s.noise if s.noise > 0 else s.noise_multiple * std
     contexts = context_templates(model, tok, s.context_starts, s.context_per_start,
-                                 s.context_length, seed=s.seed, stop=s.context_stop)
+                                 s.context_length, seed=s.seed, stop=s.context_stop,
+                                 lengths=s.context_lengths)
     C = {}
     if "rome" in s.methods:
         t0 = time.perf_counter()
