@@ -126,3 +126,27 @@ def test_context_prefixes_are_romes_unconditional_samples(gpt2, word_tok):
     assert context_templates(gpt2, word_tok, seed=4) != ctx
     assert context_templates(gpt2, word_tok, lengths=[(3, 2)], seed=3)[0] == "{}"
     assert len(context_templates(gpt2, word_tok, lengths=[(3, 2)], seed=3)) == 3
+
+
+@pytest.mark.parametrize("kind", ["layer", "mlp"])
+def test_tracing_scores_the_whole_target(gpt2, word_tok, kind):
+    """belief-localization util/fewshot_utils.py:65-86 (`score_from_batch`): the traced
+    probability of a target is the product of its tokens' probabilities, teacher-forced after
+    the prompt. The batched trace equals the per-state loop on a two-token object, and its clean
+    probability is that product."""
+    from neurips23.editing.tracing import trace_fact, trace_fact_loop
+
+    prompt, subject, target = "the home of ba ko mi is", "ba ko mi", "farmer doctor"
+    kw = dict(noise=2.0, kind=kind, window=3, samples=3, names=layer_names(gpt2))
+    fast = trace_fact(gpt2, word_tok, prompt, subject, target, max_rows=6, **kw)
+    slow = trace_fact_loop(gpt2, word_tok, prompt, subject, target, **kw)
+    assert fast.scores.shape == (len(word_tok(prompt)["input_ids"]), gpt2.config.n_layer)
+    assert abs(fast.p_clean - slow.p_clean) < 1e-6 and abs(fast.p_low - slow.p_low) < 1e-6
+    assert float(abs(fast.scores - slow.scores).max()) < 1e-6
+    ids = word_tok(prompt + " farmer")["input_ids"]
+    farmer, doctor = word_tok(" farmer doctor", add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logp = torch.log_softmax(gpt2(input_ids=torch.tensor([ids])).logits[0].float(), -1)
+    want = float((logp[len(ids) - 2, farmer] + logp[len(ids) - 1, doctor]).exp())
+    assert fast.p_clean == pytest.approx(want, rel=1e-5)
+    assert fast.answer == "farmer doctor"
