@@ -22,11 +22,11 @@ prob = st.floats(0.0, 1.0, allow_nan=False)
 
 @given(prob, prob)
 def test_metric_identities(p, q):
-    if p < 1:
-        assert rewrite_score(p, p) == 0
+    if p < 1:  # Hase et al.'s evaluate.py:239-240: 1 - (1 - post)/(1 - pre), floored at 2e-8
+        assert rewrite_score(p, p) == 2e-8
         assert rewrite_score(p, 1.0) == pytest.approx(1.0)
         assert rewrite_score(p, q) <= 1 + 1e-12
-        assert rewrite_score(p, q) == pytest.approx((q - p) / (1 - p))
+        assert rewrite_score(p, q) == pytest.approx(max(2e-8, 1 - (1 - q) / (1 - p)))
     else:
         assert math.isnan(rewrite_score(p, q))
     n = neighbourhood_score(p, q)

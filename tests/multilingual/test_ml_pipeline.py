@@ -103,3 +103,40 @@ def test_templates_fill_every_language_and_reject_code_like_placeholders(tmp_pat
     bad.write_text(json.dumps({"evil": {"languages": {"fra": {"inputs": "{source.__class__}", "targets": "x"}}}}))
     with pytest.raises(DataError, match="not a bare field name"):
         load_templates(bad)
+
+
+def test_langid_stage_keeps_declared_languages_the_default_candidates_lack():
+    """Xhosa is one of lingua's languages but not among its 28 default candidates: the stage adds
+    the declared language to the candidates (as the fidelity check does), so a Xhosa sentence is
+    not dropped as Zulu. Hausa is not one of lingua's languages at all: it is kept unchecked and
+    counted, not dropped as Swahili."""
+    from neurips23.multilingual.pipeline import LanguageID
+    from neurips23.multilingual.records import Record
+
+    stage = LanguageID("lingua", check="targets")
+    xho = Record(inputs="", targets="Imarike ivula kwangethuba kusasa, ngaphambi kokuba ilanga "
+                 "lishushu.", language_code="xho")
+    hau = Record(inputs="", targets="Kasuwa tana buɗewa da sassafe, kafin rana ta yi zafi.",
+                 language_code="hau")
+    assert "xho" in stage.candidates("xho")
+    assert stage.process(xho) is xho
+    assert stage.process(hau) is hau
+    assert stage.stats.notes["not checked: lingua has no hau"] == 1
+    # a record that really is in another language is still dropped
+    eng = Record(inputs="", targets="The market opens early in the morning, before the sun is hot.",
+                 language_code="xho")
+    assert stage.process(eng) == "targets detected as eng, declared xho"
+
+
+def test_langid_recall_on_the_shipped_parallel_text():
+    """Per-language recall of the pipeline's language-ID stage on the 60 shipped parallel items of
+    each language (text known to be in that language): lingua keeps at least 59 of 60 in every
+    language (measured: one Hindi item read as Marathi, one Yoruba item as Swahili)."""
+    from neurips23.multilingual.experiment import parallel_items
+    from neurips23.multilingual.pipeline import langid_recall
+
+    langs = ["eng", "fra", "deu", "spa", "rus", "zho", "jpn", "ara", "hin", "swa", "yor", "tel"]
+    rec = langid_recall(parallel_items(langs), "lingua")
+    assert all(r["n"] == 60 for r in rec.values())
+    assert min(r["kept"] for r in rec.values()) >= 59
+    assert sum(r["n"] - r["kept"] for r in rec.values()) <= 2

@@ -116,3 +116,27 @@ def test_held_out_goals_are_new_distinct_and_reachable(task):
         assert spec.mask(g) & spec.init != spec.mask(g) and g != tuple(spec.atoms(spec.goal))
         prob = parse_problem(problem_pddl(spec.with_goal(g)), dom, "held-out")
         assert search(ground(dom, prob), "gbfs").solved
+
+
+@pytest.mark.parametrize("k", range(3, 11))
+def test_shipped_gripper_x_files_are_the_generators_output(k):
+    """IPC gripper-x-k has 2k+2 balls: the official Domains/grounded_gripper/prob_k (ModelLearner
+    a0d0f5f) grounds 8 balls for k=3 and 22 for k=10."""
+    from neurips23.symbolic_rl.domains import gripper_problem
+
+    text = (pddl_dir() / "gripper" / f"gripper-x-{k}.pddl").read_text()
+    assert text == gripper_problem(k)
+    sim = load_task(f"gripper-x-{k}")
+    assert sum(t == "ball" for t in sim.spec.objects.values()) == 2 * k + 2
+
+
+@pytest.mark.parametrize("n,floors,passengers", [(21, 10, 5), (24, 10, 5), (26, 12, 6)])
+def test_elevator_tasks_ground_to_the_official_action_sets(n, floors, passengers):
+    """The official grounded Miconic files (Domains/grounded_elevator/prob_n) hold one UP and one
+    DOWN action per ordered pair of floors and one BOARD and one DEPART per passenger; our
+    grounding of the lifted domain with its static facts gives the same action set."""
+    sim = load_task(f"elevator-{n}")
+    names = [name for name, _ in sim.spec.actions]
+    pairs = floors * (floors - 1) // 2
+    assert names.count("up") == names.count("down") == pairs
+    assert names.count("board") == names.count("depart") == passengers

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from neurips23.errors import ConfigError, DataError
 from neurips23.toolformer import synthetic as S
-from neurips23.toolformer.annotate import Annotation, augmented_corpus, choose_calls
+from neurips23.toolformer.annotate import Annotation, annotated_texts, augmented_corpus, choose_calls
 from neurips23.toolformer.calls import APICall, format_call, insert_call, parse_call, strip_calls
 from neurips23.toolformer.filtering import FilterScores
 from neurips23.toolformer.sampling import CandidateCall
@@ -140,13 +140,40 @@ def _cand(doc, offset, use, result="3"):
     return c
 
 
-def test_c_star_takes_the_best_kept_call_per_text_and_tool():
+def test_c_star_holds_the_texts_with_kept_calls_and_every_kept_call():
+    """§2: x* interleaves every kept call of a text ("we proceed analogously for texts with
+    multiple API calls"); C* holds the texts with at least one kept call, and +C the same texts
+    without the calls ("apart from the inserted API calls, C* contains the exact same texts")."""
     docs = [Document("a b 3 c"), Document("x y z"), Document("p q")]
     ann = {"Calculator": Annotation("Calculator", [_cand(0, 4, 0.7), _cand(0, 2, 1.5),
                                                    _cand(1, 2, 0.2), _cand(2, 2, 0.9, None)], 0.5)}
     ann["Calculator"].candidates[3].scores = None  # a call with no result is never scored
     chosen = choose_calls(ann, "filtered")
-    assert [(c.doc, c.offset) for c in chosen] == [(0, 2)]
-    assert augmented_corpus(docs, chosen) == ["a [Calculator(1+2)->3] b 3 c", "x y z", "p q"]
+    assert sorted((c.doc, c.offset) for c in chosen) == [(0, 2), (0, 4)]
+    assert augmented_corpus(docs, chosen) == [
+        "a [Calculator(1+2)->3] b [Calculator(1+4)->3] 3 c"]
+    assert annotated_texts(docs, chosen) == ["a b 3 c"]
+    best = choose_calls(ann, "filtered", per_tool=1)  # the cap keeps the most useful call
+    assert [(c.doc, c.offset) for c in best] == [(0, 2)]
+    assert augmented_corpus(docs, best, texts="all") == ["a [Calculator(1+2)->3] b 3 c", "x y z",
+                                                         "p q"]
+    nothing_kept = {"Calculator": Annotation("Calculator", ann["Calculator"].candidates, 9.0)}
+    assert augmented_corpus(docs, choose_calls(nothing_kept)) == []
     unfiltered = choose_calls(ann, "unfiltered", seed=0)
-    assert sorted(c.doc for c in unfiltered) == [0, 1]  # any executed call, filter or not
+    assert sorted(c.doc for c in unfiltered) == [0, 0, 1]  # every executed call, one a position
+
+
+def test_the_calendar_reads_only_the_texts_own_date():
+    """The calendar answers with the document's date (or a date the user gives); an undated text
+    gets no result rather than the day the annotation happens to run."""
+    import datetime as dt
+
+    from neurips23.toolformer.tools import ToolFailure, calendar_tool
+
+    tool = calendar_tool()
+    dated = Document("x", date=dt.date(2017, 3, 9))
+    assert tool.run("", dated) == "Today is Thursday, March 9, 2017."
+    with pytest.raises(ToolFailure, match="no date"):
+        tool.run("", Document("x"))
+    assert calendar_tool(dt.date(2023, 1, 30)).run("", Document("x")) == \
+        "Today is Monday, January 30, 2023."

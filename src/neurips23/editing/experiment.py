@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -33,7 +33,8 @@ class SweepSettings:
     layers: list[int] = param([], "Layers to trace and edit (empty: every layer).")
     methods: list[str] = param(["rome", "ft1", "ft5"], "Edit methods: rome, ft1, ft5.")
     problems: list[str] = param(["error_injection", "fact_erasure", "fact_forcing"],
-                                "Editing problems: error_injection, fact_erasure, fact_forcing.")
+                                "Editing problems: error_injection, tracing_reversal, "
+                                "fact_erasure, fact_amplification, fact_forcing.")
     noise_multiple: float = param(3.0, "Noise σ as a multiple of the subject embeddings' std "
                                   "(ROME: 3).")
     noise: float = param(0.0, "An absolute noise σ (overrides noise_multiple when > 0).")
@@ -45,10 +46,12 @@ class SweepSettings:
     trace_window: int = param(5, "Restoration window for mlp/attn tracing (Hase et al.: 5).")
     trace_token: Literal["max", "last_subject"] = param("max", "Tracing effect at the best "
                                                         "token (Hase) or the last subject token.")
-    context_starts: list[str] = param(["The", "Therefore", "Because", "I", "You"],
-                                      "Start words of ROME's sampled context prefixes.")
-    context_per_start: int = param(1, "Context prefixes sampled per start word (ROME: 1-4).")
-    context_length: int = param(10, "Tokens per sampled context prefix (ROME: 10).")
+    context_starts: list[str] = param([], "Start words of the sampled context prefixes; none "
+                                      "(ROME): unconditional samples of context_lengths.")
+    context_lengths: list[list[int]] = param([[5, 10], [10, 10]], "(tokens, count) of ROME's "
+                                             "unconditional context prefixes (top-k 5).")
+    context_per_start: int = param(1, "Context prefixes sampled per start word.")
+    context_length: int = param(10, "Tokens per prefix sampled after a start word.")
     context_stop: list[str] = param([], "Cut sampled prefixes at these strings (none in ROME).")
     ft5_width: int = param(5, "Layers tuned by the multi-layer finetuning (Hase et al.: 5).")
     rome: RomeHparams = field(default_factory=RomeHparams)
@@ -84,6 +87,9 @@ def check_settings(s: SweepSettings) -> None:
             raise ConfigError(f"{name} must be at least 1, got {getattr(s, name)}")
     if s.noise < 0 or s.noise_multiple < 0:
         raise ConfigError("noise and noise_multiple must be non-negative")
+    if any(len(p) != 2 or p[0] < 2 or p[1] < 0 for p in s.context_lengths):
+        raise ConfigError(f"context_lengths: {s.context_lengths}; each entry is [tokens >= 2, "
+                          "count >= 0]")
 
 
 def prepare(model, tok, facts: Sequence[Fact], corpus: Sequence[str], s: SweepSettings,
@@ -100,7 +106,8 @@ def prepare(model, tok, facts: Sequence[Fact], corpus: Sequence[str], s: SweepSe
     std = subject_embedding_std(model, tok, sorted({f.subject for f in facts}), names)
     noise = s.noise if s.noise > 0 else s.noise_multiple * std
     contexts = context_templates(model, tok, s.context_starts, s.context_per_start,
-                                 s.context_length, seed=s.seed, stop=s.context_stop)
+                                 s.context_length, seed=s.seed, stop=s.context_stop,
+                                 lengths=s.context_lengths)
     C = {}
     if "rome" in s.methods:
         t0 = time.perf_counter()
@@ -128,7 +135,8 @@ def model_corpus(model, tok, starts: Sequence[str], n_texts: int, length: int,
 def fact_probs(model, tok, fact: Fact, problem: Problem, noise: float, samples: int,
                names: LayerNames) -> dict[str, Any]:
     """p(object) on the edit prompt, each paraphrase (noised over `samples` for a noised
-    problem) and each neighbour prompt (clean, true object), in one batched forward."""
+    problem) and each neighbour prompt (clean), in one batched forward; the object is the
+    problem's target everywhere, as Hase et al.'s evaluation scores `target_new`."""
     import torch
 
     from neurips23.editing.prompts import encode, subject_noise_spans, target_logprobs
@@ -141,8 +149,7 @@ def fact_probs(model, tok, fact: Fact, problem: Problem, noise: float, samples: 
     texts += list(fact.neighbours)
     subj += [None] * len(fact.neighbours)
     sample_of += [None] * len(fact.neighbours)
-    targets = [target] * (len(texts) - len(fact.neighbours)) + [fact.target_true] * len(
-        fact.neighbours)
+    targets = [target] * len(texts)  # neighbours too: the edit's object (evaluate.py:232)
     enc = encode(tok, texts, subj, targets, device=model.device)
     d = get_module(model, names.embed).weight.shape[1]
     spans = subject_noise_spans(enc, sample_of, noise, d, samples)
@@ -214,18 +221,26 @@ def sweep_fact(model, tok, fact: Fact, shared: Shared, s: SweepSettings,
     for pname in s.problems:
         problem = get_problem(pname)
         noise = shared.noise if problem.noised else 0.0
-        pre = fact_probs(model, tok, fact, problem, noise, s.samples, shared.names)
+        pfact = fact
+        if problem.noised_target:  # Tracing Reversal: the object is the noised-subject answer
+            from neurips23.editing.tracing import noised_answer
+
+            pfact = replace(fact, target_new=noised_answer(
+                model, tok, fact.text, fact.subject, noise=shared.noise, samples=s.samples,
+                names=shared.names))
+        pre = fact_probs(model, tok, pfact, problem, noise, s.samples, shared.names)
         for layer in shared.layers:
             for method in s.methods:
                 t0 = time.perf_counter()
-                deltas, diag = edit_deltas(model, tok, fact, problem, method, layer, shared, s)
+                deltas, diag = edit_deltas(model, tok, pfact, problem, method, layer, shared, s)
                 with weights_added(model, deltas):
-                    post = fact_probs(model, tok, fact, problem, noise, s.samples, shared.names)
+                    post = fact_probs(model, tok, pfact, problem, noise, s.samples, shared.names)
                 scores = edit_scores(problem, (pre["rewrite"], post["rewrite"]),
                                      list(zip(pre["paraphrase"], post["paraphrase"], strict=True)),
                                      list(zip(pre["neighbours"], post["neighbours"], strict=True)))
                 rows.append({"fact": fact_id, "subject": fact.subject, "relation": fact.relation,
                              "layer": layer, "method": method, "problem": pname,
+                             "target": problem.target(pfact),
                              "tracing": tr["effect"][layer], "tracing_last": tr["effect_last"][layer],
                              **scores, "p_pre": pre["rewrite"], "p_post": post["rewrite"],
                              "seconds": time.perf_counter() - t0,

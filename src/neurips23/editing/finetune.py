@@ -67,7 +67,7 @@ def constrained_finetune(model, tok, fact: Fact, problem: Problem, layers: Seque
     try:
         with requires_grad_only(model, params), embedding_noise(model, names, spans):
             for _ in range(steps):
-                loss = edit_loss(target_logprobs(model, enc), n_tok, problem).mean()
+                loss = edit_loss(target_logprobs(model, enc), n_tok, problem)
                 if loss.item() < hp.early_stop_loss:
                     break
                 opt.zero_grad()

@@ -1,9 +1,12 @@
 """Edit success metrics of Hase et al. §3.4, from probabilities before (p) and after (p*) an edit.
 
-- Rewrite score (p* − p) / (1 − p): the fraction of the possible increase achieved.
+- Rewrite score (p* − p) / (1 − p): the fraction of the possible increase achieved, floored
+  at 2e-8 as Hase et al.'s code does (belief-localization `experiments/evaluate.py:239-240`).
 - Paraphrase score: the same on a paraphrase of the prompt.
 - Neighbourhood score 1 − |p* − p| / (0.5 + |p − 0.5|) on prompts about other subjects with
-  the same true object: 1 when untouched, 0 at the largest possible change.
+  the same true object, p the probability of the edit's object there (the new object for
+  Error Injection, as `evaluate.py:232-248` reads `target_new`): 1 when untouched, 0 at the
+  largest possible change.
 - Fact Erasure scores the decrease instead: (p − p*) / p, floored at 0.
 """
 
@@ -15,11 +18,14 @@ import numpy as np
 
 from neurips23.editing.problems import Problem
 
+REWRITE_FLOOR = 2e-8
+"""Hase et al.'s floor on the rewrite score (`np.max([2e-8, recovered_prop])`)."""
+
 
 def rewrite_score(p_pre: float, p_post: float) -> float:
-    """(p* − p) / (1 − p); NaN when p = 1 (no room to increase)."""
+    """max(2e-8, (p* − p) / (1 − p)); NaN when p = 1 (no room to increase)."""
     room = 1.0 - p_pre
-    return float((p_post - p_pre) / room) if room > 0 else float("nan")
+    return float(max(REWRITE_FLOOR, (p_post - p_pre) / room)) if room > 0 else float("nan")
 
 
 def erasure_score(p_pre: float, p_post: float) -> float:

@@ -210,14 +210,15 @@ def requires_grad_only(model, params: Sequence[Any] = ()) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
-def forward_kwargs(model) -> dict[str, Any]:
-    """Keyword arguments that make a forward return only the last position's logits, no cache."""
+def forward_kwargs(model, keep: int = 1) -> dict[str, Any]:
+    """Keyword arguments that make a forward return only the last `keep` positions' logits, no
+    cache."""
     import inspect
 
     params = inspect.signature(model.forward).parameters
     kw: dict[str, Any] = {"use_cache": False} if "use_cache" in params else {}
     if "logits_to_keep" in params:
-        kw["logits_to_keep"] = 1
+        kw["logits_to_keep"] = keep
     return kw
 
 

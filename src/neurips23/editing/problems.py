@@ -1,7 +1,10 @@
 """The editing problems of Hase et al. §5.1: what an edit must do to p(o | s, r).
 
 - Error Injection: raise p(o_false | s, r), o_false a counterfactual object (CounterFact's).
+- Tracing Reversal: raise p(o_noise | s, r), o_noise the model's answer with the subject's
+  embeddings noised (what tracing's corrupted run says).
 - Fact Erasure: lower p(o_true | s, r).
+- Fact Amplification: raise p(o_true | s, r).
 - Fact Forcing: raise p(o_true | s_noise, r), the subject's embeddings noised as in tracing,
   during the edit and when it is scored. The problem tied to localization by construction.
 """
@@ -22,9 +25,11 @@ class Problem:
     use_new_object: bool
     minimise: bool
     noised: bool
+    noised_target: bool = False  # the object is the noised-subject answer (Tracing Reversal)
 
     def target(self, fact: Fact) -> str:
-        """The object whose probability the edit changes."""
+        """The object whose probability the edit changes (Tracing Reversal: `target_new` holds
+        o_noise, set by the experiment before the edit)."""
         if self.use_new_object:
             if not fact.target_new:
                 raise UserError(f"{fact.where or fact.subject}: {self.name} needs target_new")
@@ -35,7 +40,11 @@ class Problem:
 PROBLEMS: dict[str, Problem] = {
     "error_injection": Problem("error_injection", use_new_object=True, minimise=False,
                                noised=False),
+    "tracing_reversal": Problem("tracing_reversal", use_new_object=True, minimise=False,
+                                noised=False, noised_target=True),
     "fact_erasure": Problem("fact_erasure", use_new_object=False, minimise=True, noised=False),
+    "fact_amplification": Problem("fact_amplification", use_new_object=False, minimise=False,
+                                  noised=False),
     "fact_forcing": Problem("fact_forcing", use_new_object=False, minimise=False, noised=True),
 }
 
@@ -48,15 +57,14 @@ def get_problem(name: str) -> Problem:
 
 
 def edit_loss(logprob, n_tokens: int, problem: Problem):
-    """Per-row loss of an edit objective from log p(object) (summed over its tokens).
-
-    Raise: ROME's NLL per object token, −log p / n. Lower (erasure): −log(1 − p), which is 0
-    at p = 0 and bounded below, where −NLL would be unbounded."""
+    """The edit objective from log p(object) per row (summed over its tokens), as Hase et al.'s
+    code computes it (belief-localization `rome/compute_v.py:137-148`): the mean over rows of
+    the per-token NLL, −log p / n; for Fact Erasure its exponential, the (geometric mean)
+    probability of the object, which the edit minimises."""
     import torch
 
-    if problem.minimise:
-        return -torch.log1p(-torch.exp(logprob.clamp(max=-1e-6)))
-    return -logprob / n_tokens
+    nll = (-logprob / n_tokens).mean()
+    return torch.exp(-nll) if problem.minimise else nll
 
 
 def rewrite_rows(fact: Fact, problem: Problem, contexts: list[str] | tuple[str, ...],

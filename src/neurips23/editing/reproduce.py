@@ -83,8 +83,7 @@ PROFILES: dict[str, dict[str, Any]] = {
               "ft1": {"steps": 8, "forcing_steps": 8, "eps": 0.5, "eps_relative": True},
               "ft5": {"steps": 8, "forcing_steps": 8, "eps": 0.25, "eps_relative": True},
               "ft5_width": 3},
-    "tiny": {"trace_window": 3, "ft5_width": 3, "context_starts": ["the"],
-             "context_per_start": 5, "context_length": 8,
+    "tiny": {"trace_window": 3, "ft5_width": 3,  # ROME's 20 unconditional context prefixes
              "ft1": {"eps": 0.5, "eps_relative": True},
              "ft5": {"eps": 0.25, "eps_relative": True}},
     "full": {"model": "smollm2-135m", "seeds": [0], "interval": "facts", "n_facts": 8,

@@ -110,22 +110,64 @@ def key_second_moment(model, tok, texts: Sequence[str], layers: Sequence[int],
     return {layer: s / count for layer, s in sums.items()}
 
 
-def context_templates(model, tok, starts: Sequence[str], per_start: int, length: int,
-                      seed: int = 0, stop: Sequence[str] = ()) -> list[str]:
-    """ROME's context prefixes: "{}" plus `per_start` sampled continuations of each start word,
-    each followed by ". {}" (braces in the samples blanked; a sample is cut at `stop`)."""
+ROME_CONTEXT_LENGTHS: tuple[tuple[int, int], ...] = ((5, 10), (10, 10))
+"""ROME's `context_template_length_params`: 10 prefixes of 5 tokens and 10 of 10."""
+
+
+def context_templates(model, tok, starts: Sequence[str] = (), per_start: int = 0,
+                      length: int = 10, seed: int = 0, stop: Sequence[str] = (),
+                      lengths: Sequence[Sequence[int]] = ROME_CONTEXT_LENGTHS) -> list[str]:
+    """ROME's context prefixes: "{}" plus sampled texts, each followed by ". {}" (braces in
+    the samples blanked; a sample is cut at `stop`). With no `starts`, as ROME
+    (`rome_main.get_context_templates`): for each (length, n) of `lengths`, n unconditional
+    samples from the start-of-text token, top-k 5, `length` tokens counting that token. With
+    `starts`, `per_start` samples (top-p 0.9) of `length` tokens after each start word."""
+    out = ["{}"]
+    if starts:
+        texts = _start_word_samples(model, tok, starts, per_start, length, seed, stop)
+    else:
+        texts = _unconditional_samples(model, tok, lengths, seed, stop)
+    for text in texts:
+        text = " ".join(text.replace("{", " ").replace("}", " ").split())
+        out.append(text + " . {}" if text else "{}")
+    return out
+
+
+def _start_word_samples(model, tok, starts, per_start, length, seed, stop) -> list[str]:
     from neurips23.lm.generate import generate
 
-    out = ["{}"]
-    if per_start <= 0 or not starts:
-        return out
+    if per_start <= 0:
+        return []
     samples = generate(model, tok, list(starts), n=per_start, temperature=1.0, top_p=0.9,
                        max_new_tokens=length, seed=seed, stop=list(stop))
     sep = join_separator(tok)
-    for start, comps in zip(starts, samples, strict=True):
-        for c in comps:
-            text = " ".join((start + sep + c.text).replace("{", " ").replace("}", " ").split())
-            out.append(text + " . {}" if text else "{}")
+    return [start + sep + c.text for start, comps in zip(starts, samples, strict=True)
+            for c in comps]
+
+
+def _unconditional_samples(model, tok, lengths, seed, stop) -> list[str]:
+    """ROME's `generate_fast(model, tok, ["<|endoftext|>"], n, max_out_len=length)`: top-k 5
+    sampling from the start-of-text token, which is dropped from the text."""
+    import torch
+
+    start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+    if start is None:
+        raise UserError("the tokenizer has neither a bos nor an eos token to sample contexts from")
+    out = []
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(seed)
+        for length, n in lengths:
+            if n <= 0 or length <= 1:
+                continue
+            ids = torch.full((int(n), 1), start, dtype=torch.long, device=model.device)
+            gen = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=True,
+                                 top_k=5, top_p=1.0, temperature=1.0, max_new_tokens=length - 1,
+                                 min_new_tokens=length - 1, pad_token_id=start)
+            for row in gen[:, 1:]:
+                text = tok.decode(row.tolist(), skip_special_tokens=True)
+                for s in stop:
+                    text = text.split(s)[0] if s else text
+                out.append(text)
     return out
 
 
@@ -193,8 +235,8 @@ def compute_v(model, tok, fact: Fact, problem: Problem, layer: int, contexts: Se
             logp = torch.log_softmax(logits, -1)
             lp = torch.stack([logp[i, enc.target_pos[i], enc.target_ids[i]].sum()
                               for i in range(n_rw)])
-            nll = edit_loss(lp, n_tok, problem).mean()
-            kl_lp = logp[n_rw, enc.last[n_rw]]
+            nll = edit_loss(lp, n_tok, problem)
+            kl_lp = logp[n_rw, look[n_rw]]  # at the subject's last token (compute_v.py:113-119)
             if kl_init is None:
                 kl_init = kl_lp.detach().clone()
             kl = torch.nn.functional.kl_div(kl_init, kl_lp, log_target=True, reduction="sum")
@@ -202,7 +244,8 @@ def compute_v(model, tok, fact: Fact, problem: Problem, layer: int, contexts: Se
             wd = hp.v_weight_decay * (delta.norm() / v_init.norm() ** 2)
             loss = nll + hp.kl_factor * kl + wd
             loss_value = loss.item()
-            if loss_value < hp.early_stop_loss or it == steps - 1:
+            # no early stop for erasure, which minimises a probability (Hase et al.)
+            if (loss_value < hp.early_stop_loss and not problem.minimise) or it == steps - 1:
                 break
             opt.zero_grad()
             loss.backward()

@@ -4,7 +4,10 @@ Hase et al.'s per-layer tracing effect (§3.2).
 One clean run and `samples` corrupted runs (Gaussian noise on the subject tokens' embeddings,
 drawn from RandomState(1)); then, for a token t and layer l, the corrupted runs with one state
 restored to its clean value: the block output h_l[t] (kind "layer"), or the MLP / attention
-outputs of the layers in a window around l at token t. p(o) is averaged over the noised runs.
+outputs of the layers in a window around l at token t. p(o) is averaged over the noised runs;
+with a target object p(o) is the probability of the whole object (every token, teacher-forced
+after the prompt, as Hase et al.'s `score_from_batch` scores it), without one the clean run's
+top next token (ROME).
 
 ROME loops over (t, l) with one forward of 1 + samples rows each. `trace_fact` puts many
 restorations in one forward, starts each forward at the first restored layer (the corrupted
@@ -34,7 +37,7 @@ from neurips23.editing.modules import (
     skip_layers,
     with_main,
 )
-from neurips23.editing.prompts import encode, noise_samples, object_ids
+from neurips23.editing.prompts import encode, noise_samples
 from neurips23.errors import UserError
 
 Kind = Literal["layer", "mlp", "attn"]
@@ -97,12 +100,24 @@ def subject_embedding_std(model, tok, subjects: Sequence[str], names: LayerNames
 
 
 def _setup(model, tok, prompt: str, subject: str, target: str | None, names, kind: str):
+    """Names, the prompt (followed by the target's tokens but its last) and the target's ids
+    (None: the clean run's top token, decided later)."""
     if kind not in KINDS:
         raise UserError(f"trace kind {kind!r}: choose from {', '.join(KINDS)}")
     names = names or layer_names(model)
-    enc = encode(tok, [prompt], [subject], device=model.device)
-    answer = object_ids(tok, target)[0] if target else None
+    enc = encode(tok, [prompt], [subject], [target] if target else None, device=model.device)
+    answer = list(enc.target_ids[0]) if target else None
     return names, enc, answer
+
+
+def _object_probability(logits, answer: list[int]):
+    """p(object) per row: the product of the object tokens' probabilities at the last
+    len(answer) positions (the prompt's last token and the object's own tokens but its last)."""
+    import torch
+
+    logp = torch.log_softmax(logits[:, -len(answer):].float(), -1)
+    idx = torch.tensor(answer, device=logits.device).view(1, -1, 1).expand(logp.shape[0], -1, 1)
+    return logp.gather(-1, idx).squeeze(-1).sum(-1).exp()
 
 
 def _clean_and_corrupted(model, names, enc, kind, noise_t, answer):
@@ -112,18 +127,20 @@ def _clean_and_corrupted(model, names, enc, kind, noise_t, answer):
     L, S = names.n_layers, noise_t.shape[0]
     ids = enc.input_ids
     b, e = enc.subject[0]
-    kw = forward_kwargs(model)
+    kw = forward_kwargs(model, keep=len(answer) if answer else 1)
     with torch.no_grad():
         with capture_outputs(model, [names.of(kind, j) for j in range(L)]) as clean:
-            p = torch.softmax(model(input_ids=ids, **kw).logits[0, -1].float(), -1)
-        answer = int(p.argmax()) if answer is None else answer
+            logits = model(input_ids=ids, **kw).logits
+        if answer is None:
+            answer = [int(logits[0, -1].argmax())]
+        p = float(_object_probability(logits, answer)[0])
         spans = [(r, b, e, noise_t[r].to(ids.device)) for r in range(S)]
         with embedding_noise(model, names, spans), capture_outputs(
                 model, [names.of("layer", j) for j in range(L)]) as corrupt:
-            pc = torch.softmax(model(input_ids=ids.repeat(S, 1), **kw).logits[:, -1].float(), -1)
+            pc = _object_probability(model(input_ids=ids.repeat(S, 1), **kw).logits, answer)
     clean_states = [main_tensor(clean[names.of(kind, j)])[0] for j in range(L)]
     corrupt_out = [corrupt[names.of("layer", j)] for j in range(L)]
-    return answer, float(p[answer]), float(pc[:, answer].mean()), clean_states, corrupt_out, spans
+    return answer, p, float(pc.mean()), clean_states, corrupt_out, spans
 
 
 def trace_fact(model, tok, prompt: str, subject: str, target: str | None = None, *,
@@ -132,11 +149,12 @@ def trace_fact(model, tok, prompt: str, subject: str, target: str | None = None,
                max_rows: int = 256, seed: int = 1) -> TraceResult:
     """Causal trace of one fact at every (token, layer in `layers`), batched (ROME §2.1).
 
-    `target` names the object whose probability is traced (its first token); None traces the
-    clean run's top token, as ROME does. `max_rows` bounds the rows of one forward pass."""
+    `target` names the object whose probability is traced (all its tokens); None traces the
+    clean run's top token, as ROME does. `max_rows` bounds the rows of one forward pass. The
+    grid covers the prompt's tokens."""
 
     names, enc, answer = _setup(model, tok, prompt, subject, target, names, kind)
-    L, T = names.n_layers, enc.input_ids.shape[1]
+    L, T = names.n_layers, enc.last[0] + 1
     layers = _check_layers(layers, L)
     noise_t = noise_samples(samples, enc.subject[0][1] - enc.subject[0][0],
                             get_module(model, names.embed).weight.shape[1], noise, seed)
@@ -152,20 +170,20 @@ def trace_fact(model, tok, prompt: str, subject: str, target: str | None = None,
         groups.setdefault(mods[0], []).append(key)
     scores = np.full((T, len(layers)), p_low)
     per_pass = max(1, max_rows // samples)
-    kw = forward_kwargs(model)
+    kw = forward_kwargs(model, keep=len(answer))
     for start, keys in sorted(groups.items()):
         for c in range(0, len(keys), per_pass):
             chunk = keys[c:c + per_pass]
-            probs = _restored_pass(model, names, enc.input_ids, kind, start, chunk, patched,
+            probs = _restored_pass(model, names, enc, kind, start, chunk, patched,
                                    clean, corrupt, spans, samples, answer, kw)
             for (t, li), pr in zip(chunk, probs, strict=True):
                 scores[t, li] = pr
-    return TraceResult(prompt, subject, tok.decode([answer]), tok.convert_ids_to_tokens(
-        enc.input_ids[0].tolist()), enc.subject[0], kind, window, float(noise), list(layers),
+    return TraceResult(prompt, subject, tok.decode(answer).strip(), tok.convert_ids_to_tokens(
+        enc.input_ids[0, :T].tolist()), enc.subject[0], kind, window, float(noise), list(layers),
         p_clean, p_low, scores)
 
 
-def _restored_pass(model, names, ids, kind, start, chunk, patched, clean, corrupt, spans,
+def _restored_pass(model, names, enc, kind, start, chunk, patched, clean, corrupt, spans,
                    samples, answer, kw) -> list[float]:
     """One forward for `chunk` restorations (samples rows each) starting at layer `start`."""
     import torch
@@ -184,14 +202,14 @@ def _restored_pass(model, names, ids, kind, start, chunk, patched, clean, corrup
             return with_main(out, h)
         return fn
 
+    ids = enc.input_ids
     rows_noise = [(r * samples + s, b, e, n) for r in range(R) for (s, b, e, n) in spans]
     skipped = {j: repeat_rows(corrupt[j], R) for j in range(start)}
     with torch.no_grad(), skip_layers(model, names, skipped), \
             embedding_noise(model, names, rows_noise if start == 0 else []), \
             output_hooks(model, {names.of(kind, j): restore(j) for j in by_module}):
-        logits = model(input_ids=ids.repeat(R * samples, 1), **kw).logits[:, -1].float()
-    p = torch.softmax(logits, -1)[:, answer].view(R, samples).mean(1)
-    return p.tolist()
+        logits = model(input_ids=ids.repeat(R * samples, 1), **kw).logits
+    return _object_probability(logits, answer).view(R, samples).mean(1).tolist()
 
 
 def trace_fact_loop(model, tok, prompt: str, subject: str, target: str | None = None, *,
@@ -203,14 +221,14 @@ def trace_fact_loop(model, tok, prompt: str, subject: str, target: str | None = 
     import torch
 
     names, enc, answer = _setup(model, tok, prompt, subject, target, names, kind)
-    L, T = names.n_layers, enc.input_ids.shape[1]
+    L, T = names.n_layers, enc.last[0] + 1
     layers = _check_layers(layers, L)
     b, e = enc.subject[0]
     noise_t = noise_samples(samples, e - b, get_module(model, names.embed).weight.shape[1],
                             noise, seed)
     spans = [(r + 1, b, e, noise_t[r].to(model.device)) for r in range(samples)]
     ids = enc.input_ids.repeat(samples + 1, 1)
-    kw = forward_kwargs(model)
+    kw = forward_kwargs(model, keep=len(answer) if answer else 1)
 
     def run(restore: dict[int, int]) -> Any:
         def fn(t):
@@ -221,18 +239,19 @@ def trace_fact_loop(model, tok, prompt: str, subject: str, target: str | None = 
             return patch
         with torch.no_grad(), embedding_noise(model, names, spans), output_hooks(
                 model, {names.of(kind, j): fn(t) for j, t in restore.items()}):
-            return torch.softmax(model(input_ids=ids, **kw).logits[:, -1].float(), -1)
+            return model(input_ids=ids, **kw).logits
 
     base = run({})
-    answer = int(base[0].argmax()) if answer is None else answer
+    answer = [int(base[0, -1].argmax())] if answer is None else answer
+    p_base = _object_probability(base, answer)
     scores = np.zeros((T, len(layers)))
     for t in range(T):
         for li, l in enumerate(layers):
             mods = [l] if kind == "layer" else window_layers(l, window, L)
-            scores[t, li] = float(run({j: t for j in mods})[1:, answer].mean())
-    return TraceResult(prompt, subject, tok.decode([answer]), tok.convert_ids_to_tokens(
-        enc.input_ids[0].tolist()), (b, e), kind, window, float(noise), list(layers),
-        float(base[0, answer]), float(base[1:, answer].mean()), scores)
+            scores[t, li] = float(_object_probability(run({j: t for j in mods}), answer)[1:].mean())
+    return TraceResult(prompt, subject, tok.decode(answer).strip(), tok.convert_ids_to_tokens(
+        enc.input_ids[0, :T].tolist()), (b, e), kind, window, float(noise), list(layers),
+        float(p_base[0]), float(p_base[1:].mean()), scores)
 
 
 def _check_layers(layers: Sequence[int] | None, n_layers: int) -> list[int]:
@@ -268,3 +287,22 @@ def corrupted_probability(model, tok, prompt: str, subject: str, target: str | N
     noise_t = noise_samples(samples, e - b, get_module(model, names.embed).weight.shape[1],
                             noise, seed)
     return _clean_and_corrupted(model, names, enc, "layer", noise_t, answer)[2]
+
+
+def noised_answer(model, tok, prompt: str, subject: str, *, noise: float, samples: int = 10,
+                  names: LayerNames | None = None, seed: int = 1) -> str:
+    """o_noise of Tracing Reversal (Hase et al. §5.1): the token the model predicts with the
+    subject's embeddings noised (the argmax of p averaged over `samples` noised runs)."""
+    import torch
+
+    names = names or layer_names(model)
+    enc = encode(tok, [prompt], [subject], device=model.device)
+    b, e = enc.subject[0]
+    noise_t = noise_samples(samples, e - b, get_module(model, names.embed).weight.shape[1],
+                            noise, seed)
+    ids = enc.input_ids
+    spans = [(r, b, e, noise_t[r].to(ids.device)) for r in range(samples)]
+    with torch.no_grad(), embedding_noise(model, names, spans):
+        logits = model(input_ids=ids.repeat(samples, 1), **forward_kwargs(model)).logits
+    p = torch.softmax(logits[:, -1].float(), -1).mean(0)
+    return tok.decode([int(p.argmax())]).strip()

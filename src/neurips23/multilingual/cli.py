@@ -31,6 +31,23 @@ def detect(texts: list[str] = typer.Argument(..., help="Texts to identify."),
         typer.echo(f"{d.language}\t{d.confidence:.3f}\t{d.reason}" if verbose else d.language)
 
 
+@app.command("langid-recall")
+def langid_recall_cmd(backend: str = typer.Option("lingua", help="lingua, langid or script.")) -> None:
+    """Per-language recall of the pipeline's language-ID stage on the shipped parallel text."""
+    from neurips23.errors import UserError
+    from neurips23.multilingual.experiment import parallel_items
+    from neurips23.multilingual.langid import BACKENDS
+    from neurips23.multilingual.pipeline import langid_recall
+
+    if backend not in BACKENDS:
+        raise UserError(f"--backend {backend!r}: choose from {', '.join(BACKENDS)}")
+    from neurips23.multilingual.fixtures import parallel_sentences
+
+    for lang, r in langid_recall(parallel_items(list(parallel_sentences())), backend).items():
+        why = "; ".join(f"{n} {w}" for w, n in r["dropped_as"].items())
+        typer.echo(f"{lang}\t{r['kept']}/{r['n']}\t{r['recall']:.3f}\t{why}")
+
+
 @dataclass
 class DataConfig:
     """The cleaning pipeline over a JSONL file of records."""

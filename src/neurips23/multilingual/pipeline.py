@@ -107,7 +107,10 @@ class LanguageID(Stage):
     """Drop a record when a text is detected as another language than `language_code`.
 
     Checks targets and inputs (inputs are skipped for task_type "translation", whose inputs
-    hold the source language). A text detected `und` is kept and counted under notes.
+    hold the source language). The declared language is always among the detector's
+    candidates; a declared language the backend cannot recognise is kept unchecked (counted
+    under notes), never dropped as its nearest supported neighbour. A text detected `und` is
+    kept and counted under notes.
     """
 
     name = "langid"
@@ -118,19 +121,55 @@ class LanguageID(Stage):
         self.backend, self.languages, self.min_confidence, self.check = (
             backend, languages, min_confidence, check)
 
-    def process(self, record: Record) -> Record | str:
-        from neurips23.multilingual.langid import detect_many
+    def candidates(self, declared: str) -> list[str] | None:
+        """The detector's candidates for a record declared `declared`: the stage's languages
+        (or the backend's default set) plus the declared one; None for a backend that takes
+        no candidate list."""
+        from neurips23.multilingual.fidelity import detection_candidates
 
+        if self.languages:
+            return sorted({macro(c) for c in self.languages} | {macro(declared)})
+        return detection_candidates([declared], self.backend)
+
+    def process(self, record: Record) -> Record | str:
+        from neurips23.multilingual.langid import backend_languages, detect_many
+
+        declared = macro(record.language_code)
+        if not hasattr(self, "_supported"):
+            self._supported = {macro(c) for c in backend_languages(self.backend)}
+        if declared not in self._supported:
+            self.stats.notes[f"not checked: {self.backend} has no {declared}"] += 1
+            return record
         fields = ["targets"] if self.check == "targets" or record.task_type == "translation" else (
             ["inputs"] if self.check == "inputs" else ["inputs", "targets"])
-        found = detect_many([getattr(record, f) for f in fields], self.backend, self.languages,
-                            self.min_confidence)
+        found = detect_many([getattr(record, f) for f in fields], self.backend,
+                            self.candidates(declared), self.min_confidence)
         for f, d in zip(fields, found, strict=True):
             if d.language == UND:
                 self.stats.notes[f"{f} und"] += 1
             elif not same_language(d.language, record.language_code):
-                return f"{f} detected as {d.language}, declared {macro(record.language_code)}"
+                return f"{f} detected as {d.language}, declared {declared}"
         return record
+
+
+def langid_recall(texts: dict[str, Sequence[str]], backend: str = "lingua",
+                  stage: LanguageID | None = None) -> dict[str, dict]:
+    """Per declared language: how many of its texts the language-ID stage keeps (recall on
+    text known to be in that language, e.g. the shipped parallel sentences) and why it drops
+    the others."""
+    stage = stage or LanguageID(backend, check="targets")
+    out = {}
+    for lang, items in texts.items():
+        kept, why = 0, Counter()
+        for i, text in enumerate(items):
+            res = stage.process(Record(inputs="", targets=text, language_code=lang, id=f"{lang}-{i}"))
+            if isinstance(res, str):
+                why[res] += 1
+            else:
+                kept += 1
+        out[lang] = {"n": len(items), "kept": kept, "recall": kept / len(items) if items else None,
+                     "dropped_as": dict(why)}
+    return out
 
 
 class ScriptCheck(Stage):

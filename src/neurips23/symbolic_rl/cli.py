@@ -32,7 +32,11 @@ def learn(domain: Path = typer.Argument(..., help="Ground-truth PDDL domain (hid
           budget: int = typer.Option(100_000, help="Most interactions (simulator steps)."),
           k: int = typer.Option(10, help="Plans per exploration round."),
           planner: str = typer.Option("kshortest", help="kshortest (built in) | "
-                                      "forbiditerative (if installed)")) -> None:
+                                      "forbiditerative (if installed)"),
+          probe: bool = typer.Option(True, "--probe/--no-probe", help="Try every action in "
+                                     "every state a failed plan visited (the official "
+                                     "learners' test_all_actions; each try is an interaction).")
+          ) -> None:
     """Explore until a plan reaches the goal. Exit 0 found, 1 not within the budget, 2 bad input."""
     from neurips23.errors import UserError
     from neurips23.symbolic_rl.explore import make_planner, optimistic_exploration
@@ -47,7 +51,8 @@ def learn(domain: Path = typer.Argument(..., help="Ground-truth PDDL domain (hid
         raise UserError(f"--planner {planner!r}: choose kshortest or forbiditerative")
     sim = load_simulator(domain, problem)
     model = OptimisticModel(sim.spec, lifted=lifted)
-    res = optimistic_exploration(sim, model, make_planner(planner, sim.spec, seed), k, budget)
+    res = optimistic_exploration(sim, model, make_planner(planner, sim.spec, seed), k, budget,
+                                 probe=probe)
     out.mkdir(parents=True, exist_ok=True)
     dom_text, prob_text = learned_domain_pddl(model)
     atomic_write_text(out / "learned-domain.pddl", dom_text)

@@ -1,6 +1,8 @@
-"""The shipped tasks: Blocksworld (IPC 2000 probBLOCKS-4-1, 4-2, 5-0, 5-1), Gripper (two and
-four balls) and DoorKey grids after MiniGrid's DoorKey-NxN, all as PDDL files in
-`symbolic_rl/pddl/`; and held-out goals over a task's objects for the zero-shot test.
+"""The shipped tasks: Blocksworld (IPC 2000 probBLOCKS-4-1, 4-2, 5-0, 5-1), Gripper (two
+balls, and IPC gripper-x-1 to x-10 with 2k+2 balls, the official code's Gripper prob_1..10),
+Elevator (IPC 2000 Miconic, the official code's prob_21..26) and DoorKey grids after MiniGrid's
+DoorKey-NxN, all as PDDL files in `symbolic_rl/pddl/`; and held-out goals over a task's objects
+for the zero-shot test.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ TASKS: dict[str, tuple[str, str]] = {
     "blocksworld-5-1": ("blocksworld", "probBLOCKS-5-1.pddl"),
     "gripper-2": ("gripper", "prob-2-balls.pddl"),
     "gripper-4": ("gripper", "prob01.pddl"),
+    **{f"gripper-x-{k}": ("gripper", f"gripper-x-{k}.pddl") for k in range(3, 11)},
+    **{f"elevator-{n}": ("elevator", f"prob_{n}.pddl") for n in range(21, 27)},
     "doorkey-5x5": ("doorkey", "doorkey-5x5.pddl"),
     "doorkey-6x6": ("doorkey", "doorkey-6x6.pddl"),
     "doorkey-8x8": ("doorkey", "doorkey-8x8.pddl"),
@@ -46,8 +50,41 @@ def load_task(name: str):
 
 
 def family(name: str) -> str:
-    """The domain family of a task: blocksworld, gripper or doorkey."""
+    """The domain family of a task: blocksworld, gripper, elevator or doorkey."""
     return name.split("-", 1)[0]
+
+
+def gripper_problem(k: int) -> str:
+    """IPC 1998 Gripper gripper-x-`k`: 2k+2 balls in room a, the goal all in room b (the
+    official code's Domains/grounded_gripper/prob_k, grounded there, lifted here)."""
+    balls = [f"ball{i}" for i in range(1, 2 * k + 3)]
+    return "\n".join([
+        f"; IPC 1998 Gripper gripper-x-{k}: {len(balls)} balls from room a to room b, written by "
+        "neurips23.symbolic_rl.domains.gripper_problem",
+        f"(define (problem gripper-x-{k})", "  (:domain gripper-typed)",
+        "  (:objects rooma roomb - room " + " ".join(balls) + " - ball left right - gripper)",
+        "  (:init (at-robby rooma) (free left) (free right)",
+        "         " + " ".join(f"(at {b} rooma)" for b in balls) + ")",
+        "  (:goal (and " + " ".join(f"(at {b} roomb)" for b in balls) + ")))"]) + "\n"
+
+
+def miconic_problem(name: str, floors: int, origin: dict[int, int], destin: dict[int, int],
+                    lift_at: int, source: str = "") -> str:
+    """A Miconic problem: passenger p boards at floor origin[p] and departs at destin[p]; the
+    lift starts at `lift_at`; the goal serves everyone. `above fi fj` holds for i < j."""
+    fl = [f"f{i}" for i in range(floors)]
+    ps = sorted(origin)
+    init = [f"(lift-at f{lift_at})"]
+    init += [f"(above f{i} f{j})" for i in range(floors) for j in range(i + 1, floors)]
+    init += [f"(origin p{p} f{origin[p]})" for p in ps] + [f"(destin p{p} f{destin[p]})" for p in ps]
+    lines = [f"; Miconic {name}: {floors} floors, {len(ps)} passengers"
+             + (f"; from the official code's Domains/grounded_elevator/{source}" if source else ""),
+             f"(define (problem {name})", "  (:domain miconic)",
+             "  (:objects " + " ".join(fl) + " - floor " + " ".join(f"p{p}" for p in ps)
+             + " - passenger)", "  (:init"]
+    lines += [f"    {a}" for a in init]
+    lines += ["  )", "  (:goal (and " + " ".join(f"(served p{p})" for p in ps) + ")))"]
+    return "\n".join(lines) + "\n"
 
 
 def doorkey_problem(size: int) -> str:
@@ -100,6 +137,9 @@ def _random_goal(spec: TaskSpec, rng: random.Random, family_name: str) -> tuple[
         atoms = [("on", above, below) for below, above in zip(order, order[1:], strict=False)
                  if rng.random() < 0.6]  # cut the order into towers at random
         return tuple(sorted(atoms))
+    if family_name == "elevator":
+        ps = sorted(o for o, t in spec.objects.items() if t == "passenger")
+        return tuple(sorted(("served", p) for p in rng.sample(ps, rng.randint(1, len(ps)))))
     if family_name == "gripper":
         rooms = sorted(o for o, t in spec.objects.items() if t == "room")
         balls = sorted(o for o, t in spec.objects.items() if t == "ball")

@@ -23,9 +23,12 @@ LEARNERS = ("lifted", "grounded")
 @dataclass
 class LearnerSettings:
     """The optimistic learner's settings (the paper's k = 10 diverse plans, failure bound 10,
-    precondition length cap 10)."""
+    precondition length cap 10; every action probed in every visited state and grounded
+    hypotheses over all propositions, as the official learners run)."""
 
     k_plans: int = 10
+    probe: bool = True
+    grounded_vocabulary: Literal["all", "arguments"] = "all"
     planner: Literal["kshortest", "forbiditerative"] = "kshortest"
     heuristic: Literal["hadd", "hmax"] = "hadd"
     max_expansions: int = 20_000
@@ -70,10 +73,12 @@ def learn(task: str, arm: str, seed: int, budget: int, settings: LearnerSettings
     if model is None:
         model = OptimisticModel(sim.spec, lifted=arm == "lifted",
                                 max_precondition_length=settings.max_precondition_length,
-                                failure_bound=settings.failure_bound)
+                                failure_bound=settings.failure_bound,
+                                grounded_vocabulary=settings.grounded_vocabulary)
     planner = make_planner(settings.planner, sim.spec, seed, settings.max_expansions,
                            settings.heuristic)
-    res = optimistic_exploration(sim, model, planner, settings.k_plans, budget)
+    res = optimistic_exploration(sim, model, planner, settings.k_plans, budget,
+                                 probe=settings.probe)
     valid = res.found and plan_is_valid(domain, problem_pddl(sim.spec), sim.spec, res.plan)
     sound = soundness(model, sim.true_model())
     row = {"task": task, "arm": arm, "seed": seed, "found": res.found,

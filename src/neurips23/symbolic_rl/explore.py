@@ -1,6 +1,8 @@
 """Optimistic exploration (Sreedharan & Katz 2023, Algorithm 1): plan k diverse plans on the
 optimistic model, execute each from a reset, update the model after every step, repeat until
-a plan reaches the goal or the interaction budget is spent.
+a plan reaches the goal or the interaction budget is spent. After each plan that does not reach
+the goal, every action is probed in every state the plan visited (the official
+`test_all_actions`: reset, replay the plan's prefix, try the action), each step an interaction.
 
 Every execution of a plan changes the model or reaches the goal: the optimistic model predicts
 at least the true successor state, so a plan it says reaches the goal either fails at a step
@@ -53,33 +55,60 @@ def make_planner(name: str, spec, seed: int = 0, max_expansions: int = 20_000,
     raise ConfigError(f"planner {name!r}: choose kshortest or forbiditerative")
 
 
-def execute(sim: Simulator, model: OptimisticModel, plan: list[int], budget: int
-            ) -> tuple[list[int] | None, bool]:
+@dataclass
+class Execution:
+    """One plan run from a reset: the states it visited (the initial one first), whether it
+    reached the goal, and whether the budget ran out."""
+
+    states: list[int]
+    reached: bool = False
+    spent: bool = False
+
+
+def execute(sim: Simulator, model: OptimisticModel, plan: list[int], budget: int) -> Execution:
     """Run `plan` from a reset, updating `model` after every step; stops at the first failure,
-    at the goal, or when the budget is spent. Returns (the goal-reaching prefix or None,
-    whether the budget ran out)."""
+    at the goal, or when the budget is spent."""
     s = sim.reset()
-    done: list[int] = []
-    if sim.is_goal(s):
-        return done, False
+    out = Execution([s], reached=sim.is_goal(s))
     for a in plan:
+        if out.reached:
+            break
         if sim.interactions >= budget:
-            return None, True
+            out.spent = True
+            break
         ok, t = sim.step(a)
         model.observe(a, s, ok, t if ok else None)
         if not ok:
-            return None, False
-        done.append(a)
+            break
         s = t
-        if sim.is_goal(s):
-            return done, False
-    return None, False
+        out.states.append(s)
+        out.reached = sim.is_goal(s)
+    return out
+
+
+def probe_all_actions(sim: Simulator, model: OptimisticModel, plan: list[int],
+                      states: list[int], budget: int) -> bool:
+    """The official learners' `test_all_actions`: for every state the plan visited, reset, replay
+    the plan's prefix up to it and try each action there, updating the model; every step
+    (replays included) is an interaction. Returns whether the budget ran out."""
+    for depth, state in enumerate(states):
+        for a in range(len(sim.spec.actions)):
+            if sim.interactions + depth + 1 > budget:
+                return True
+            sim.reset()
+            for b in plan[:depth]:
+                sim.step(b)
+            ok, t = sim.step(a)
+            model.observe(a, state, ok, t if ok else None, probe=True)
+    return False
 
 
 def optimistic_exploration(sim: Simulator, model: OptimisticModel, planner: Planner,
                            k: int = 10, budget: int = 100_000,
-                           log: Callable[[str], object] | None = None) -> ExplorationResult:
-    """Algorithm 1: explore with k plans per round on the optimistic model until the goal."""
+                           log: Callable[[str], object] | None = None,
+                           probe: bool = True) -> ExplorationResult:
+    """Algorithm 1: explore with k plans per round on the optimistic model until the goal,
+    probing every action along each failed plan's states (`probe`, on as in the paper's runs)."""
     t0 = time.perf_counter()
     spec = sim.spec
     res = ExplorationResult(False, [], 0, 0, 0, "budget")
@@ -94,13 +123,13 @@ def optimistic_exploration(sim: Simulator, model: OptimisticModel, planner: Plan
         res.iterations += 1
         res.plan_lengths.append(len(out.plans[0]))
         for plan in out.plans:
-            reached, spent = execute(sim, model, plan, budget)
-            if reached is not None:
-                res.found, res.plan, res.status = True, reached, "found"
+            run = execute(sim, model, plan, budget)
+            if run.reached:
+                res.found, res.plan, res.status = True, plan[:len(run.states) - 1], "found"
                 res.interactions = sim.interactions
                 res.seconds = time.perf_counter() - t0
                 return res
-            if spent:
+            if run.spent or (probe and probe_all_actions(sim, model, plan, run.states, budget)):
                 break
         if log and res.iterations % 10 == 0:
             log(f"round {res.iterations}: {sim.interactions} interactions")

@@ -42,15 +42,16 @@ class PreconditionHypotheses:
         self.support &= view
         self.live = [h for h in self.live if h & view == h]
 
-    def observe_failure(self, view: int) -> None:
-        """The action failed in a state with this view: refute what holds there and branch."""
+    def observe_failure(self, view: int) -> bool:
+        """The action failed in a state with this view: refute what holds there and branch.
+        Returns whether some live hypothesis was refuted."""
         if view in self.failures:
-            return  # no live hypothesis holds in a recorded failure state
+            return False  # no live hypothesis holds in a recorded failure state
         self.failures.add(view)
         keep = [h for h in self.live if h & view != h]
         refuted = [h for h in self.live if h & view == h]
         if not refuted:
-            return
+            return False
         missing = self.support & ~view
         branches = sorted({h | (1 << p) for h in refuted if h.bit_count() < self.max_length
                            for p in bits(missing)}, key=_size_order)
@@ -60,6 +61,7 @@ class PreconditionHypotheses:
                 continue
             new.append(c)
         self.live = sorted(keep + new, key=_size_order)
+        return True
 
     def copy(self) -> PreconditionHypotheses:
         """An independent copy (model transfer)."""

@@ -1,11 +1,13 @@
 """The optimistic symbolic model estimate (Sreedharan & Katz 2023, Section 4), grounded or
 lifted.
 
-Grounded: each grounded action has its own precondition hypotheses over the propositions that
-mention only its arguments (and the domain's constants), an add estimate that starts as every
-proposition, and a delete estimate that starts empty. After a success s -> s':
-add <- add ∩ s', delete <- delete ∪ (s - s'). After a failure the hypotheses branch
-(`hypotheses.PreconditionHypotheses`).
+Grounded: each grounded action has its own precondition hypotheses over every proposition of
+the task (as the official grounded learner, `ModelLearnerMulti`, branches over the whole
+proposition set; `grounded_vocabulary="arguments"` restricts them to propositions over the
+action's own arguments and the domain's constants, a labelled variant that hands the learner
+domain knowledge), an add estimate that starts as every proposition, and a delete estimate that
+starts empty. After a success s -> s': add <- add ∩ s', delete <- delete ∪ (s - s'). After a
+failure the hypotheses branch (`hypotheses.PreconditionHypotheses`).
 
 Lifted (the paper's generalisation across similar actions): the groundings of one action schema
 share one set of hypotheses and one effect estimate over lifted atoms (predicates applied to the
@@ -15,15 +17,19 @@ at one grounding is a refutation for all of them; shared effects are the minimum
 parameters to the same object cannot tell which lifted delete it observed, so its deletes stay
 its own.
 
-Failure upper bound (the paper's FAILURE_UPPERBOUND): a grounded action that failed more than
-its bound is left out of the planning model; when the planner finds no plan, every capped bound
-is raised by one.
+Failure upper bound (the paper's FAILURE_UPPERBOUND, as the official code keeps it): an action's
+failure count rises by one per counted failure, up to its bound; an action whose count reached
+its bound is left out of the planning model. One success resets the count for good (the
+official code sets it to -100000), for the grounded action and, lifted, for every grounding of
+its schema. When the planner finds no plan, one capped action's bound is raised by one, taken
+round-robin from a stack of the actions (the official `action_round_robin`).
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Literal
 
 from neurips23.symbolic_rl.hypotheses import PreconditionHypotheses
 from neurips23.symbolic_rl.simulator import Atom, TaskSpec, bits
@@ -68,14 +74,18 @@ class OptimisticModel:
     """The learned model: grounded (`lifted=False`) or sharing across a schema's groundings."""
 
     def __init__(self, spec: TaskSpec, lifted: bool = False, max_precondition_length: int = 10,
-                 failure_bound: int = 10):
+                 failure_bound: int = 10,
+                 grounded_vocabulary: Literal["all", "arguments"] = "all"):
         self.spec = spec
         self.lifted = lifted
         self.max_precondition_length = max_precondition_length
         self.failure_bound = failure_bound
+        self.grounded_vocabulary = grounded_vocabulary
         n = len(spec.actions)
         self.failures = [0] * n
         self.bound = [failure_bound] * n
+        self.succeeded = [False] * n  # a success resets the failure count for good
+        self.round_robin: list[int] = []
         self.tried = [False] * n
         self.owner: list = []
         self.gmap: list[list[int]] = []  # per grounded action: vocabulary bit -> proposition
@@ -92,10 +102,14 @@ class OptimisticModel:
                 self.owner.append(name)
             else:
                 allowed = set(args) | consts
-                idx = [j for j, a in enumerate(spec.props) if set(a[1:]) <= allowed]
+                idx = [j for j, a in enumerate(spec.props)
+                       if grounded_vocabulary == "all" or set(a[1:]) <= allowed]
                 self.vocab[i] = [spec.props[j] for j in idx]
                 self.gmap.append(idx)
                 self.owner.append(i)
+        self.members: dict = {}
+        for i, o in enumerate(self.owner):
+            self.members.setdefault(o, []).append(i)
         for o, voc in self.vocab.items():
             self.pre[o] = PreconditionHypotheses(len(voc), max_precondition_length)
         full = (1 << len(spec.props)) - 1
@@ -130,16 +144,21 @@ class OptimisticModel:
         return m
 
     # -- learning
-    def observe(self, i: int, state: int, ok: bool, next_state: int | None = None) -> None:
-        """Update after executing grounded action i in `state` (paper, Section 4)."""
+    def observe(self, i: int, state: int, ok: bool, next_state: int | None = None,
+                probe: bool = False) -> None:
+        """Update after executing grounded action i in `state` (paper, Section 4). A failed plan
+        step counts toward the failure bound only when it refuted a hypothesis (the planner's
+        precondition held); a failed probe always counts, as in the official learners."""
         self.tried[i] = True
         o = self.owner[i]
         v = self.view(i, state)
         if not ok:
-            self.failures[i] += 1
-            self.pre[o].observe_failure(v)
+            refuted = self.pre[o].observe_failure(v)
+            if (probe or refuted) and self.failures[i] < self.bound[i]:
+                self.failures[i] += 1
             return
         assert next_state is not None
+        self._reset_failures(i)
         self.pre[o].observe_success(v)
         gone = state & ~next_state
         if self.lifted:
@@ -151,6 +170,19 @@ class OptimisticModel:
         else:
             self.add_u[i] &= next_state
             self.del_u[i] |= gone
+
+    def _reset_failures(self, i: int) -> None:
+        """A success resets the failure count for good: of this grounded action, and lifted,
+        of every grounding of its schema."""
+        if self.succeeded[i]:
+            return
+        for j in self.members[self.owner[i]] if self.lifted else [i]:
+            self.succeeded[j] = True
+            self.failures[j] = 0
+
+    def capped(self, i: int) -> bool:
+        """Action i reached its failure bound without ever succeeding: left out of planning."""
+        return not self.succeeded[i] and self.failures[i] >= self.bound[i]
 
     def hypotheses(self, i: int) -> list[int]:
         """Action i's live precondition hypotheses as proposition masks."""
@@ -184,17 +216,24 @@ class OptimisticModel:
     def planning_view(self, respect_bounds: bool = True) -> PlanningView:
         """The model the planner sees (actions over their failure bound left out)."""
         n = len(self.spec.actions)
-        hyps = [[] if respect_bounds and self.failures[i] > self.bound[i] else self.hypotheses(i)
+        hyps = [[] if respect_bounds and self.capped(i) else self.hypotheses(i)
                 for i in range(n)]
         return PlanningView(hyps, [self.add(i) for i in range(n)],
                             [self.delete(i) for i in range(n)])
 
     def raise_bounds(self) -> bool:
-        """Raise every capped failure bound by one; False if none was capped."""
-        capped = [i for i, f in enumerate(self.failures) if f > self.bound[i]]
-        for i in capped:
-            self.bound[i] += 1
-        return bool(capped)
+        """Raise one capped action's bound by one, popping a round-robin stack of the actions
+        (refilled when empty); False if no action is capped."""
+        n = len(self.spec.actions)
+        if not any(self.capped(i) for i in range(n)):
+            return False
+        while True:
+            if not self.round_robin:
+                self.round_robin = list(range(n))
+            i = self.round_robin.pop()
+            if self.capped(i):
+                self.bound[i] += 1
+                return True
 
     # -- transfer
     def transfer_to(self, spec: TaskSpec) -> OptimisticModel:
@@ -204,7 +243,8 @@ class OptimisticModel:
             raise ValueError("only a lifted model transfers to new objects")
         new = OptimisticModel(spec, lifted=True,
                               max_precondition_length=self.max_precondition_length,
-                              failure_bound=self.failure_bound)
+                              failure_bound=self.failure_bound,
+                              grounded_vocabulary=self.grounded_vocabulary)
         for o in new.vocab:
             if o in self.vocab and self.vocab[o] == new.vocab[o]:
                 new.pre[o] = self.pre[o].copy()

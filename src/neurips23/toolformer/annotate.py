@@ -99,19 +99,30 @@ def augmented_text(text: str, calls: Sequence[CandidateCall]) -> str:
     return text
 
 
-def augmented_corpus(docs: Sequence[Document], chosen: Sequence[CandidateCall]) -> list[str]:
-    """C*: every text, with the chosen calls written into those that have any."""
+def augmented_corpus(docs: Sequence[Document], chosen: Sequence[CandidateCall],
+                     texts: Literal["with-calls", "all"] = "with-calls") -> list[str]:
+    """C* (§2, §4.1): the texts with at least one chosen call, each with its calls (and results)
+    written in; `texts="all"` also keeps the texts without any, unchanged."""
     by_doc: dict[int, list[CandidateCall]] = {}
     for c in chosen:
         by_doc.setdefault(c.doc, []).append(c)
-    return [augmented_text(d.text, by_doc.get(j, [])) for j, d in enumerate(docs)]
+    return [augmented_text(d.text, by_doc.get(j, [])) for j, d in enumerate(docs)
+            if texts == "all" or j in by_doc]
+
+
+def annotated_texts(docs: Sequence[Document], chosen: Sequence[CandidateCall]) -> list[str]:
+    """The texts of C* without their calls: what +C finetunes on, so that apart from the calls
+    C* and C hold the same texts (§2)."""
+    with_calls = {c.doc for c in chosen}
+    return [d.text for j, d in enumerate(docs) if j in with_calls]
 
 
 def choose_calls(annotations: Mapping[str, Annotation], how: Literal["filtered", "unfiltered"] =
-                 "filtered", per_tool: int = 1, seed: int = 0) -> list[CandidateCall]:
-    """The calls written into C*: per text and tool, the `per_tool` kept calls with the largest
-    L⁻ − L⁺ ("filtered"), or calls drawn at random among all executed ones ("unfiltered", the
-    ablation without the filter); at most one call per position."""
+                 "filtered", per_tool: int | None = None, seed: int = 0) -> list[CandidateCall]:
+    """The calls written into C*: per text and tool, the kept calls ("filtered"; every one, or
+    the `per_tool` with the largest L⁻ − L⁺), or calls drawn at random among all executed ones
+    ("unfiltered", the ablation without the filter); at most one call per position (§2: "we
+    proceed analogously for texts with multiple API calls")."""
     rng = random.Random(seed)
     chosen: list[CandidateCall] = []
     for ann in annotations.values():
@@ -125,7 +136,7 @@ def choose_calls(annotations: Mapping[str, Annotation], how: Literal["filtered",
                 group = sorted(group, key=lambda c: (-c.scores.usefulness, c.offset))
             else:
                 rng.shuffle(group)
-            chosen += group[:per_tool]
+            chosen += group if per_tool is None else group[:per_tool]
     taken: dict[tuple[int, int], CandidateCall] = {}
     for c in chosen:  # two tools at one position: the first chosen wins
         taken.setdefault((c.doc, c.offset), c)

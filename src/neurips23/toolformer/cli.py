@@ -39,7 +39,8 @@ class AnnotateConfig:
                                          "with calls that cannot read a prompt).")
     max_call_tokens: int = param(32, "Longest call sampled, in tokens.")
     temperature: float = param(1.0, "Sampling temperature for calls.")
-    today: str = param("", "The calendar's date for texts without one (default: today).")
+    today: str = param("", "The calendar's date for texts without one (default: none, so the "
+                       "calendar fails on undated texts; never the system date).")
     seed: int = param(0, "Sampling seed.")
     batch_size: int = param(16, "Sequences per forward pass.")
     device: str = param("", "cpu, cuda, cuda:1, ... (default: cpu).")
@@ -78,7 +79,8 @@ class GenerateConfig:
     max_calls: int = param(1, "Calls per input (paper: 1).")
     max_new_tokens: int = param(64, "Tokens generated per prompt, calls included.")
     stop: list[str] = param([], "Stop strings (comma-separated).")
-    today: str = param("", "The calendar's date for prompts without one (default: today).")
+    today: str = param("", "The calendar's date for prompts without one (default: none, so a "
+                       "calendar call on an undated prompt fails; never the system date).")
     batch_size: int = param(16, "Prompts decoded together.")
     device: str = param("", "cpu, cuda, ... (default: cpu).")
 

@@ -18,6 +18,7 @@ from neurips23.toolformer.annotate import (
     Annotation,
     FilterConfig,
     annotate,
+    annotated_texts,
     augmented_corpus,
     choose_calls,
     score_candidates,
@@ -63,12 +64,15 @@ def _with_seed(train, seed: int):
 
 def finetuned_model(base_path: str | Path, texts: Sequence[str], train: TrainConfig,
                     arm: str) -> Path:
-    """The cache dir of `base_path` finetuned on `texts` (trained once per distinct corpus)."""
+    """The cache dir of `base_path` finetuned on `texts` (trained once per distinct corpus); with
+    no texts (a filter that kept nothing), the base model itself."""
     from neurips23.config import config_to_dict
     from neurips23.lm.cache import get_or_train
     from neurips23.lm.models import load_model, save_model
     from neurips23.toolformer.finetune import finetune
 
+    if not texts:
+        return Path(base_path)
     digest = hashlib.sha256(json.dumps(list(texts)).encode()).hexdigest()[:16]
     spec = {"kind": "toolformer-finetuned", "version": VERSION, "arm": arm, "base": Path(base_path).name,
             "texts": digest, "train": config_to_dict(train)}
@@ -183,9 +187,10 @@ def run_seed(cfg: ToolformerConfig, seed: int) -> dict:
         for c, s in zip(a.candidates, kept_scores[name], strict=True):
             c.scores = s
     plain = [d.text for d in docs]
-    corpora = {
-        "plus_c": plain,
-        "toolformer": augmented_corpus(docs, choose_calls(ann, "filtered")),
+    kept = choose_calls(ann, "filtered")
+    corpora = {  # C* holds the texts with kept calls; +C the same texts without them (§2, §4.1)
+        "plus_c": annotated_texts(docs, kept),
+        "toolformer": augmented_corpus(docs, kept),
         "unfiltered": augmented_corpus(docs, choose_calls(ann, "unfiltered", seed=seed)),
         "seeds_only": plain + S.seed_docs(cfg.seed_calls, 10_000 + seed, cfg.seed_prefix_fraction),
     }
@@ -203,6 +208,7 @@ def run_seed(cfg: ToolformerConfig, seed: int) -> dict:
             "call_rate": {arm: e["arithmetic_calls"] for arm, e in evals.items()},
             "weekday_call_rate": {arm: e["weekday_calls"] for arm, e in evals.items()},
             "perplexity": ppl,
-            "augmented_texts": sum("[" in t for t in corpora["toolformer"]),
+            "augmented_texts": len(corpora["toolformer"]),
+            "cstar_calls": len(kept),
             "samples": examples + [{"arm": arm, **s} for arm, e in evals.items()
                                    for s in e["samples"]]}

@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 PAPER_THRESHOLDS: dict[str, dict[str, float]] = {
     "default": {"tau_s": 0.05, "k": 5, "m": 5, "tau_f": 1.0},
     "Calculator": {"tau_s": 0.0, "k": 20, "m": 10, "tau_f": 0.5},
-    "MT": {"tau_s": 0.0, "k": 20, "m": 10, "tau_f": 0.5},
 }
-"""App. A: τ_s, k, m and τ_f per tool (the calculator and MT use lower thresholds)."""
+"""App. A: τ_s, k, m and τ_f per tool (the calculator uses lower thresholds). App. A gives MT the
+calculator's values too; this package has no MT tool, so it has no entry (a tool named MT would
+get the defaults)."""
 
 
 @dataclass

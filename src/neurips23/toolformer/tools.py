@@ -196,12 +196,17 @@ def calculator_tool() -> Tool:
 
 
 def calendar_tool(today: dt.date | None = None) -> Tool:
-    """The Calendar tool: the document's date, else `today` (default: the system date). The
-    argument is ignored, as the paper's calendar takes none."""
+    """The Calendar tool: the document's own date (the paper dates each text from its URL),
+    else `today` when the user gives one; never the system date, so an annotation does not
+    depend on the day it runs. A text with neither has no calendar result (the call fails and
+    is never kept). The argument is ignored, as the paper's calendar takes none."""
     from neurips23.toolformer.prompts import CALENDAR_PROMPT
 
     def run(args: str, doc: Document) -> str:
-        return calendar(doc.date or today or dt.date.today())
+        date = doc.date or today
+        if date is None:
+            raise ToolFailure("the text has no date (give one with --today)")
+        return calendar(date)
 
     return Tool("Calendar", run, CALENDAR_PROMPT)
 
