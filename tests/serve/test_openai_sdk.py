@@ -92,7 +92,7 @@ def test_finish_reason_is_the_models_own_stop(nano):
     finally:
         model.generation_config.eos_token_id = old
     assert r.choices[0].text == tok.decode(free[:j]) and r.choices[0].finish_reason == "stop"
-    assert r.usage.completion_tokens == j
+    assert r.usage.completion_tokens == j + 1  # the end token counts, as vLLM counts it
 
 
 def test_chat_content_parts_default_length_and_max_completion_tokens(nano):

@@ -187,7 +187,8 @@ def test_chat_completions(served):
     ({"model": "rec", "prompt": [1, 2]}, "prompt", "text prompts, not token ids"),
     ({"model": "rec", "prompt": "a", "presence_penalty": 0.5}, "presence_penalty", "not supported"),
     ({"model": "rec", "prompt": "a", "temperature": -1}, "temperature", "got -1"),
-    ({"model": "rec", "prompt": "a", "stream": True}, "stream", "not supported"),
+    ({"model": "rec", "prompt": "a", "stream_options": {"include_usage": True}},
+     "stream_options", "needs stream=true"),
     ({"model": "rec", "prompt": "a", "logprobs": 1}, "logprobs", "echo=true"),
     ({"model": "rec", "prompt": []}, "prompt", "empty"),
 ])
