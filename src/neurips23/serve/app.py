@@ -16,7 +16,7 @@ import logging
 import time
 import uuid
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -62,11 +62,8 @@ class ServerState:
     model_name: str
     batcher: MicroBatcher
     api_key: str | None = None
-    limits: Limits = None  # type: ignore[assignment]
+    limits: Limits = field(default_factory=Limits)
     poll_s: float = 0.1  # how often a waiting handler checks its client and deadline
-
-    def __post_init__(self) -> None:
-        self.limits = self.limits or Limits()
 
     @property
     def token_limit(self) -> int:
