@@ -440,3 +440,42 @@ def test_serve_cli_refuses_a_busy_port_and_a_bogus_device_in_one_line():
     r = _cli("serve", "--device", "bogus", "--port", "0")
     lines = [x for x in (r.stdout + r.stderr).splitlines() if x.strip()]
     assert r.returncode == 2 and len(lines) == 1 and "'bogus'" in lines[0]
+
+
+def _events(http: httpx.Client, path: str, body: dict) -> list:
+    import json
+
+    with http.stream("POST", path, json=body) as r:
+        assert r.status_code == 200
+        data = [x[6:] for x in r.iter_lines() if x.startswith("data: ")]
+    assert data[-1] == "[DONE]"
+    return [json.loads(x) for x in data[:-1]]
+
+
+def test_a_text_model_streams_its_whole_answer(served):
+    _, http, _ = served
+    body = {"model": "rec", "prompt": "a b", "max_tokens": 3, "n": 2, "temperature": 0.5}
+    whole = http.post("/completions", json=body).json()
+    events = _events(http, "/completions", {**body, "stream": True,
+                                            "stream_options": {"include_usage": True}})
+    texts = ["", ""]
+    for e in events[:-1]:
+        for c in e["choices"]:
+            texts[c["index"]] += c["text"]
+    assert texts == [c["text"] for c in whole["choices"]]
+    assert events[-1]["choices"] == [] and events[-1]["usage"] == whole["usage"]
+    chat = _events(http, "/chat/completions", {"model": "rec", "stream": True, "messages": [
+        {"role": "user", "content": "hi"}]})
+    assert "".join(e["choices"][0]["delta"].get("content", "") for e in chat) == "ok hi 0"
+
+
+def test_a_stream_past_its_deadline_ends_with_an_error_event():
+    from neurips23.serve.app import Limits
+
+    lm = GatedLM()
+    app = create_app(lm, "rec", limits=Limits(timeout_s=0.2))
+    with background_server(app) as url, httpx.Client(base_url=url, timeout=60) as http:
+        events = _events(http, "/completions", {"model": "rec", "prompt": "a", "stream": True})
+        lm.release.set()
+        _until(lambda: app.state.batcher.pending == 0, "the job leaves the engine")
+    assert events[-1]["error"]["code"] == "timeout"
