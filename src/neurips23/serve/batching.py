@@ -99,7 +99,9 @@ class MicroBatcher:
             self.pending -= 1
 
     def close(self) -> None:
-        """Stop the worker thread."""
+        """Stop the worker thread (abandoning the call under way)."""
+        for job in list(self.active):
+            job.cancel()
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout=10)
