@@ -351,12 +351,15 @@ def test_a_request_past_its_deadline_is_a_504_and_a_queued_one_is_skipped():
     from neurips23.serve.app import Limits
 
     lm = GatedLM()
-    app = create_app(lm, "rec", limits=Limits(timeout_s=0.2))
+    app = create_app(lm, "rec", limits=Limits(timeout_s=2.0))
     body = {"model": "rec", "prompt": "a", "max_tokens": 1, "temperature": 0}
-    with background_server(app) as url, httpx.Client(base_url=url, timeout=60) as http:
-        err = error_of(http.post("/completions", json=body), 504)  # running, gate closed
-        assert err["code"] == "timeout" and "0.2 s" in err["message"]
+    with background_server(app) as url, httpx.Client(base_url=url, timeout=60) as http, \
+            ThreadPoolExecutor(1) as pool:
+        running = pool.submit(http.post, "/completions", json=body)
+        _until(lm.entered.is_set, "the first request reaches the model")
         err = error_of(http.post("/completions", json={**body, "prompt": "q"}), 504)  # queued
+        assert err["code"] == "timeout" and "2 s" in err["message"]
+        assert error_of(running.result(), 504)["code"] == "timeout"  # running, gate closed
         lm.release.set()
         _until(lambda: app.state.batcher.pending == 0, "both jobs leave the engine")
     assert [k for k, _ in lm.calls] == ["generate"]  # the queued one never reached the model
