@@ -158,11 +158,22 @@ def serve(model: str = typer.Option("smollm2-135m", help="Built-in model name, c
           max_tokens: int = typer.Option(1024, help="Most tokens one completion may generate "
                                          "(also the length of a reply without max_tokens)."),
           batch_size: int = typer.Option(64, help="Most sequences per forward pass."),
+          max_pending: int = typer.Option(64, help="Most requests admitted at once (waiting "
+                                          "or running); more get 429 with Retry-After."),
+          max_request_tokens: int = typer.Option(32768, help="Most prompts x n x max_tokens "
+                                                 "one request may ask for."),
+          request_timeout: float = typer.Option(600.0, help="Seconds a request may take "
+                                                "before it is abandoned (504)."),
+          max_body_bytes: int = typer.Option(4 * 2**20, help="Largest request body (413)."),
           api_key_env: str = typer.Option(None, help="Require the key in this env variable.")) -> None:
     """Serve a model as an OpenAI-compatible API (/v1/completions, /v1/chat/completions)."""
     from neurips23.serve import serve as run_server
+    from neurips23.serve.app import Limits
+    limits = Limits(token_limit=max_tokens, max_pending=max_pending,
+                    request_tokens=max_request_tokens, timeout_s=request_timeout,
+                    body_bytes=max_body_bytes)
     run_server(model, host=host, port=port, model_name=model_name, api_key_env=api_key_env,
-               device=device, dtype=dtype, token_limit=max_tokens, batch_size=batch_size)
+               device=device, dtype=dtype, batch_size=batch_size, limits=limits)
 
 
 def main() -> None:

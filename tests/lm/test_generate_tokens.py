@@ -111,3 +111,45 @@ def test_batches_keep_size_and_logit_budget(lengths, size, budget):
         assert len(b) <= size
         assert len(b) == 1 or budget is None or len(b) * max(lengths[i] for i in b) <= budget
     assert LOGITS_BUDGET >= 2**20
+
+
+def test_the_sampled_end_token_and_its_logprob_are_kept_apart(lm):
+    model, tok = lm
+    prompt = "abc 12"
+    free = _greedy_ids(model, tok, prompt, 12)
+    j = next(j for j in range(1, len(free)) if free[j] not in free[:j] and free[j] != tok.eos_token_id)
+    old = model.generation_config.eos_token_id
+    model.generation_config.eos_token_id = [tok.eos_token_id, free[j]]
+    try:
+        [[c]] = generate(model, tok, [prompt], max_new_tokens=12, logprobs=1)
+    finally:
+        model.generation_config.eos_token_id = old
+    ids = tok.encode(prompt) + free[:j]
+    with torch.no_grad():
+        logp = torch.log_softmax(model(torch.tensor([ids])).logits[0, -1].float(), -1)
+    assert c.token_ids == free[:j] and c.end_token == free[j]
+    assert c.end_logprob.logprob == pytest.approx(float(logp[free[j]]), abs=1e-5)
+    [[cut]] = generate(model, tok, [prompt], max_new_tokens=j)  # the length limit: no end token
+    assert cut.end_token is None and cut.finish_reason == "length"
+
+
+def test_an_observer_sees_each_step_and_can_abandon_a_row(lm):
+    model, tok = lm
+    seen: list[tuple[tuple[int, int], int]] = []
+
+    def observer(keys, tokens):
+        seen.extend(zip(keys, tokens, strict=True))
+        return [key == (1, 0) and len(seen) >= 4 for key in keys]  # drop prompt 1 at step 2
+
+    outs = generate(model, tok, ["abc", "h 12"], max_new_tokens=6, observer=observer)
+    alone = generate(model, tok, ["abc"], max_new_tokens=6)
+    assert outs[0][0].token_ids == alone[0][0].token_ids
+    assert outs[1][0].finish_reason == "abort" and len(outs[1][0].token_ids) == 2
+    assert [t for k, t in seen if k == (0, 0) and t >= 0] == outs[0][0].token_ids
+
+
+def test_top_k_one_is_greedy_at_any_temperature(lm):
+    model, tok = lm
+    greedy = generate(model, tok, ["abc 1"], max_new_tokens=8)
+    sampled = generate(model, tok, ["abc 1"], max_new_tokens=8, temperature=2.0, top_k=1, seed=5)
+    assert sampled[0][0].token_ids == greedy[0][0].token_ids

@@ -92,7 +92,7 @@ def test_finish_reason_is_the_models_own_stop(nano):
     finally:
         model.generation_config.eos_token_id = old
     assert r.choices[0].text == tok.decode(free[:j]) and r.choices[0].finish_reason == "stop"
-    assert r.usage.completion_tokens == j
+    assert r.usage.completion_tokens == j + 1  # the end token counts, as vLLM counts it
 
 
 def test_chat_content_parts_default_length_and_max_completion_tokens(nano):
@@ -140,3 +140,25 @@ def test_smollm2_chat_ends_at_its_end_of_turn_token(smollm2_server):
     assert "Paris" in r.choices[0].message.content
     assert r.choices[0].finish_reason == "stop" and r.usage.completion_tokens < 30
     assert "<|im_end|>" not in r.choices[0].message.content
+
+
+def test_silent_sampling_takes_the_generation_config_defaults(nano):
+    model, tok, client = nano
+    want = greedy(model, tok, "abc 1", 12)  # transformers' generate: greedy unless do_sample
+    silent = dict(model="nano", prompt="abc 1", max_tokens=12)
+    assert not model.generation_config.do_sample
+    assert client.completions.create(**silent).choices[0].text == want
+    cfg = model.generation_config
+    old = (cfg.do_sample, cfg.temperature, cfg.top_k)
+    cfg.do_sample, cfg.temperature, cfg.top_k = True, 1.5, 1  # samples, but from the top 1 only
+    try:
+        assert client.completions.create(**silent, seed=3).choices[0].text == want
+        chat = client.chat.completions.create(model="nano", max_tokens=12, seed=3, messages=[
+            {"role": "user", "content": "abc 1"}])
+        again = client.chat.completions.create(model="nano", max_tokens=12, seed=3,
+                                               extra_body={"top_k": 1},
+                                               temperature=1.5,
+                                               messages=[{"role": "user", "content": "abc 1"}])
+    finally:
+        cfg.do_sample, cfg.temperature, cfg.top_k = old
+    assert chat.choices[0].message.content == again.choices[0].message.content

@@ -187,7 +187,8 @@ def test_chat_completions(served):
     ({"model": "rec", "prompt": [1, 2]}, "prompt", "text prompts, not token ids"),
     ({"model": "rec", "prompt": "a", "presence_penalty": 0.5}, "presence_penalty", "not supported"),
     ({"model": "rec", "prompt": "a", "temperature": -1}, "temperature", "got -1"),
-    ({"model": "rec", "prompt": "a", "stream": True}, "stream", "not supported"),
+    ({"model": "rec", "prompt": "a", "stream_options": {"include_usage": True}},
+     "stream_options", "needs stream=true"),
     ({"model": "rec", "prompt": "a", "logprobs": 1}, "logprobs", "echo=true"),
     ({"model": "rec", "prompt": []}, "prompt", "empty"),
 ])
@@ -297,3 +298,187 @@ def test_end_to_end_trained_nano_model_served_and_queried(tmp_path):
     assert got_text == want_text
     assert [len(s) for s in sampled] == [3, 3]
     assert remote.usage.calls == 14 and remote.usage.completion_tokens > 0
+
+
+# -- admission control, deadlines, limits ------------------------------------------------------
+
+class GatedLM(RecordingLM):
+    """RecordingLM whose generate waits for `release` (the model thread stays busy)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def generate(self, prompts, **kw):
+        self.entered.set()
+        self.release.wait(timeout=120)
+        return super().generate(prompts, **kw)
+
+
+def _until(condition, what: str) -> None:
+    deadline = time.monotonic() + 60  # a bound for a loaded machine, not a timing
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.02)
+
+
+def test_a_full_queue_answers_429_with_retry_after_and_models_stays_up():
+    from neurips23.serve.app import Limits
+
+    lm = GatedLM()
+    app = create_app(lm, "rec", limits=Limits(max_pending=2))
+    batcher = app.state.batcher
+    body = {"model": "rec", "prompt": "a", "max_tokens": 1, "temperature": 0}
+    with background_server(app) as url, httpx.Client(base_url=url, timeout=60) as http, \
+            ThreadPoolExecutor(2) as pool:
+        first = pool.submit(http.post, "/completions", json=body)
+        _until(lm.entered.is_set, "the model thread is busy")
+        second = pool.submit(http.post, "/completions", json={**body, "prompt": "b"})
+        _until(lambda: batcher.pending == 2, "a second request is admitted")
+        refused = [http.post("/completions", json={**body, "prompt": f"x{i}"}) for i in range(8)]
+        for r in refused:
+            err = error_of(r, 429)
+            assert err["code"] == "rate_limit_exceeded" and r.headers["retry-after"] == "1"
+        assert http.get("/models").status_code == 200  # answered while the model is busy
+        lm.release.set()
+        assert [f.result().json()["choices"][0]["text"] for f in (first, second)] == [
+            " a00", " b00"]
+        assert batcher.refused == 8 and batcher.pending == 0
+        assert http.post("/completions", json=body).status_code == 200
+
+
+def test_a_request_past_its_deadline_is_a_504_and_a_queued_one_is_skipped():
+    from neurips23.serve.app import Limits
+
+    lm = GatedLM()
+    app = create_app(lm, "rec", limits=Limits(timeout_s=2.0))
+    body = {"model": "rec", "prompt": "a", "max_tokens": 1, "temperature": 0}
+    with background_server(app) as url, httpx.Client(base_url=url, timeout=60) as http, \
+            ThreadPoolExecutor(1) as pool:
+        running = pool.submit(http.post, "/completions", json=body)
+        _until(lm.entered.is_set, "the first request reaches the model")
+        err = error_of(http.post("/completions", json={**body, "prompt": "q"}), 504)  # queued
+        assert err["code"] == "timeout" and "2 s" in err["message"]
+        assert error_of(running.result(), 504)["code"] == "timeout"  # running, gate closed
+        lm.release.set()
+        _until(lambda: app.state.batcher.pending == 0, "both jobs leave the engine")
+    assert [k for k, _ in lm.calls] == ["generate"]  # the queued one never reached the model
+
+
+def test_n_times_max_tokens_is_capped():
+    from neurips23.serve.app import Limits
+
+    app = create_app(RecordingLM(), "rec", limits=Limits(request_tokens=100))
+    with background_server(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        err = error_of(http.post("/completions", json={"model": "rec", "prompt": ["a", "b"],
+                                                       "n": 2, "max_tokens": 30}), 400)
+        assert err["code"] == "request_too_large" and "120 tokens" in err["message"]
+        assert http.post("/completions", json={"model": "rec", "prompt": "a", "n": 2,
+                                               "max_tokens": 50}).status_code == 200
+
+
+# -- bad requests: JSON 4xx in the OpenAI shape, and the server goes on ------------------------
+
+def test_bad_requests_are_json_4xx_and_the_server_answers_afterwards():
+    from neurips23.serve.app import Limits
+
+    lm = RecordingLM()
+    app = create_app(lm, "rec", limits=Limits(body_bytes=20_000))
+    engine = app.state.server.engine
+    encoded = []
+    real_encode = engine.encode
+    engine.encode = lambda p: encoded.append(p) or real_encode(p)
+    json_type = {"content-type": "application/json"}
+    with background_server(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        err = error_of(http.post("/completions", headers=json_type,
+                                 content=b'{"model": "rec", "prompt": "a\\ud800b"}'), 400)
+        assert err["param"] == "prompt" and "lone surrogate" in err["message"]
+        err = error_of(http.post("/chat/completions", headers=json_type, content=(
+            b'{"model": "rec", "messages": [{"role": "user", "content": "\\udfff"}]}')), 400)
+        assert err["param"] == "messages.0.content"
+        err = error_of(http.post("/completions", json={"model": "rec", "prompt": "a",
+                                                       "seed": 2**70}), 400)
+        assert err["param"] == "seed"
+        tool = {"type": "function", "function": {"name": "get_weather", "parameters": {
+            "type": "object", "properties": {"city": {"type": "string"}}}}}
+        err = error_of(http.post("/chat/completions", json={
+            "model": "rec", "tools": [tool], "messages": [{"role": "user", "content": "x"}]}), 400)
+        assert err["param"] == "tools"
+        assert err["message"] == ("tools is not supported by this server (got a list of 1 item); "
+                                  "leave it out")
+        big = {"model": "rec", "prompt": "word " * 10_000}
+        err = error_of(http.post("/completions", json=big), 413)
+        assert err["code"] == "request_too_large" and "20000 bytes" in err["message"]
+        chunked = http.post("/completions", headers=json_type,
+                            content=iter([b'{"model": "rec", "prompt": "', b"w " * 15_000, b'"}']))
+        assert error_of(chunked, 413)["code"] == "request_too_large"
+        assert encoded == []  # nothing above was tokenized
+        engine.encode = lambda p: 1 / 0  # a bug: the catch-all answers JSON, not text
+        err = error_of(http.post("/completions", json={"model": "rec", "prompt": "a"}), 500)
+        assert err["type"] == "server_error" and "ZeroDivisionError" in err["message"]
+        engine.encode = real_encode
+        ok = http.post("/completions", json={"model": "rec", "prompt": "a b", "max_tokens": 1})
+        assert ok.status_code == 200 and ok.json()["choices"][0]["text"] == " b00"
+
+
+def _cli(*args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "neurips23.cli", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_serve_cli_refuses_a_busy_port_and_a_bogus_device_in_one_line():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        r = _cli("serve", "--port", str(port))
+    assert r.returncode == 2 and "serving" not in r.stdout + r.stderr
+    lines = [x for x in (r.stdout + r.stderr).splitlines() if x.strip()]
+    assert len(lines) == 1 and f":{port}" in lines[0] and "--port" in lines[0]
+    r = _cli("serve", "--device", "bogus", "--port", "0")
+    lines = [x for x in (r.stdout + r.stderr).splitlines() if x.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "'bogus'" in lines[0]
+
+
+def _events(http: httpx.Client, path: str, body: dict) -> list:
+    import json
+
+    with http.stream("POST", path, json=body) as r:
+        assert r.status_code == 200
+        data = [x[6:] for x in r.iter_lines() if x.startswith("data: ")]
+    assert data[-1] == "[DONE]"
+    return [json.loads(x) for x in data[:-1]]
+
+
+def test_a_text_model_streams_its_whole_answer(served):
+    _, http, _ = served
+    body = {"model": "rec", "prompt": "a b", "max_tokens": 3, "n": 2, "temperature": 0.5}
+    whole = http.post("/completions", json=body).json()
+    events = _events(http, "/completions", {**body, "stream": True,
+                                            "stream_options": {"include_usage": True}})
+    texts = ["", ""]
+    for e in events[:-1]:
+        for c in e["choices"]:
+            texts[c["index"]] += c["text"]
+    assert texts == [c["text"] for c in whole["choices"]]
+    assert events[-1]["choices"] == [] and events[-1]["usage"] == whole["usage"]
+    chat = _events(http, "/chat/completions", {"model": "rec", "stream": True, "messages": [
+        {"role": "user", "content": "hi"}]})
+    assert "".join(e["choices"][0]["delta"].get("content", "") for e in chat) == "ok hi 0"
+
+
+def test_a_stream_past_its_deadline_ends_with_an_error_event():
+    from neurips23.serve.app import Limits
+
+    lm = GatedLM()
+    app = create_app(lm, "rec", limits=Limits(timeout_s=0.2))
+    with background_server(app) as url, httpx.Client(base_url=url, timeout=60) as http:
+        events = _events(http, "/completions", {"model": "rec", "prompt": "a", "stream": True})
+        lm.release.set()
+        _until(lambda: app.state.batcher.pending == 0, "the job leaves the engine")
+    assert events[-1]["error"]["code"] == "timeout"

@@ -10,7 +10,7 @@ temperature or top-p).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from neurips23.utils import set_torch_threads
@@ -40,6 +40,8 @@ class Completion:
     logprobs: list[TokenLogprob] | None = None  # one per token id, when asked for
     prompt_ids: list[int] = field(default_factory=list)
     prompt_logprobs: list[TokenLogprob | None] | None = None  # None for the first token
+    end_token: int | None = None  # the end-of-sequence id sampled last (not in `token_ids`)
+    end_logprob: TokenLogprob | None = None  # its log-prob, when log-probs were asked for
 
 
 @dataclass
@@ -82,12 +84,16 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     return (text[:cut], True) if cut >= 0 else (text, False)
 
 
-def _sample(logits, temperature: float, top_p: float, generator):
+def _sample(logits, temperature: float, top_p: float, generator, top_k: int = 0):
     import torch
 
     if temperature <= 0:
         return logits.argmax(-1)
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    logits = logits.float()
+    if 0 < top_k < logits.shape[-1]:
+        kth = logits.topk(top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = torch.softmax(logits / temperature, dim=-1)
     if top_p < 1.0:
         sorted_p, order = probs.sort(dim=-1, descending=True)
         keep = sorted_p.cumsum(-1) - sorted_p < top_p  # always keeps the top token
@@ -129,12 +135,15 @@ def generate(model, tokenizer, prompts: Sequence[str | Sequence[int]], n: int = 
              temperature: float = 0.0, top_p: float = 1.0, max_new_tokens: int = 64,
              stop: Sequence[str] = (), seed: int | None = None, batch_size: int = 64,
              add_special_tokens: bool = True, logprobs: int | None = None,
-             prompt_logprobs: int | None = None) -> list[list[Completion]]:
+             prompt_logprobs: int | None = None, top_k: int = 0,
+             observer: StepObserver | None = None) -> list[list[Completion]]:
     """n continuations per prompt, `[prompt][sample]`; greedy when temperature == 0.
 
     A prompt is text or a list of token ids. `add_special_tokens=False` for text that already
     holds them (a rendered chat template). `logprobs=k` returns each generated token's
-    log-prob with the top k; `prompt_logprobs=k` the same for the prompt's tokens."""
+    log-prob with the top k; `prompt_logprobs=k` the same for the prompt's tokens. `top_k > 0`
+    samples among the k likeliest tokens only. `observer` sees every decoding step and may
+    abandon rows (see `StepObserver`); an abandoned row finishes with reason "abort"."""
     import torch
 
     set_torch_threads()
@@ -149,16 +158,19 @@ def generate(model, tokenizer, prompts: Sequence[str | Sequence[int]], n: int = 
     copies = 1 if greedy else n
     jobs = [(i, encode_prompt(tokenizer, p, add_special_tokens)) for i, p in enumerate(prompts)
             for _ in range(copies)]
+    keys = [(i, k) for i in range(len(prompts)) for k in range(copies)]
     order = sorted(range(len(jobs)), key=lambda j: len(jobs[j][1]))  # less padding per batch
     budget = LOGITS_BUDGET // model.config.vocab_size if prompt_logprobs is not None else None
     results: list[Completion | None] = [None] * len(jobs)
     settings = _Settings(temperature, top_p, max_new_tokens, tuple(stop), generator,
-                         eos_token_ids(model, tokenizer), logprobs, prompt_logprobs)
+                         eos_token_ids(model, tokenizer), logprobs, prompt_logprobs, top_k,
+                         observer)
     was_training = model.training
     model.eval()
     with torch.no_grad():
         for chunk in _batches(order, [len(ids) for _, ids in jobs], batch_size, budget):
-            outs = _generate_batch(model, tokenizer, [jobs[j][1] for j in chunk], settings)
+            outs = _generate_batch(model, tokenizer, [jobs[j][1] for j in chunk], settings,
+                                   [keys[j] for j in chunk])
             for j, out in zip(chunk, outs, strict=True):
                 results[j] = out
     model.train(was_training)
@@ -168,6 +180,12 @@ def generate(model, tokenizer, prompts: Sequence[str | Sequence[int]], n: int = 
     if greedy and n > 1:
         grouped = [g * n for g in grouped]
     return grouped
+
+
+StepObserver = Callable[[list[tuple[int, int]], list[int]], Sequence[bool] | None]
+"""Called after each decoding step with the rows' (prompt index, sample index) and the token
+each row just sampled (an end-of-sequence id included; -1 for a row that had finished);
+returns, per row, whether to abandon it (or None: abandon none)."""
 
 
 @dataclass
@@ -180,6 +198,8 @@ class _Settings:
     eos: list[int]
     logprobs: int | None
     prompt_logprobs: int | None
+    top_k: int = 0
+    observer: StepObserver | None = None
 
 
 def _cache_kwarg(model) -> str:
@@ -228,7 +248,8 @@ def _prompt_logprobs(logits, prompt_ids: list[list[int]], k: int) -> list[list[T
     return out
 
 
-def _generate_batch(model, tokenizer, prompt_ids: list[list[int]], s: _Settings) -> list[Completion]:
+def _generate_batch(model, tokenizer, prompt_ids: list[list[int]], s: _Settings,
+                    keys: list[tuple[int, int]] | None = None) -> list[Completion]:
     import torch
 
     device = next(model.parameters()).device
@@ -242,25 +263,28 @@ def _generate_batch(model, tokenizer, prompt_ids: list[list[int]], s: _Settings)
     eos_ids = torch.tensor(s.eos, dtype=torch.long, device=device)
     done = torch.zeros(b, dtype=torch.bool, device=device)
     stopped = torch.zeros(b, dtype=torch.bool, device=device)
+    aborted = [False] * b
+    ends: dict[int, tuple[int, TokenLogprob | None]] = {}  # row -> (end id, its log-prob)
     steps = []  # per step: the new token of each row, or -1 where the row had finished
     step_lps: list[list[TokenLogprob]] = []
     generated: list[list[int]] = [[] for _ in range(b)]  # kept only when stop strings are checked
     last_pos = positions[:, -1]
     for _ in range(s.max_new_tokens):
-        nxt = _sample(logits, s.temperature, s.top_p, s.generator)
+        nxt = _sample(logits, s.temperature, s.top_p, s.generator, s.top_k)
         if s.logprobs is not None:
             step_lps.append(_token_logprobs(torch.log_softmax(logits.float(), -1), nxt, s.logprobs))
         hit_eos = torch.isin(nxt, eos_ids) & ~done
+        for i in hit_eos.nonzero().flatten().tolist():
+            ends[i] = (int(nxt[i]), step_lps[-1][i] if s.logprobs is not None else None)
         stopped |= hit_eos
         finished_before = done.clone()
         done |= hit_eos
         steps.append(torch.where(done, torch.full_like(nxt, -1), nxt))
         if s.stop:
-            for i in (~done).nonzero().flatten().tolist():
-                generated[i].append(int(nxt[i]))
-                text = tokenizer.decode(generated[i][-64:], skip_special_tokens=True)
-                if any(x in text for x in s.stop if x):
-                    done[i] = stopped[i] = True
+            _check_stop_strings(tokenizer, s.stop, nxt, done, stopped, generated)
+        if s.observer is not None:
+            _observe(s.observer, keys or [(i, 0) for i in range(b)], nxt, finished_before,
+                     done, aborted)
         if bool(done.all()):
             break
         nxt = torch.where(finished_before | hit_eos, torch.full_like(nxt, pad), nxt)
@@ -275,12 +299,35 @@ def _generate_batch(model, tokenizer, prompt_ids: list[list[int]], s: _Settings)
         toks = [t for t in table[i] if t >= 0]
         text, hit = cut_at_stop(tokenizer.decode(toks, skip_special_tokens=True), s.stop)
         kept = _tokens_behind(tokenizer, toks, len(text)) if hit else toks
+        end, end_lp = ends.get(i, (None, None)) if not hit else (None, None)
+        reason = "abort" if aborted[i] else "stop" if (bool(stopped[i]) or hit) else "length"
         results.append(Completion(
-            text, len(prompt_ids[i]), len(toks), "stop" if (bool(stopped[i]) or hit) else "length",
-            token_ids=kept,
+            text, len(prompt_ids[i]), len(toks), reason, token_ids=kept,
             logprobs=[step_lps[t][i] for t in range(len(kept))] if s.logprobs is not None else None,
-            prompt_ids=list(prompt_ids[i]), prompt_logprobs=prompt_lps[i] if prompt_lps else None))
+            prompt_ids=list(prompt_ids[i]), prompt_logprobs=prompt_lps[i] if prompt_lps else None,
+            end_token=end, end_logprob=end_lp))
     return results
+
+
+def _check_stop_strings(tokenizer, stop: tuple[str, ...], nxt, done, stopped,
+                        generated: list[list[int]]) -> None:
+    """Mark rows whose recent text now holds a stop string as done (in place)."""
+    for i in (~done).nonzero().flatten().tolist():
+        generated[i].append(int(nxt[i]))
+        text = tokenizer.decode(generated[i][-64:], skip_special_tokens=True)
+        if any(x in text for x in stop if x):
+            done[i] = stopped[i] = True
+
+
+def _observe(observer: StepObserver, keys: list[tuple[int, int]], nxt, finished_before, done,
+             aborted: list[bool]) -> None:
+    """Show the observer this step's tokens; mark the rows it abandons as done (in place)."""
+    tokens = [-1 if f else t for t, f in zip(nxt.tolist(), finished_before.tolist(), strict=True)]
+    drop = observer(keys, tokens)
+    for i, d in enumerate(drop or []):
+        if d and not bool(done[i]):
+            done[i] = True
+            aborted[i] = True
 
 
 def _tokens_behind(tokenizer, toks: list[int], n_chars: int) -> list[int]:

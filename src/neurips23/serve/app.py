@@ -1,28 +1,32 @@
-"""The FastAPI app: routes, API-key check, and the state every handler reads.
+"""The FastAPI app: routes, limits, and the state every handler reads.
 
 Routes: GET /v1/models, GET /v1/models/{id}, POST /v1/completions, POST /v1/chat/completions.
-Handlers run in FastAPI's thread pool and hand model work to the one model thread
-(`batching.MicroBatcher`); the state (`ServerState`) lives on `app.state.server`.
+Handlers are async: they validate and tokenize in a worker thread, hand model work to the one
+model thread (`batching.MicroBatcher`) and wait for it without blocking the event loop, so
+/v1/models answers while the model is busy. A full admission queue is a 429 with Retry-After;
+a request whose client disconnects, or that passes its deadline, is cancelled (the model
+thread skips or abandons it). The state (`ServerState`) lives on `app.state.server`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
 import uuid
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 
 from neurips23.errors import UserError
-from neurips23.serve.batching import MicroBatcher
+from neurips23.serve.batching import Cancelled, Job, MicroBatcher, Overloaded, StepSink
 from neurips23.serve.chat import create_chat_completion
 from neurips23.serve.completions import create_completion
 from neurips23.serve.engine import make_engine
-from neurips23.serve.errors import APIError, install_error_handlers
+from neurips23.serve.errors import APIError, BodyLimit, install_error_handlers, overloaded
 from neurips23.serve.schemas import ChatRequest, CompletionRequest, SamplingBody
 
 log = logging.getLogger(__name__)
@@ -35,14 +39,35 @@ DEFAULT_TOKEN_LIMIT = 1024
 
 
 @dataclass
+class Limits:
+    """What one server admits (each a `neurips23 serve` option)."""
+
+    token_limit: int = DEFAULT_TOKEN_LIMIT  # tokens per completion (--max-tokens)
+    max_pending: int = 64  # requests admitted at once, waiting or running (--max-pending)
+    request_tokens: int = 32768  # prompts x n x max_tokens per request (--max-request-tokens)
+    timeout_s: float = 600.0  # a request's deadline, from admission (--request-timeout)
+    body_bytes: int = 4 * 2**20  # request body size (--max-body-bytes)
+    retry_after_s: int = 1  # the Retry-After of a 429
+
+
+class ClientGone(Exception):
+    """The client disconnected before its answer was ready."""
+
+
+@dataclass
 class ServerState:
-    """The served model, its name, the model thread and the key clients must present."""
+    """The served model, its name, the model thread, the limits and the key clients present."""
 
     engine: Any
     model_name: str
     batcher: MicroBatcher
     api_key: str | None = None
-    token_limit: int = DEFAULT_TOKEN_LIMIT
+    limits: Limits = field(default_factory=Limits)
+    poll_s: float = 0.1  # how often a waiting handler checks its client and deadline
+
+    @property
+    def token_limit(self) -> int:
+        return self.limits.token_limit
 
     def check_model(self, name: str) -> None:
         """404 unless `name` is the served model."""
@@ -50,15 +75,26 @@ class ServerState:
             raise APIError(404, f"the model {name!r} does not exist; this server serves "
                                 f"{self.model_name!r}", param="model", code="model_not_found")
 
-    def check_sampling(self, body: SamplingBody, n_prompts: int) -> bool:
-        """Validate what every generation request shares; whether it may join a batch."""
+    def check_sampling(self, body: SamplingBody, n_prompts: int) -> tuple[bool, dict]:
+        """Validate what every generation request shares: (whether it may join a batch,
+        its temperature/top_p/top_k with the model's defaults where it is silent)."""
         self.check_model(body.model)
         body.refuse_unsupported()
         if n_prompts * body.n > MAX_CHOICES:
             raise APIError(400, f"{n_prompts} prompts x n={body.n} asks for more than "
                                 f"{MAX_CHOICES} choices", param="n")
+        sampling = body.sampling(self.engine.sampling_defaults())
         # Seeded sampling is kept out of shared batches so that a seed means one output.
-        return body.temperature == 0 or body.seed is None
+        return sampling["temperature"] == 0 or body.seed is None, sampling
+
+    def check_request_tokens(self, n_prompts: int, n: int, max_tokens: int) -> None:
+        """400 when prompts x n x max_tokens is over the server's per-request cap."""
+        total = n_prompts * n * max_tokens
+        if total > self.limits.request_tokens:
+            raise APIError(400, f"{n_prompts} prompt(s) x n={n} x max_tokens={max_tokens} = "
+                                f"{total} tokens is over this server's limit of "
+                                f"{self.limits.request_tokens} per request (ask for fewer, or "
+                                "set max_tokens)", param="max_tokens", code="request_too_large")
 
     def completion_budget(self, prompts: list[Any], requested: int | None,
                           param: str = "prompt") -> int:
@@ -79,16 +115,52 @@ class ServerState:
                            code="context_length_exceeded")
         return min(budget, context - longest) if context and requested is None else budget
 
-    def run(self, kind: str, params: dict, items: list, batchable: bool) -> list:
-        """`engine.<kind>(items, **params)` on the model thread; model errors as APIErrors."""
+    def submit(self, kind: str, params: dict, items: list, batchable: bool,
+               on_token: StepSink | None = None) -> Job:
+        """Admit `engine.<kind>(items, **params)` to the model thread; 429 when full."""
         try:
-            return self.batcher.submit(kind, params, items, batchable)
+            return self.batcher.submit(kind, params, items, batchable, on_token)
+        except Overloaded:
+            raise overloaded(self.batcher.pending, self.limits.retry_after_s) from None
+
+    def outcome(self, job: Job) -> list:
+        """The finished job's results; its failure as an APIError."""
+        try:
+            return job.future.result()
         except (APIError, UserError) as e:
             raise e if isinstance(e, APIError) else APIError(400, str(e)) from None
+        except Cancelled:
+            raise ClientGone() from None
         except Exception as e:
-            log.exception("model call %s failed", kind)
+            log.exception("model call %s failed", job.kind)
             raise APIError(500, f"the model failed: {type(e).__name__}: {e}",
                            type="server_error") from None
+
+    def deadline_error(self) -> APIError:
+        """504: the request ran past its deadline (and was abandoned)."""
+        return APIError(504, f"the request ran past this server's deadline of "
+                             f"{self.limits.timeout_s:g} s (neurips23 serve --request-timeout)",
+                        type="server_error", code="timeout")
+
+    async def run(self, request: Request, kind: str, params: dict, items: list,
+                  batchable: bool) -> list:
+        """The results of `engine.<kind>(items, **params)`, awaited without blocking the event
+        loop; cancelled when the client disconnects or the deadline passes."""
+        job = self.submit(kind, params, items, batchable)
+        done = asyncio.wrap_future(job.future)
+        deadline = time.monotonic() + self.limits.timeout_s
+        try:
+            while not done.done():
+                await asyncio.wait({done}, timeout=self.poll_s)
+                if done.done():
+                    break
+                if await request.is_disconnected():
+                    raise ClientGone()
+                if time.monotonic() > deadline:
+                    raise self.deadline_error()
+            return self.outcome(job)
+        finally:
+            job.cancel()  # no effect once finished
 
     def envelope(self, obj: str, choices: list[dict], prompt_tokens: int,
                  completion_tokens: int) -> dict:
@@ -125,27 +197,37 @@ def get_model(name: str, request: Request) -> dict:
 
 
 @router.post("/completions")
-def completions(body: CompletionRequest, request: Request) -> dict:
-    """Text completions (and prompt scoring with echo + logprobs)."""
-    return create_completion(_state(request), body)
+async def completions(body: CompletionRequest, request: Request) -> Any:
+    """Text completions (and prompt scoring with echo + logprobs); streamed with stream=true."""
+    return await create_completion(_state(request), body, request)
 
 
 @router.post("/chat/completions")
-def chat_completions(body: ChatRequest, request: Request) -> dict:
-    """Chat completions."""
-    return create_chat_completion(_state(request), body)
+async def chat_completions(body: ChatRequest, request: Request) -> Any:
+    """Chat completions; streamed with stream=true."""
+    return await create_chat_completion(_state(request), body, request)
 
 
-async def require_api_key(request: Request, call_next):
-    """401 for a /v1 request without `Authorization: Bearer <key>` when the server has a key."""
-    key = _state(request).api_key
-    if key and request.url.path.startswith("/v1"):
-        header = request.headers.get("authorization", "")
-        given = header[7:] if header.lower().startswith("bearer ") else ""
-        if not hmac.compare_digest(given.encode(), key.encode()):
-            return APIError(401, "invalid or missing API key (Authorization: Bearer ...)",
-                            code="invalid_api_key").response()
-    return await call_next(request)
+async def client_gone(request: Request, exc: ClientGone) -> Any:
+    """The answer to a client that has left (nobody reads it)."""
+    return APIError(400, "the client closed the request", code="client_closed").response()
+
+
+class RequireKey:
+    """ASGI middleware: 401 for a /v1 request without `Authorization: Bearer <key>`."""
+
+    def __init__(self, app, key: str) -> None:
+        self.app, self.key = app, key
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1"):
+            header = dict(scope.get("headers") or []).get(b"authorization", b"")
+            given = header[7:] if header[:7].lower() == b"bearer " else b""
+            if not hmac.compare_digest(given, self.key.encode()):
+                error = APIError(401, "invalid or missing API key (Authorization: Bearer ...)",
+                                 code="invalid_api_key")
+                return await error.response()(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 @asynccontextmanager
@@ -156,20 +238,25 @@ async def lifespan(app: FastAPI):
 
 
 def create_app(backend: Any, model_name: str, api_key: str | None = None,
-               token_limit: int = DEFAULT_TOKEN_LIMIT) -> FastAPI:
+               token_limit: int = DEFAULT_TOKEN_LIMIT, limits: Limits | None = None) -> FastAPI:
     """An OpenAI-compatible FastAPI app serving `backend` (a `LanguageModel`; an `HFBackend`
     is served token by token) as `model_name`. With `api_key`, every /v1 request must carry
-    `Authorization: Bearer <api_key>`; no completion generates more than `token_limit` tokens."""
+    `Authorization: Bearer <api_key>`; no completion generates more than `token_limit` tokens
+    (or `limits.token_limit` when `limits` is given)."""
     engine = make_engine(backend)
+    limits = limits or Limits(token_limit=token_limit)
 
-    def call(kind: str, params: dict, items: list) -> list:
-        return getattr(engine, kind)(items, **params)
+    def call(kind: str, params: dict, items: list, observer: Any = None) -> list:
+        return getattr(engine, kind)(items, observer=observer, **params)
 
     app = FastAPI(title=f"neurips23 serve: {model_name}", lifespan=lifespan)
-    app.state.server = ServerState(engine, model_name, MicroBatcher(call), api_key,
-                                   token_limit)
-    app.state.batcher = app.state.server.batcher
+    batcher = MicroBatcher(call, max_pending=limits.max_pending)
+    app.state.server = ServerState(engine, model_name, batcher, api_key, limits)
+    app.state.batcher = batcher
     install_error_handlers(app)
-    app.middleware("http")(require_api_key)
+    app.add_exception_handler(ClientGone, client_gone)  # type: ignore[arg-type]
+    if api_key:
+        app.add_middleware(RequireKey, key=api_key)
+    app.add_middleware(BodyLimit, max_bytes=limits.body_bytes)
     app.include_router(router)
     return app

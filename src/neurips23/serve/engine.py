@@ -41,6 +41,7 @@ class Choice:
     completion_tokens: int
     logprobs: dict | None = None  # completions: OpenAI's logprobs object
     chat_logprobs: list[dict] | None = None  # chat: one entry per generated token
+    ended: bool = False  # the model sampled its end-of-sequence token (last in `logprobs`)
 
 
 def token_spans(text: str, tokenizer: Any = None) -> list[tuple[int, int]]:
@@ -127,10 +128,16 @@ class TextEngine:
             raise APIError(400, "logprobs are only returned with echo=true and max_tokens=0 "
                                 "(scoring the prompt) by this server's model", param="logprobs")
 
+    def sampling_defaults(self) -> dict[str, float | int]:
+        """What a request silent on sampling gets: the OpenAI API's defaults."""
+        return {"temperature": 1.0, "top_p": 1.0, "top_k": 0}
+
     def complete(self, prompts: list[Prompt], *, n: int, temperature: float, top_p: float,
-                 max_tokens: int, stop: Sequence[str], seed: int | None,
-                 logprobs: int | None, echo: bool) -> list[list[Choice]]:
-        """n choices per prompt; with logprobs (and echo, max_tokens=0) the prompt's log-probs."""
+                 top_k: int, max_tokens: int, stop: Sequence[str], seed: int | None,
+                 logprobs: int | None, echo: bool, observer: Any = None) -> list[list[Choice]]:
+        """n choices per prompt; with logprobs (and echo, max_tokens=0) the prompt's log-probs.
+        (A text model reports no steps: `observer` is not called.)"""
+        _refuse_top_k(top_k)
         texts = [p.text for p in prompts]
         if logprobs is not None:
             scored = echo_logprobs(self.backend, texts, self.tokenizer)
@@ -146,9 +153,10 @@ class TextEngine:
                 for t, group in zip(texts, outs, strict=True)]
 
     def chat(self, prompts: list[Prompt], *, n: int, temperature: float, top_p: float,
-             max_tokens: int, stop: Sequence[str], seed: int | None,
-             logprobs: int | None) -> list[list[Choice]]:
+             top_k: int, max_tokens: int, stop: Sequence[str], seed: int | None,
+             logprobs: int | None, observer: Any = None) -> list[list[Choice]]:
         """n assistant replies per conversation."""
+        _refuse_top_k(top_k)
         if logprobs is not None:
             raise APIError(400, "logprobs are not available from this server's model",
                            param="logprobs")
@@ -164,6 +172,11 @@ class TextEngine:
     def _choice(self, shown: str, generated: str, max_tokens: int) -> Choice:
         k = count_tokens(generated, self.tokenizer)
         return Choice(shown, "length" if k >= max_tokens else "stop", k)
+
+
+def _refuse_top_k(top_k: int) -> None:
+    if top_k > 0:
+        raise APIError(400, "top_k is not supported by this server's model", param="top_k")
 
 
 class TokenEngine:
@@ -204,36 +217,58 @@ class TokenEngine:
     def check(self, echo: bool, logprobs: int | None, max_tokens: int) -> None:
         """Everything is supported."""
 
+    def sampling_defaults(self) -> dict[str, float | int]:
+        """What a request silent on sampling gets, from the model's `generation_config` as
+        `transformers.generate` reads it: its temperature, top_p and top_k when it samples
+        (`do_sample`), else greedy decoding."""
+        cfg = getattr(self.backend.model, "generation_config", None)
+        if cfg is None or not getattr(cfg, "do_sample", False):
+            return {"temperature": 0.0, "top_p": 1.0, "top_k": 0}
+        return {"temperature": float(getattr(cfg, "temperature", None) or 1.0),
+                "top_p": float(getattr(cfg, "top_p", None) or 1.0),
+                "top_k": int(getattr(cfg, "top_k", None) or 0)}
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """The text of generated ids as a completion shows it (special tokens dropped)."""
+        return self.tokenizer.decode(list(ids), skip_special_tokens=True)
+
     def complete(self, prompts: list[Prompt], *, n: int, temperature: float, top_p: float,
-                 max_tokens: int, stop: Sequence[str], seed: int | None,
-                 logprobs: int | None, echo: bool) -> list[list[Choice]]:
-        """n choices per prompt, with OpenAI `logprobs` objects when asked for."""
+                 top_k: int, max_tokens: int, stop: Sequence[str], seed: int | None,
+                 logprobs: int | None, echo: bool, observer: Any = None) -> list[list[Choice]]:
+        """n choices per prompt, with OpenAI `logprobs` objects when asked for. A sampled
+        end-of-sequence token counts as a completion token and, as with vLLM and OpenAI, is
+        returned in the logprobs (text "")."""
         outs = self.backend.complete([p.ids for p in prompts], n=n, temperature=temperature,
                                      max_tokens=max_tokens, stop=stop, top_p=top_p, seed=seed,
                                      logprobs=logprobs,
                                      prompt_logprobs=logprobs if echo and logprobs is not None
-                                     else None)
-        return [[Choice((p.text if echo else "") + c.text, c.finish_reason, c.completion_tokens,
-                        self._logprobs(p, c, echo) if logprobs is not None else None)
+                                     else None, top_k=top_k, observer=observer)
+        return [[Choice((p.text if echo else "") + c.text, c.finish_reason,
+                        c.completion_tokens + (c.end_token is not None),
+                        self._logprobs(p, c, echo) if logprobs is not None else None,
+                        ended=c.end_token is not None)
                  for c in group] for p, group in zip(prompts, outs, strict=True)]
 
     def chat(self, prompts: list[Prompt], *, n: int, temperature: float, top_p: float,
-             max_tokens: int, stop: Sequence[str], seed: int | None,
-             logprobs: int | None) -> list[list[Choice]]:
-        """n assistant replies per rendered conversation (chat logprobs when asked for)."""
-        groups = self.complete(prompts, n=n, temperature=temperature, top_p=top_p,
+             top_k: int, max_tokens: int, stop: Sequence[str], seed: int | None,
+             logprobs: int | None, observer: Any = None) -> list[list[Choice]]:
+        """n assistant replies per rendered conversation (chat logprobs when asked for: the
+        reply's tokens, without the end-of-turn token, as OpenAI's chat API shows them)."""
+        groups = self.complete(prompts, n=n, temperature=temperature, top_p=top_p, top_k=top_k,
                                max_tokens=max_tokens, stop=stop, seed=seed, logprobs=logprobs,
-                               echo=False)
+                               echo=False, observer=observer)
         if logprobs is not None:
             for group in groups:
                 for c in group:
-                    c.chat_logprobs = _chat_logprobs(c.logprobs)
+                    entries = _chat_logprobs(c.logprobs)
+                    c.chat_logprobs = entries[:-1] if c.ended else entries
                     c.logprobs = None
         return groups
 
     def _logprobs(self, prompt: Prompt, c: Any, echo: bool) -> dict:
         """OpenAI's completions logprobs object: echoed prompt tokens (the first with null
-        log-prob), then the generated ones; text offsets into the returned text."""
+        log-prob), then the generated ones, the sampled end-of-sequence token last (text "");
+        text offsets into the returned text."""
         gen = token_texts(self.tokenizer, c.token_ids, context=prompt.ids)
         tokens, lps, tops, offsets = [], [], [], []
         if echo:
@@ -243,9 +278,13 @@ class TokenEngine:
             tops = [None if t is None else self._top(t.top) for t in c.prompt_logprobs]
             offsets = list(prompt.offsets)
         start = len(prompt.text) if echo else 0
+        gen_lps = list(c.logprobs)
+        if c.end_token is not None:
+            gen.append("")
+            gen_lps.append(c.end_logprob)
         offsets += [start + o for o in _cumulative(gen)]
-        return {"tokens": tokens + gen, "token_logprobs": lps + [t.logprob for t in c.logprobs],
-                "top_logprobs": tops + [self._top(t.top) for t in c.logprobs],
+        return {"tokens": tokens + gen, "token_logprobs": lps + [t.logprob for t in gen_lps],
+                "top_logprobs": tops + [self._top(t.top) for t in gen_lps],
                 "text_offset": offsets}
 
     def _top(self, top: dict[int, float]) -> dict[str, float]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from neurips23.lm.backends.base import Usage, render_chat
-from neurips23.lm.generate import Completion, Score, generate, score
+from neurips23.lm.generate import Completion, Score, StepObserver, generate, score
 
 
 class HFBackend:
@@ -42,15 +42,16 @@ class HFBackend:
     def complete(self, prompts: Sequence[str | Sequence[int]], n: int = 1,
                  temperature: float = 0.0, max_tokens: int = 64, stop: Sequence[str] = (),
                  top_p: float = 1.0, seed: int | None = None, add_special_tokens: bool = True,
-                 logprobs: int | None = None,
-                 prompt_logprobs: int | None = None) -> list[list[Completion]]:
-        """`lm.generate.generate` on texts or token ids, with token-level results."""
+                 logprobs: int | None = None, prompt_logprobs: int | None = None,
+                 top_k: int = 0, observer: StepObserver | None = None) -> list[list[Completion]]:
+        """`lm.generate.generate` on texts or token ids, with token-level results (`observer`
+        sees each decoding step and may abandon rows)."""
         with self._lock:
             outs = generate(self.model, self.tokenizer, list(prompts), n=n,
                             temperature=temperature, top_p=top_p, max_new_tokens=max_tokens,
                             stop=tuple(stop or ()), seed=seed, batch_size=self.batch_size,
                             add_special_tokens=add_special_tokens, logprobs=logprobs,
-                            prompt_logprobs=prompt_logprobs)
+                            prompt_logprobs=prompt_logprobs, top_k=top_k, observer=observer)
         for group in outs:
             self.usage.add(calls=1, prompt_tokens=group[0].prompt_tokens if group else 0,
                            completion_tokens=sum(c.completion_tokens for c in group))
