@@ -183,9 +183,12 @@ def run_seed(cfg: ToolformerConfig, seed: int) -> dict:
         for c, s in zip(a.candidates, kept_scores[name], strict=True):
             c.scores = s
     plain = [d.text for d in docs]
+    chosen = choose_calls(ann, "filtered")
+    metrics["c_star_helpful"] = sum(S.call_helps(docs[c.doc].text, c.offset, c.call.tool, c.result)
+                                    for c in chosen)
     corpora = {
         "plus_c": plain,
-        "toolformer": augmented_corpus(docs, choose_calls(ann, "filtered")),
+        "toolformer": augmented_corpus(docs, chosen),
         "unfiltered": augmented_corpus(docs, choose_calls(ann, "unfiltered", seed=seed)),
         "seeds_only": plain + S.seed_docs(cfg.seed_calls, 10_000 + seed, cfg.seed_prefix_fraction),
     }
