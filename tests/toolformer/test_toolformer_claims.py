@@ -132,7 +132,9 @@ def test_profiles_resolve_and_rules_are_config_fields():
     assert full.filter_auroc.reason and full.perplexity_unchanged.direction == "within"
     over = resolve_config(REPRODUCTION, "full", overrides=["arithmetic_vs_disabled.threshold=0.3"])
     assert over.arithmetic_vs_disabled.threshold == 0.3
-    assert over.arithmetic_vs_disabled.reason == full.arithmetic_vs_disabled.reason
+    # the declared reason is kept, and the rule says it was overridden
+    assert over.arithmetic_vs_disabled.reason.startswith("OVERRIDDEN (threshold 0.1 → 0.3")
+    assert over.arithmetic_vs_disabled.reason.endswith(full.arithmetic_vs_disabled.reason)
 
 
 def test_profiles_change_only_what_they_name():
