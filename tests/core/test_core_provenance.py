@@ -125,3 +125,16 @@ def test_a_quick_run_carries_the_pipeline_check_mark_in_every_verdict_cell(tmp_p
         "reproduced [pipeline check, not a finding]",
         "inconclusive (n 2 < min_n 3) [pipeline check, not a finding]"]
     assert load_runs(tmp_path / "runs")[0]["claims"][1]["why"] == "n 2 < min_n 3"
+
+
+def test_a_config_file_that_changes_a_rule_is_named_and_refused(tmp_path, monkeypatch):
+    f = tmp_path / "loose.yaml"
+    f.write_text("gain:\n  min_n: 1\n")
+    cfg = resolve_config(REPRO, "full", f)
+    assert cfg.gain.reason.startswith("OVERRIDDEN (min_n 3 → 1")
+    prov = run_provenance(REPRO, "full", cfg, f, [])
+    assert prov["config_file"] == str(f) and prov["rule_changes"][0]["rule"] == "gain"
+    from neurips23.report.provenance import publish_problems
+
+    problems = publish_problems({"config_file": str(f), **prov})
+    assert any("--config" in p for p in problems) and any("rules differ" in p for p in problems)
