@@ -74,9 +74,12 @@ def _print_claims(run_dir: Path) -> None:
     if claims:
         title = None if results.get("finding", True) else (
             f"{results.get('profile')} profile: a pipeline check, not a finding")
+        from neurips23.report.provenance import verdict_label
+
         t = Table("paper", "ours", "verdict", show_lines=True, title=title)
         for c in claims:  # claim text is data, not markup: "[0.1, 0.3]" must print as written
-            t.add_row(*(escape(str(c[k])) for k in ("paper", "ours", "verdict")))
+            t.add_row(escape(str(c["paper"])), escape(str(c["ours"])),
+                      escape(verdict_label(c, results.get("finding", True))))
         console.print(t)
 
 
@@ -84,13 +87,17 @@ def _print_claims(run_dir: Path) -> None:
 def report_cmd(runs_dir: Path = typer.Option(Path("runs")),
                out: Path = typer.Option(Path("report"), help="Output directory."),
                docs: Path = typer.Option(None, help="Also rewrite the marked result blocks of "
-                                         "the markdown pages in this folder (e.g. docs/).")) -> None:
+                                         "the markdown pages in this folder (e.g. docs/)."),
+               accept: list[str] = typer.Option([], "--accept", help="Run id whose block may be "
+                                                "generated although its tree was dirty, HEAD "
+                                                "moved or its rules were overridden (the block "
+                                                "says so).")) -> None:
     """Gather every run under runs/ into report/index.html (and the docs' result tables)."""
     from neurips23.report.html import build_report
     console.print(f"report: {build_report(runs_dir, out)}")
     if docs is not None:
         from neurips23.report.docs import update_docs
-        for page, method, run_id in update_docs(runs_dir, docs):
+        for page, method, run_id in update_docs(runs_dir, docs, tuple(accept)):
             console.print(f"{page}: {method} results from run {run_id}")
 
 

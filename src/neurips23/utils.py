@@ -122,6 +122,19 @@ def git_commit() -> str | None:
         return None
 
 
+def git_dirty() -> bool | None:
+    """Whether the source tree has uncommitted changes to tracked files (None: not a checkout).
+
+    A run from a dirty tree ran code that no commit names."""
+    try:
+        here = Path(__file__).resolve().parent
+        r = subprocess.run(["git", "-C", str(here), "status", "--porcelain",
+                            "--untracked-files=no"], capture_output=True, text=True, timeout=10)
+        return bool(r.stdout.strip()) if r.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def debug_enabled() -> bool:
     """True under `neurips23 --debug` (or NEURIPS23_DEBUG=1): show third-party chatter."""
     return os.environ.get("NEURIPS23_DEBUG", "") not in ("", "0")

@@ -77,3 +77,16 @@ def test_intervals_against_scipy_and_by_hand():
     assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-4)  # (z^2/n)/(1+z^2/n), z=1.96
     est, blo, bhi = bootstrap_ci(list(range(100)), lambda d: sum(d) / len(d), n_boot=500)
     assert est == 49.5 and blo < est < bhi
+
+
+def test_welch_interval_against_scipy():
+    from scipy import stats
+
+    from neurips23.core.stats import welch_interval
+
+    a, b = [1.0, 1.4, 0.9, 1.3], [0.2, 0.6, 0.1]
+    d, lo, hi = welch_interval(a, b)
+    ref = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert d == pytest.approx(sum(a) / 4 - sum(b) / 3)
+    assert (lo, hi) == pytest.approx((ref.low, ref.high))
+    assert math.isnan(welch_interval([1.0], b)[1])

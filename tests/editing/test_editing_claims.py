@@ -9,9 +9,15 @@ from neurips23.editing.reproduce import EditingConfig, make_claims
 PROBLEMS = ("error_injection", "fact_erasure", "fact_forcing")
 
 
+PROFILE = (0.1, 0.9, 0.5, 0.2)
+"""A traced effect that localises: it peaks at the second layer in every fact."""
+
+
 def _units(n_units=4, coef=None, n_facts=25, layers=(0, 1, 2, 3), accuracy=0.99, p_low=0.2,
-           noise=0.05, residual=1e-7, linf=1.0):
-    """Rows whose score is a layer profile plus coef[(method, problem)] × tracing + noise."""
+           noise=0.05, residual=1e-7, linf=1.0, tracing="localised"):
+    """Rows whose score is a layer profile plus coef[(method, problem)] × tracing + noise;
+    tracing is a peaked layer profile plus per-fact noise ("localised"), pure noise ("noise")
+    or a constant ("zero", "constant")."""
     coef = coef or {}
     units = []
     for u in range(n_units):
@@ -19,7 +25,9 @@ def _units(n_units=4, coef=None, n_facts=25, layers=(0, 1, 2, 3), accuracy=0.99,
         rows, traces = [], []
         for f in range(n_facts):
             traces.append({"p_clean": 0.9, "p_low": p_low, "p_low_strong": 0.05})
-            trace = {lv: rng.uniform() for lv in layers}
+            trace = {lv: {"localised": 0.5 * PROFILE[i % 4] + rng.uniform(),
+                          "noise": rng.uniform(), "zero": 0.0, "constant": 0.4}[tracing]
+                     for i, lv in enumerate(layers)}
             for method in ("rome", "ft1"):
                 for problem in PROBLEMS:
                     c = coef.get((method, problem), 0.0)
@@ -75,8 +83,8 @@ def test_underpowered_is_inconclusive():
     claims = make_claims(_units(n_units=2), EditingConfig())  # min_n = 3 seeds
     for start in (MAIN, GAP, ALL, FORCING):
         assert _claim(claims, start).verdict == "inconclusive", start
-    # between: a small tracing effect whose seed interval straddles the 0.05 threshold
-    units = _units(n_units=3, coef={("rome", "error_injection"): 0.4}, noise=0.15)
+    # between: a small tracing effect whose seed interval straddles the 0.032 threshold
+    units = _units(n_units=3, coef={("rome", "error_injection"): 0.2}, noise=0.15)
     assert _claim(make_claims(units, EditingConfig()), MAIN).verdict == "inconclusive"
 
 
@@ -108,6 +116,28 @@ def test_bootstrap_over_facts_for_one_model():
     assert _claim(false, MAIN).verdict == "not reproduced"
     few = make_claims(_units(n_units=1, n_facts=2), cfg)
     assert _claim(few, MAIN).verdict == "inconclusive"
+
+
+@pytest.mark.parametrize("tracing", ["zero", "constant", "noise"])
+def test_broken_tracing_never_reads_reproduced(tracing):
+    # every other precondition holds; tracing carries no layer profile, so "tracing adds
+    # nothing" and "layer beats tracing" are true of a broken tracer and prove nothing
+    claims = make_claims(_units(tracing=tracing), EditingConfig())
+    for start in (MAIN, GAP, ALL):
+        c = _claim(claims, start)
+        assert c.verdict == "inconclusive" and "layer profile" in c.ours, (start, c.ours)
+
+
+def test_far_better_needs_more_than_a_positive_gap():
+    # the layer explains the score only a little better than tracing: gap > 0 but < 0.5
+    units = _units(coef={("rome", "error_injection"): 0.35}, noise=0.1)
+    c = _claim(make_claims(units, EditingConfig()), GAP)
+    assert c.interval[0] > 0 and c.verdict != "reproduced"
+
+
+def test_the_all_pairs_bound_is_the_papers():
+    assert EditingConfig().delta_r2_rule.threshold == 0.032
+    assert EditingConfig().layer_vs_trace_rule.threshold > 0
 
 
 def test_identity_claims_catch_bugs():

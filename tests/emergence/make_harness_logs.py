@@ -9,6 +9,12 @@ Tasks (task YAMLs over local JSONL files, written by this script):
   mirage_gsm     generate_until, doc_to_target the worked answer ("23+45=68 #### 68"), two
                  filters as gsm8k (strict-match, flexible-extract), exact_match with gsm8k's
                  regexes_to_ignore
+  mirage_gsm8k   the harness's own gsm8k.yaml (read from the installed lm_eval package: its
+                 metric settings, filters, stop strings, doc_to_text and doc_to_target), only
+                 the dataset swapped for the local one and num_fewshot 0
+  mirage_add     generate_until arithmetic with a regex-free target: doc_to_target names an
+                 integer field (the harness casts it to the response's type), exact_match with
+                 the harness's defaults, target_delimiter " "
   mirage_trivia  generate_until with a list of aliases as the target (as triviaqa)
   mirage_mc      multiple_choice (acc, acc_norm)
   mirage_arith   loglikelihood of one continuation (as arithmetic_* and LAMBADA: perplexity, acc)
@@ -61,10 +67,31 @@ def _data_kwargs(name: str) -> dict:
             "test_split": "test"}
 
 
+def harness_gsm8k() -> dict:
+    """The harness's own gsm8k task config, on the local data, zero-shot."""
+    import lm_eval
+    import yaml
+
+    path = Path(lm_eval.__file__).parent / "tasks" / "gsm8k" / "gsm8k.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    for key in ("tag", "task", "dataset_name", "training_split", "fewshot_split"):
+        cfg.pop(key, None)
+    cfg["generation_kwargs"]["max_gen_toks"] = 32
+    return {**cfg, **_data_kwargs("gsm"), "num_fewshot": 0}
+
+
 def task_configs() -> dict[str, dict]:
-    """The five task YAMLs (as dicts), one per output type."""
+    """The task YAMLs (as dicts): one per output type, plus gsm8k's own config and a
+    generate_until arithmetic task with a plain numeric target."""
     gen = {"do_sample": False, "temperature": 0.0, "max_gen_toks": 24}
     return {
+        "mirage_gsm8k": harness_gsm8k(),
+        "mirage_add": {**_data_kwargs("add"), "output_type": "generate_until",
+                       "doc_to_text": "Question: What is {{a}} plus {{b}}?\nAnswer: {{a}}+{{b}}=",
+                       "doc_to_target": "sum", "target_delimiter": " ",
+                       "generation_kwargs": {"until": ["\n", " "], **gen},
+                       "metric_list": [{"metric": "exact_match", "aggregation": "mean",
+                                        "higher_is_better": True}]},
         "mirage_gsm": {**_data_kwargs("gsm"), "output_type": "generate_until",
                        "doc_to_text": "Question: {{question}}\nAnswer:",
                        "doc_to_target": "{{answer}}",
@@ -118,6 +145,7 @@ def task_docs() -> dict[str, list[dict]]:
         "arith": [{"context": f"Question: What is {a} plus {b}?\nAnswer: {a}+{b}=",
                    "completion": f"{a + b}"} for a, b in pairs],
         "text": [{"text": t} for t in TEXTS],
+        "add": [{"a": a, "b": b, "sum": a + b} for a, b in pairs],
     }
     mc = []
     for k, (a, b) in enumerate(pairs):

@@ -45,6 +45,7 @@ def _results(layout: Path) -> dict[tuple[str, str], dict]:
 def test_every_output_type_is_read_as_what_it_is(by_model):
     kinds = {r.task.split("/")[0]: r.output_type for r in by_model.records}
     assert kinds == {"mirage_gsm": "generate_until", "mirage_trivia": "generate_until",
+                     "mirage_gsm8k": "generate_until", "mirage_add": "generate_until",
                      "mirage_mc": "multiple_choice", "mirage_arith": "loglikelihood",
                      "mirage_text": "loglikelihood_rolling"}
     arith = [r for r in by_model.records if r.output_type == "loglikelihood"]
@@ -52,7 +53,7 @@ def test_every_output_type_is_read_as_what_it_is(by_model):
     text = [r for r in by_model.records if r.output_type == "loglikelihood_rolling"]
     assert all(r.prediction is None and r.loglikelihood < 0 for r in text)
     # gsm8k-style: one row set per filter
-    assert {r.task for r in by_model.records if r.task.startswith("mirage_gsm")} == {
+    assert {r.task for r in by_model.records if r.task.startswith("mirage_gsm/")} == {
         "mirage_gsm/strict-match", "mirage_gsm/flexible-extract"}
 
 
@@ -67,7 +68,7 @@ def test_exact_match_is_the_harness_exact_match_on_every_sample(by_model):
             assert (m["token_edit_distance"] == 0) == (m["exact_match"] == 1)
             seen.setdefault(rec.task, []).append(m["exact_match"])
     assert set(seen) == {"mirage_gsm/strict-match", "mirage_gsm/flexible-extract",
-                         "mirage_trivia/remove_whitespace"}
+                         "mirage_trivia/remove_whitespace", *GENERATION_TASKS}
     assert any(v == 1.0 for vs in seen.values() for v in vs)  # not all trivially 0
 
 
@@ -209,3 +210,59 @@ def test_analyze_cli_on_harness_logs(tmp_path):
     res = CliRunner().invoke(app, ["emergence", "analyze", str(ONE_FOLDER), "--tokens", "bytes",
                                    "--out", str(tmp_path)])
     assert isinstance(res.exception, DataError) and "'char' or 'word'" in str(res.exception)
+
+
+GENERATION_TASKS = ("mirage_gsm8k/strict-match", "mirage_gsm8k/flexible-extract",
+                    "mirage_add")
+
+
+def _harness_exact_match(sample: dict, config: dict) -> float:
+    """The harness's own exact_match (lm_eval.api.metrics) on the logged strings, as
+    ConfigurableTask.process_results calls it: gold cast to the response's type, a list
+    target matching if any alias matches."""
+    from lm_eval.api.metrics import exact_match_hf_evaluate
+
+    [settings] = [{k: v for k, v in m.items() if k not in ("metric", "aggregation",
+                                                           "higher_is_better")}
+                  for m in config["metric_list"] if m["metric"] == "exact_match"]
+    result = sample["filtered_resps"]
+    while isinstance(result, list):
+        result = result[0]
+    gold = parse_targets(sample["target"], "x")
+    scores = [exact_match_hf_evaluate(predictions=[result], references=[str(g)],
+                                      **settings)["exact_match"] for g in gold]
+    return float(max(scores) > 0)
+
+
+def test_recomputed_exact_match_is_the_harness_on_its_own_gsm8k_config_and_a_plain_target(
+        by_model):
+    """gsm8k's own task config (both filters) and a generate_until arithmetic task whose target
+    is a bare integer: the recomputed exact match equals the value logged per sample, the
+    harness's exact_match on the same strings, and the aggregate in the results file."""
+    results = _results(BY_MODEL)
+    per_model: dict[tuple[str, str], list[float]] = {}
+    for run in find_runs(BY_MODEL):
+        for task in ("mirage_gsm8k", "mirage_add", "mirage_gsm", "mirage_trivia"):
+            config = run.configs[task]
+            samples = [json.loads(line) for line in run.samples[task].read_text().splitlines()]
+            recs: dict[str, list] = {}
+            for r in by_model.records:  # in the order of the samples file
+                recs.setdefault((r.model, r.task), []).append(r)
+            seen: dict[str, int] = {}
+            for sample in samples:
+                filt = sample["filter"]
+                key = task if filt == "none" else f"{task}/{filt}"
+                rec = recs[(run.model, key)][seen.setdefault(key, 0)]
+                seen[key] += 1
+                ours = sample_metrics(rec)["exact_match"]
+                assert ours == sample["exact_match"] == _harness_exact_match(sample, config), (
+                    key, sample["filtered_resps"], sample["target"])
+                per_model.setdefault((run.model, key), []).append(ours)
+    assert {k[1] for k in per_model} >= set(GENERATION_TASKS)
+    for (model, key), values in per_model.items():
+        name, _, filt = key.partition("/")
+        logged = results[(model, name)][f"exact_match,{filt or 'none'}"]
+        assert sum(values) / len(values) == pytest.approx(logged)
+    # the comparison is not vacuous: some model gets some answers right under each task
+    assert all(any(v for (m, k), vs in per_model.items() if k == t for v in vs)
+               for t in GENERATION_TASKS)

@@ -10,7 +10,7 @@ PAPER = {"direct": 0.164, "scaffolded": 0.126, "free": 0.118, "marginal": 0.35}
 """Error sizes (sd) whose squares are about the paper's MSEs: 0.027, 0.016, 0.014, ~0.1."""
 
 
-def synth(n_pairs=100, local=None, wrong=None, seed=0):
+def synth(n_pairs=200, local=None, wrong=None, seed=0):
     """Rows for a local_geom and a wrong_local_geom model: estimate = truth + N(0, sd), with
     `same_as` entries copying another estimator's error plus a little noise."""
     rng = np.random.default_rng(seed)
@@ -34,6 +34,21 @@ def synth(n_pairs=100, local=None, wrong=None, seed=0):
     return rows
 
 
+def adjacent(learned=True):
+    """Direct prediction on trained-on pairs per condition: learned (error sd 0.1 against the
+    marginal's 0.35) or not (direct no better than the marginal)."""
+    rng = np.random.default_rng(7)
+    out = {}
+    for cond in ("local_geom", "wrong_local_geom"):
+        rows = [{"truth": t, "marginal": t + rng.normal(0, 0.35), "direct": t + rng.normal(0, 0.1)}
+                for t in rng.uniform(0.05, 0.95, 40)]
+        if not learned and cond == "wrong_local_geom":
+            for r in rows:  # direct prediction is the marginal: nothing learned
+                r["direct"] = r["marginal"]
+        out[cond] = rows
+    return out
+
+
 def verdict(claims, statistic, condition="local_geom"):
     [c] = [c for c in claims if c.statistic == f"{statistic}, {condition}"]
     return c.verdict
@@ -46,14 +61,16 @@ CLAIMS = {
     "free_matches_scaffold": ("MSE(free) - MSE(scaffolded)", "local_geom", {"local": {"free": 0.25}}),
     "negative_does_not_help": ("MSE(direct) - MSE(negative)", "local_geom",
                                {"local": {"negative": 0.08}}),
-    "wrong_local_no_gap": ("MSE(direct) - MSE(scaffolded)", "wrong_local_geom",
-                           {"wrong": {"scaffolded": 0.08}}),
+    "negative_hurts": ("MSE(direct) - MSE(negative)", "local_geom",
+                       {"local": {"negative": 0.3}}),
+    "wrong_local_smaller_gap": ("local gap - wrong-local gap", "wrong_local_geom",
+                                {"wrong": {"scaffolded": 0.08}}),
 }
 
 
 @pytest.fixture(scope="module")
 def paper_true():
-    return make_claims(LocalityConfig(), synth())
+    return make_claims(LocalityConfig(), synth(), adjacent())
 
 
 @pytest.mark.parametrize("name", CLAIMS)
@@ -65,15 +82,38 @@ def test_claim_reproduced_when_the_paper_is_right(paper_true, name):
 @pytest.mark.parametrize("name", CLAIMS)
 def test_claim_not_reproduced_when_the_paper_is_wrong(name):
     stat, cond, change = CLAIMS[name]
-    claims = make_claims(LocalityConfig(), synth(**change))
+    claims = make_claims(LocalityConfig(), synth(**change), adjacent())
     assert verdict(claims, stat, cond) == "not reproduced"
 
 
 @pytest.mark.parametrize("name", CLAIMS)
 def test_claim_inconclusive_when_underpowered(name):
     stat, cond, _ = CLAIMS[name]
-    claims = make_claims(LocalityConfig(), synth(n_pairs=6))  # fewer than min_n = 10 pairs
+    # 20 pairs, but in 2 worlds: fewer than min_n = 3 independent worlds
+    claims = make_claims(LocalityConfig(), synth(n_pairs=20), adjacent())
     assert verdict(claims, stat, cond) == "inconclusive"
+
+
+def test_a_constant_estimator_does_not_pass_as_an_unhelpful_negative_scaffold():
+    # the negative scaffold returns 0.5 whatever the truth: much worse than direct, which the
+    # one-sided rule (gap < 0.005) read as "does not help"
+    rows = synth()
+    for r in rows:
+        if r["condition"] == "local_geom":
+            r["negative"] = 0.5
+    assert verdict(make_claims(LocalityConfig(), rows, adjacent()),
+                   "MSE(direct) - MSE(negative)") == "not reproduced"
+
+
+def test_a_wrong_local_model_that_learned_nothing_is_not_evidence():
+    # wrong-local direct, scaffolded and free all at the marginal: no gap, because no learning
+    rows = synth(wrong={"direct": 0.35, "scaffolded": ("same_as", "direct")})
+    claims = make_claims(LocalityConfig(), rows, adjacent(learned=False))
+    [c] = [c for c in claims if c.statistic == "local gap - wrong-local gap, wrong_local_geom"]
+    assert c.verdict == "inconclusive" and "learned its adjacent pairs" in c.ours
+    # the same rows with a model that did learn its pairs: the claim is decided
+    assert verdict(make_claims(LocalityConfig(), rows, adjacent()), "local gap - wrong-local gap",
+                   "wrong_local_geom") == "reproduced"
 
 
 def test_everything_inconclusive_when_the_marginal_is_as_good_as_direct():
@@ -86,9 +126,12 @@ def test_everything_inconclusive_when_the_marginal_is_as_good_as_direct():
 def test_rules_are_config_fields_with_reasons():
     cfg = LocalityConfig()
     for name in CLAIMS:
+        if name == "negative_hurts":
+            continue
         rule = getattr(cfg, name)
-        assert rule.reason and rule.min_n == 10
+        assert rule.reason and rule.min_n == 3
     assert cfg.free_matches_scaffold.direction == "within" and cfg.free_matches_scaffold.margin == 0.005
+    assert cfg.negative_does_not_help.direction == "within"
 
 
 def test_bootstrap_mean_agrees_with_the_core():

@@ -42,16 +42,43 @@ def test_every_rule_is_a_config_field_with_a_reason():
         assert len(getattr(CFG, f.name).reason) > 40, f.name
 
 
-@pytest.mark.parametrize("factor, n, verdict", [(3.0, 60, "reproduced"), (1.0, 60, "not reproduced"),
-                                                 (3.0, 6, "inconclusive")])
-def test_premium_claim(factor, n, verdict):
-    c = premium_claim(_counts(n, factor), LOW, CFG.premium_rule, "tok", n_boot=300)
-    assert c.verdict == verdict and c.n == n
+HIGH = ["fra", "deu", "spa", "rus"]
+
+
+def _tier_counts(high, low, n=60, seed=0):
+    """Token counts with each language at its own premium over English (noise per item)."""
+    rng = random.Random(seed)
+    eng = [rng.randint(10, 30) for _ in range(n)]
+    out = {"eng": eng}
+    for lang, f in {**high, **low}.items():
+        out[lang] = [max(1, round(e * f * rng.uniform(0.9, 1.1))) for e in eng]
+    return out
+
+
+@pytest.mark.parametrize("high, low, verdict", [
+    ({"fra": 1.8, "deu": 2.0, "spa": 1.9, "rus": 2.2}, {"swa": 4.0, "yor": 4.5, "tel": 5.0},
+     "reproduced"),
+    # the low tier is no dearer than the high tier: both pay double, no disparity
+    ({"fra": 2.0, "deu": 2.1, "spa": 1.9, "rus": 2.0}, {"swa": 1.2, "yor": 1.3, "tel": 1.25},
+     "not reproduced"),
+    # one expensive low language (Telugu) does not make a tier disparity
+    ({"fra": 2.0, "deu": 2.1, "spa": 1.9, "rus": 3.5}, {"swa": 2.1, "yor": 2.5, "tel": 12.7},
+     "inconclusive"),
+    ({"fra": 1.8, "deu": 2.0}, {"swa": 4.0, "yor": 4.5}, "inconclusive"),  # < 3 languages a tier
+])
+def test_premium_claim_tests_the_disparity_per_language(high, low, verdict):
+    c = premium_claim(_tier_counts(high, low), list(high), list(low), CFG.premium_rule, "tok")
+    assert c.verdict == verdict, c.ours
     assert c.interval[0] <= c.estimate <= c.interval[1]
 
 
-def test_premium_claim_near_the_threshold_is_inconclusive():
-    assert premium_claim(_counts(12, 1.5, 1), LOW, CFG.premium_rule, n_boot=300).verdict == "inconclusive"
+def test_a_premium_over_english_alone_is_not_a_disparity():
+    # every non-English language pays 2x English, the "low" tier included: the old rule
+    # (low-tier premium > 1.5) read "reproduced" here
+    langs = {x: 2.0 for x in ("fra", "deu", "spa", "rus", "swa", "yor", "tel")}
+    counts = _tier_counts(langs, {}, seed=3)
+    c = premium_claim(counts, ["fra", "deu", "spa", "rus"], LOW, CFG.premium_rule)
+    assert c.verdict != "reproduced"
 
 
 def _mix(n, ratio, seed=0):
@@ -76,45 +103,74 @@ def test_training_mix_claim(ratio, n, vocab, verdict):
     assert c.estimate == pytest.approx(ratio, rel=0.05)
 
 
-@pytest.mark.parametrize("same, n, parsed, control, verdict", [
-    (30, 48, 1.0, 0, "reproduced"),
-    (0, 48, 1.0, 0, "not reproduced"),
-    (6, 10, 1.0, 0, "inconclusive"),      # fewer than min_n pairs
-    (30, 48, 0.2, 0, "inconclusive"),     # the judge rarely answered A or B
-    (30, 48, 1.0, 3, "inconclusive"),     # the control judge is itself position-driven
+@pytest.mark.parametrize("same, n, parsed, control, right, verdict", [
+    (30, 48, 1.0, 0, 70, "reproduced"),
+    (0, 48, 1.0, 0, 90, "not reproduced"),
+    (6, 10, 1.0, 0, 15, "inconclusive"),      # fewer than min_n pairs
+    (30, 48, 0.2, 0, 70, "inconclusive"),     # the judge rarely answered A or B
+    (30, 48, 1.0, 3, 70, "inconclusive"),     # the control judge is itself position-driven
+    (48, 48, 1.0, 0, 48, "inconclusive"),     # always "A": right in one order, wrong in the other
 ])
-def test_position_claim(same, n, parsed, control, verdict):
-    c = position_claim(same, n, parsed, control, CFG.position_rule, CFG.judge_min_parsed)
+def test_position_claim(same, n, parsed, control, right, verdict):
+    c = position_claim(same, n, parsed, control, CFG.position_rule, CFG.judge_min_parsed,
+                       right, 2 * n, CFG.judge_min_reads)
     assert c.verdict == verdict
 
 
-@pytest.mark.parametrize("faithful, n, acc, eng, verdict", [
-    (6, 72, 1.0, 1.0, "reproduced"),
-    (66, 72, 1.0, 1.0, "not reproduced"),
-    (1, 8, 1.0, 1.0, "inconclusive"),     # fewer than min_n answers
-    (6, 72, 0.5, 1.0, "inconclusive"),    # the detector cannot read the language
-    (6, 72, 1.0, 0.3, "inconclusive"),    # the model does not even answer English in English
+def test_a_constant_judge_is_not_evidence_of_position_bias():
+    c = position_claim(48, 48, 1.0, 0, CFG.position_rule, CFG.judge_min_parsed, 48, 96,
+                       CFG.judge_min_reads)
+    assert c.verdict == "inconclusive" and "reads content" in c.ours
+
+
+@pytest.mark.parametrize("fid, acc, eng, verdict", [
+    ({"swa": 0.1, "yor": 0.05, "tel": 0.15}, 1.0, 1.0, "reproduced"),
+    ({"swa": 0.9, "yor": 0.95, "tel": 0.85}, 1.0, 1.0, "not reproduced"),
+    ({"swa": 0.1, "yor": 0.05}, 1.0, 1.0, "inconclusive"),     # fewer than min_n languages
+    ({"swa": 0.1, "yor": 0.8, "tel": 0.3}, 1.0, 1.0, "inconclusive"),  # languages disagree
+    ({"swa": 0.1, "yor": 0.05, "tel": 0.15}, 0.5, 1.0, "inconclusive"),  # detector fails
+    ({"swa": 0.1, "yor": 0.05, "tel": 0.15}, 1.0, 0.3, "inconclusive"),  # no English either
 ])
-def test_confusion_claim(faithful, n, acc, eng, verdict):
-    c = confusion_claim(faithful, n, CFG.confusion_rule, acc, eng, CFG.detector_min_accuracy,
-                        CFG.english_min_fidelity, LOW)
+def test_confusion_claim(fid, acc, eng, verdict):
+    c = confusion_claim(fid, CFG.confusion_rule, acc, eng, CFG.detector_min_accuracy,
+                        CFG.english_min_fidelity)
     assert c.verdict == verdict
 
 
-@pytest.mark.parametrize("high, low, n, verdict", [
-    (0.9, 0.2, 24, "reproduced"),
-    (0.2, 0.9, 24, "not reproduced"),
-    (0.9, 0.2, 4, "inconclusive"),
+def test_echo_answers_are_not_fidelity():
+    """A model that copies the question back is 'in the asked language' without answering in
+    it: with copies counted, confusion would read not reproduced; excluded, it reproduces."""
+    from neurips23.multilingual.fidelity import FidelityItem, fidelity_summary
+
+    items = []
+    for lang in LOW:
+        for k in range(24):  # 17 of 24 in the language, 13 of those copies of the question
+            faithful = k < 17
+            items.append(FidelityItem(target=lang, detected=lang if faithful else "eng",
+                                      faithful=faithful, line_fidelity=None, reason="",
+                                      echo=faithful and k < 13))
+    summary = fidelity_summary(items)
+    counted = {lang: summary[lang]["fidelity"] for lang in LOW}
+    excluded = {lang: summary[lang]["faithful_not_echo"] for lang in LOW}
+    args = (CFG.confusion_rule, 1.0, 1.0, CFG.detector_min_accuracy, CFG.english_min_fidelity)
+    assert confusion_claim(counted, *args).verdict == "not reproduced"
+    assert confusion_claim(excluded, *args).verdict == "reproduced"
+    assert CFG.exclude_echoes
+
+
+@pytest.mark.parametrize("high, low, verdict", [
+    ({"fra": 0.9, "deu": 0.85, "spa": 0.95}, {"swa": 0.2, "yor": 0.1, "tel": 0.25}, "reproduced"),
+    ({"fra": 0.2, "deu": 0.1, "spa": 0.25}, {"swa": 0.9, "yor": 0.85, "tel": 0.95},
+     "not reproduced"),
+    ({"fra": 0.9}, {"swa": 0.2}, "inconclusive"),
 ])
-def test_fidelity_gap_claim(high, low, n, verdict):
-    rng = random.Random(5)
-    per_q = [(min(1, max(0, high + rng.uniform(-0.1, 0.1))), min(1, max(0, low + rng.uniform(-0.1, 0.1))))
-             for _ in range(n)]
-    assert fidelity_gap_claim(per_q, CFG.fidelity_gap_rule, n_boot=300).verdict == verdict
+def test_fidelity_gap_claim(high, low, verdict):
+    assert fidelity_gap_claim(high, low, CFG.fidelity_gap_rule).verdict == verdict
 
 
 def test_no_gap_is_not_a_finding():
-    c = fidelity_gap_claim([(0.5, 0.5)] * 24, CFG.fidelity_gap_rule, n_boot=300)
+    c = fidelity_gap_claim({"fra": 0.5, "deu": 0.5, "spa": 0.5},
+                           {"swa": 0.5, "yor": 0.5, "tel": 0.5}, CFG.fidelity_gap_rule)
     assert c.verdict != "reproduced"
 
 
@@ -167,14 +223,18 @@ def test_the_whole_run_catches_a_planted_english_only_model(tmp_path, monkeypatc
     loose = {"min_n": 2}
     cfg = load_config(MultilingualConfig, base={
         **PROFILES["quick"], "tokenizer": "bytes", "languages": ["eng", "fra", "yor"], "n_boot": 200,
-        "bpe_vocab": 300, "judge_languages": ["fra"], "n_pairs": 6})
+        "bpe_vocab": 300, "judge_languages": ["fra"], "n_pairs": 6,
+        "fidelity_languages": ["eng", "fra", "yor", "swa"]})
     for name in ("premium_rule", "training_mix_rule", "position_rule", "confusion_rule", "fidelity_gap_rule"):
         setattr(cfg, name, Rule(**{**vars(getattr(CFG, name)), **loose}))
     monkeypatch.setattr(rep, "_load_model", lambda cfg, run: EnglishOnlyModel())
     out = rep.run_multilingual(cfg, start_run("multilingual", cfg, tmp_path, "quick", finding=False))
     verdicts = {c.statistic.split(",")[0]: c.verdict for c in out.claims}
-    assert verdicts["language fidelity"] == "reproduced"          # yor answered in English: 0/4
-    assert verdicts["share of pairs where the model judge chose the same position in both orders"] == "reproduced"
+    assert verdicts["language fidelity excluding copies of the question"] == "reproduced"  # yor, swa: 0/4
+    # the judge always says "A": it never read the pairs, so its "bias" is not a finding
+    position = "share of pairs where the model judge chose the same position in both orders"
+    assert verdicts[position] == "inconclusive"
+    assert "reads content" in next(c.ours for c in out.claims if c.statistic == position)
     fid = {row["language"]: row for row in out.tables["language fidelity"]}
     assert fid["eng"]["fidelity"] == 1.0 and fid["yor"]["fidelity"] == 0.0
     assert fid["yor"]["answered instead in"].startswith("eng")

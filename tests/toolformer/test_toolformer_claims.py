@@ -19,7 +19,7 @@ CLAIMS = ("auroc", "precision", "vs_disabled", "vs_plus_c", "vs_unfiltered", "vs
 
 
 def results(n=3, auroc=0.95, kept=0.95, all_=0.3, acc=None, week=None, ppl=(2.0, 2.0),
-            helpful=200, noise=0.01, seed=0):
+            helpful=200, noise=0.01, seed=0, c_star=100):
     rng = random.Random(seed)
     acc = acc or {"base": 0.02, "plus_c": 0.03, "toolformer_disabled": 0.03, "toolformer": 0.6,
                   "unfiltered": 0.2, "seeds_only": 0.3}
@@ -33,7 +33,8 @@ def results(n=3, auroc=0.95, kept=0.95, all_=0.3, acc=None, week=None, ppl=(2.0,
         out.append({"seed": s,
                     "annotation": {"auroc": j(auroc), "precision_kept": j(kept),
                                    "precision_all": j(all_), "n_helpful": helpful,
-                                   "n_unhelpful": 500, "tools": tools},
+                                   "n_unhelpful": 500, "tools": tools,
+                                   "c_star_helpful": c_star},
                     "accuracy": {a: j(v) for a, v in acc.items()},
                     "weekday": {a: j(v) for a, v in week.items()},
                     "perplexity": {"base": 3.0, "plus_c": ppl[0], "toolformer": j(ppl[1])}})
@@ -51,9 +52,10 @@ def test_the_papers_findings_reproduce_when_they_hold():
 
 
 def test_every_claim_fails_when_the_paper_is_wrong():
-    flat = {a: 0.05 for a in ARMS}
-    v = verdicts(results(auroc=0.4, kept=0.2, all_=0.3, acc=flat | {"toolformer": 0.02},
-                         week={a: 0.15 for a in ARMS}, ppl=(2.0, 2.5)))
+    flat = {a: 0.05 for a in ARMS}  # the seeds-only arm learned arithmetic; tool use did not help
+    v = verdicts(results(auroc=0.4, kept=0.2, all_=0.3,
+                         acc=flat | {"toolformer": 0.02, "seeds_only": 0.3},
+                         week={a: 0.15 for a in ARMS} | {"plus_c": 0.5}, ppl=(2.0, 2.5)))
     assert all(v[k] == "not reproduced" for k in CLAIMS if k != "table2"), v
 
 
@@ -84,13 +86,43 @@ def test_table2_shape_is_computed_and_a_rising_count_is_flagged():
     assert verdicts(res)["table2"] == "not reproduced"
 
 
-@pytest.mark.parametrize("k, n, sampled, verdict", [
-    (0, 48, 40, "reproduced"), (4, 48, 40, "reproduced"), (30, 48, 40, "not reproduced"),
-    (0, 4, 5, "inconclusive"), (0, 48, 0, "inconclusive"), (8, 48, 40, "inconclusive")])
-def test_pretrained_stage_claim(k, n, sampled, verdict):
+def test_an_empty_c_star_never_reproduces_table8_or_the_accuracy_claims():
+    # the filter kept nothing: C* = C, Toolformer disabled is +C, the ratio is exactly 1
+    res = results(c_star=0, ppl=(2.0, 2.0), noise=0.0)
+    claims = tiny_claims(ToolformerConfig(), res)
+    v = dict(zip(CLAIMS, [c.verdict for c in claims], strict=True))
+    assert v["perplexity"] == "inconclusive" and "helpful calls" in claims[7].ours
+    assert all(v[k] == "inconclusive" for k in ("vs_disabled", "vs_plus_c", "vs_unfiltered",
+                                                "vs_seeds", "weekday"))
+
+
+def test_table8_needs_a_band_finer_than_the_finetuning_gap():
+    res = results()
+    for r in res:  # finetuning on C moved perplexity by 1%: a ±3% band could not see it
+        r["perplexity"]["base"] = 2.02
+    claims = tiny_claims(ToolformerConfig(), res)
+    assert claims[7].verdict == "inconclusive" and "finer than" in claims[7].ours
+
+
+def test_accuracy_claims_need_some_arm_above_chance():
+    flat = {a: 0.0 for a in ARMS}  # every arm at chance: differences of zeros are not findings
+    v = verdicts(results(acc=flat, week={a: 1 / 7 for a in ARMS}, noise=0.0))
+    assert all(v[k] == "inconclusive" for k in ("vs_disabled", "vs_plus_c", "vs_unfiltered",
+                                                "vs_seeds", "weekday"))
+
+
+@pytest.mark.parametrize("k, n, sampled, planted, verdict", [
+    (0, 48, 40, (48, 40), "reproduced"), (4, 48, 40, (48, 40), "reproduced"),
+    (30, 48, 40, (48, 40), "not reproduced"), (0, 4, 5, (4, 4), "inconclusive"),
+    (0, 48, 0, (48, 40), "inconclusive"), (8, 48, 40, (48, 40), "inconclusive"),
+    # a broken executor or filter keeps nothing, the planted gold calls included
+    (0, 48, 40, (48, 0), "inconclusive"), (0, 48, 40, (0, 0), "inconclusive")])
+def test_pretrained_stage_claim(k, n, sampled, planted, verdict):
     stage = {"model": "smollm2-135m", "texts": n, "texts_with_kept_helpful_call": k,
-             "sampled": sampled}
-    assert pretrained_claim(ToolformerConfig(), stage).verdict == verdict
+             "sampled": sampled, "planted": planted[0], "planted_kept": planted[1]}
+    claim = pretrained_claim(ToolformerConfig(), stage)
+    assert claim.verdict == verdict
+    assert "extension" in claim.paper and "downstream tool use" in claim.paper
 
 
 def test_profiles_resolve_and_rules_are_config_fields():
@@ -100,7 +132,9 @@ def test_profiles_resolve_and_rules_are_config_fields():
     assert full.filter_auroc.reason and full.perplexity_unchanged.direction == "within"
     over = resolve_config(REPRODUCTION, "full", overrides=["arithmetic_vs_disabled.threshold=0.3"])
     assert over.arithmetic_vs_disabled.threshold == 0.3
-    assert over.arithmetic_vs_disabled.reason == full.arithmetic_vs_disabled.reason
+    # the declared reason is kept, and the rule says it was overridden
+    assert over.arithmetic_vs_disabled.reason.startswith("OVERRIDDEN (threshold 0.1 → 0.3")
+    assert over.arithmetic_vs_disabled.reason.endswith(full.arithmetic_vs_disabled.reason)
 
 
 def test_profiles_change_only_what_they_name():

@@ -157,3 +157,24 @@ def test_position_without_context_is_a_clear_error():
     x = tokenize_text(tok, "Tom")
     with pytest.raises(UserError, match="no context"):
         weighted_losses(lm, tok, [LossRequest(x, 0)])
+
+
+def test_planted_gold_calls_are_kept_by_a_model_that_reads_results_and_not_by_one_that_cannot():
+    """The SmolLM2 stage's positive control on a hand-worked model: the right call planted at
+    the answer survives execute + filter when results help the model, and nothing survives
+    when the model ignores them (the broken-stage case that must not count as "few calls")."""
+    import datetime as dt
+
+    from neurips23.toolformer.pretrained import planted_gold_calls
+    from neurips23.toolformer.tools import Document, make_tools
+
+    tok = char_tokenizer()
+    docs = [Document("Tom has 405 pens.", dt.date(2020, 1, 1),
+                     {"answer": "405", "expression": "400+5"})]
+    tools = make_tools(["calculator"])
+    reads = planted_gold_calls(RuleLM(tok, copy_rule, floor=1e-12), tok, docs, "Calculator",
+                               tools, tau_f=1.0)
+    assert reads == {"planted": 1, "planted_kept": 1}
+    blind = planted_gold_calls(RuleLM(tok, uniform, floor=1e-12), tok, docs, "Calculator",
+                               tools, tau_f=1.0)
+    assert blind == {"planted": 1, "planted_kept": 0}

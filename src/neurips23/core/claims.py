@@ -88,6 +88,8 @@ class Claim:
     n: int | None = None
     rule: dict | None = None
     preconditions: list[dict] = field(default_factory=list)
+    why: str = ""
+    """For "inconclusive": what left it undecided (e.g. "n 2 < min_n 3"), shown beside the verdict."""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -121,7 +123,34 @@ def measured_claim(paper: str, statistic: str, estimate: float, interval: Sequen
     return Claim(paper=paper, ours=text, verdict=verdict, statistic=statistic,
                  estimate=float(estimate), interval=[low, high], n=n,
                  rule=asdict(rule), preconditions=[{"what": d, "holds": bool(ok)}
-                                                   for d, ok in preconditions])
+                                                   for d, ok in preconditions],
+                 why=inconclusive_reason(rule, low, high, n, failed) if verdict ==
+                 "inconclusive" else "")
+
+
+def inconclusive_reason(rule: Rule, low: float, high: float, n: int | None,
+                        failed: Sequence[str] = ()) -> str:
+    """Why a rule left a claim undecided, in a few words for the verdict cell."""
+    if failed:
+        return "precondition not met: " + "; ".join(failed)
+    if n is not None and n < rule.min_n:
+        return f"n {n} < min_n {rule.min_n}"
+    if any(x is None or (isinstance(x, float) and math.isnan(x)) for x in (low, high)):
+        return "no interval"
+    if rule.direction == "within":
+        return (f"interval [{_fmt(low)}, {_fmt(high)}] crosses the edge of "
+                f"{_fmt(rule.threshold)} ± {_fmt(rule.margin)}")
+    return f"interval [{_fmt(low)}, {_fmt(high)}] contains {_fmt(rule.threshold)}"
+
+
+def rule_text(rule: dict | None) -> str:
+    """A rule in one line: "above 0.1 (min_n 3)", "within 1 ± 0.03 (min_n 3)"."""
+    if not rule:
+        return ""
+    t = f"{rule.get('direction')} {_fmt(rule.get('threshold'))}"
+    if rule.get("direction") == "within":
+        t += f" ± {_fmt(rule.get('margin'))}"
+    return t + f" (min_n {rule.get('min_n')})"
 
 
 def computed_claim(paper: str, ours: str, holds: bool) -> Claim:

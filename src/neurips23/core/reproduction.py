@@ -57,14 +57,62 @@ def get_reproduction(name: str) -> Reproduction:
 
 def resolve_config(repro: Reproduction, profile: str, config_file: str | Path | None = None,
                    overrides: Sequence[str] = ()) -> Any:
-    """defaults <- profile <- YAML file <- key=value overrides, type-checked."""
+    """defaults <- profile <- YAML file <- key=value overrides, type-checked. A rule changed by
+    the file or an override says so in its reason (the declared rule is quoted)."""
     from neurips23.config import load_config
     from neurips23.errors import ConfigError
 
     if profile not in repro.profiles:
         raise ConfigError(f"profile {profile!r} for {repro.name}: choose from "
                           f"{', '.join(repro.profiles)}")
-    return load_config(repro.config, config_file, overrides, base=dict(repro.profiles[profile]))
+    cfg = load_config(repro.config, config_file, overrides, base=dict(repro.profiles[profile]))
+    if config_file or overrides:
+        declared = load_config(repro.config, None, (), base=dict(repro.profiles[profile]))
+        for change in rule_changes(declared, cfg):
+            rule = change["_rule"]
+            rule.reason = (f"OVERRIDDEN ({change['changed']}; declared: {change['declared']}). "
+                           + change["declared_reason"])
+    return cfg
+
+
+def rule_changes(declared: Any, used: Any, prefix: str = "") -> list[dict]:
+    """Every Rule of `used` that differs from the declared one: its dotted name, what changed
+    and the declared values (the `_rule` entry is the live Rule object, not for records)."""
+    import dataclasses
+
+    from neurips23.core.claims import Rule, rule_text
+
+    out = []
+    if not dataclasses.is_dataclass(used):
+        return out
+    for f in dataclasses.fields(used):
+        a, b = getattr(declared, f.name, None), getattr(used, f.name)
+        name = prefix + f.name
+        if isinstance(b, Rule) and isinstance(a, Rule):
+            diff = [k for k in ("direction", "threshold", "margin", "min_n", "confidence")
+                    if getattr(a, k) != getattr(b, k)]
+            if diff:
+                out.append({"rule": name, "_rule": b, "declared_reason": a.reason,
+                            "declared": rule_text(dataclasses.asdict(a)),
+                            "changed": ", ".join(f"{k} {getattr(a, k)} → {getattr(b, k)}"
+                                                 for k in diff)})
+        elif dataclasses.is_dataclass(b):
+            out += rule_changes(a, b, name + ".")
+    return out
+
+
+def run_provenance(repro: Reproduction, profile: str, cfg: Any,
+                   config_file: str | Path | None, overrides: Sequence[str]) -> dict:
+    """What the run record carries about how its config departs from the declared one."""
+    from neurips23.config import load_config
+
+    declared = load_config(repro.config, None, (), base=dict(repro.profiles[profile]))
+    changes = [{k: v for k, v in c.items() if not k.startswith("_")}
+               for c in rule_changes(declared, cfg)]
+    for c in changes:
+        c.pop("declared_reason", None)
+    return {"overrides": list(overrides), "config_file": str(config_file) if config_file else None,
+            "rule_changes": changes}
 
 
 def config_seeds(cfg: Any) -> list[int]:
@@ -86,7 +134,8 @@ def reproduce(name: str, profile: str = "quick", config_file: str | Path | None 
     quiet_third_party()
     set_torch_threads()
     run = start_run(repro.name, cfg, runs_dir, profile,
-                    finding=profile in repro.finding_profiles)
+                    finding=profile in repro.finding_profiles,
+                    provenance=run_provenance(repro, profile, cfg, config_file, overrides))
     outcome = repro.run(cfg, run)
     run.finish(outcome.metrics, outcome.claims, seeds=config_seeds(cfg), notes=outcome.notes,
                tables=outcome.tables, title=repro.title)

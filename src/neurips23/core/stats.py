@@ -26,6 +26,27 @@ def t_interval(xs: Sequence[float], confidence: float = 0.95) -> tuple[float, fl
     return m, m - half, m + half
 
 
+def welch_interval(a: Sequence[float], b: Sequence[float],
+                   confidence: float = 0.95) -> tuple[float, float, float]:
+    """mean(a) − mean(b) and its Welch t interval, the units of each group independent (e.g.
+    languages of two tiers); nan bounds when a group has fewer than 2 units."""
+    from scipy.stats import t as student_t
+
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(x) == 0 or len(y) == 0:
+        return NAN3
+    d = float(x.mean() - y.mean())
+    if len(x) < 2 or len(y) < 2:
+        return d, float("nan"), float("nan")
+    vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    se = math.sqrt(vx + vy)
+    if se == 0:
+        return d, d, d
+    df = (vx + vy) ** 2 / (vx ** 2 / (len(x) - 1) + vy ** 2 / (len(y) - 1))
+    half = float(student_t.ppf(0.5 + confidence / 2, df) * se)
+    return d, d - half, d + half
+
+
 def mean_ci(xs: Sequence[float], n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
     """Mean and a percentile-bootstrap 95% interval (resampling items)."""
     if not xs:

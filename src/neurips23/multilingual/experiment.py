@@ -168,10 +168,7 @@ def fidelity_arm(cfg, run, model) -> dict:
     acc = detector_accuracy(langs, cfg.langid)
     planted = planted_check(langs, cfg.langid)
     high, low = tier_split(langs)
-    by = {(r.language_code, r.id.split("-")[0]): it.faithful for r, it in zip(recs, items, strict=True)}
-    qids = [f"q{i + 1:02d}" for i in range(cfg.n_questions)]
-    per_q = [(sum(by[(h, k)] for h in high) / len(high), sum(by[(lw, k)] for lw in low) / len(low))
-             for k in qids] if high and low else []
+    key = "faithful_not_echo" if cfg.exclude_echoes else "fidelity"
     table = [{"language": lang, "tier": tier_of(lang), "n": s["n"], "fidelity": round(s["fidelity"], 3),
               "95% CI": f"[{s['ci'][0]:.2f}, {s['ci'][1]:.2f}]", "und": round(s["und"], 2),
               "copies the question": round(s["echo"], 2),
@@ -181,11 +178,10 @@ def fidelity_arm(cfg, run, model) -> dict:
              for lang, s in summary.items() if not lang.startswith("tier:")]
     run.save_plot(plot_fidelity(summary, f"{cfg.model}: share of answers in the asked language"),
                   "language_fidelity")
-    low_items = [it for it in items if it.target in low]
     return {"summary": {"per_language": summary, "detector_accuracy": acc, "planted": planted},
-            "table": table, "per_question": per_q,
-            "low": {"faithful": sum(it.faithful for it in low_items), "n": len(low_items),
-                    "languages": low},
+            "table": table,
+            "high_fidelity": {lang: summary[lang][key] for lang in high},
+            "low_fidelity": {lang: summary[lang][key] for lang in low},
             "detector_accuracy": min((acc[lang] for lang in low), default=math.nan),
             "english_fidelity": summary["eng"]["fidelity"] if "eng" in summary else math.nan}
 
@@ -225,6 +221,8 @@ def judge_arm(cfg, run, model) -> dict:
         outcomes = judge_pairs(p["ids"], p["prompts"], p["sys1"], p["sys2"], p["langs"], judge, p["refs"])
         wr, pb = win_rates(outcomes, cfg.n_boot, cfg.seed), position_bias(outcomes)
         res[key] = {"same_position": sum(o.verdict_12 == o.verdict_21 != "tie" for o in outcomes),
+                    "picks_right": sum((o.verdict_12 == "A") + (o.verdict_21 == "B")
+                                       for o in outcomes),
                     "win_rates": wr, "position": pb}
         table.append({"judge": judge.name, "pairs": n, "win (right translation)": round(wr["win"], 3),
                       "tie": round(wr["tie"], 3), "loss": round(wr["loss"], 3),

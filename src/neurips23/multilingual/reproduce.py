@@ -55,10 +55,18 @@ class MultilingualConfig:
                                               "the fixture's own text in each asked language.")
     english_min_fidelity: float = param(0.8, "Precondition: the model answers English in English.")
     judge_min_parsed: float = param(0.5, "Precondition: share of judge answers that name A or B.")
+    judge_min_reads: float = param(0.5, "Precondition of the position claim: the judge picks the "
+                                   "right translation in more than this share of its judgments "
+                                   "over both orders (Wilson lower bound); a constant judge "
+                                   "scores exactly 0.5.")
+    exclude_echoes: bool = param(True, "Fidelity counts an answer in the asked language only "
+                                 "when it is not a copy of the question (a copy is in the asked "
+                                 "language without answering in it).")
     premium_rule: Rule = field(default_factory=lambda: Rule(
-        "above", 1.5, min_n=10, reason="the low-resource tier (swa, yor, tel) pays more than 1.5x "
-        "English's tokens for the same content; European high-resource languages sit near 1.2-2x on "
-        "English-centric tokenizers, so 1.5 separates a disparity from ordinary variation"))
+        "above", 1.0, min_n=3, reason="a disparity between tiers, languages as the unit: the "
+        "low tier's premium over English is larger than the non-English high tier's (ratio of "
+        "geometric means > 1, Welch interval over languages), so a tokenizer that charges every "
+        "non-English language alike shows none"))
     training_mix_rule: Rule = field(default_factory=lambda: Rule(
         "above", 1.1, min_n=10, reason="the English-heavy BPE charges non-English languages at "
         "least 10% more (geometric mean over languages of its premium / the balanced BPE's premium, "
@@ -69,11 +77,13 @@ class MultilingualConfig:
         "orders; picking the same position in both orders in more than 20% of pairs is position "
         "bias (Zheng et al. 2023 report GPT-4 inconsistent on about a third of MT-Bench pairs)"))
     confusion_rule: Rule = field(default_factory=lambda: Rule(
-        "below", 0.5, min_n=20, reason="language confusion: asked in a low-resource language, the "
-        "English-centric model answers in that language less than half of the time"))
+        "below", 0.5, min_n=3, reason="language confusion: asked in a low-resource language, the "
+        "English-centric model answers in that language (not by copying the question) less than "
+        "half of the time; the mean over low-tier languages, each language one unit"))
     fidelity_gap_rule: Rule = field(default_factory=lambda: Rule(
-        "above", 0.0, min_n=10, reason="fidelity falls with resources: non-English high-resource "
-        "languages are answered in kind more often than low-resource ones (paired by question)"))
+        "above", 0.0, min_n=3, reason="fidelity falls with resources: non-English high-resource "
+        "languages are answered in kind (copies excluded) more often than low-resource ones; "
+        "Welch interval with languages as the units"))
 
 
 PROFILES = {
@@ -89,23 +99,31 @@ HIGH, LOW = "high", "low"
 # Claims: plain numbers in, a Claim out
 # ---------------------------------------------------------------------------------------------
 
-def premium_claim(counts: Mapping[str, Sequence[int]], low: Sequence[str], rule: Rule,
-                  tokenizer: str = "", n_boot: int = 2000, seed: int = 0) -> Claim:
-    """Mean token premium of the `low` languages over English, bootstrap over parallel items."""
-    from neurips23.core.stats import bootstrap_ci
+def language_premiums(counts: Mapping[str, Sequence[int]], languages: Sequence[str]) -> dict[str, float]:
+    """Each language's token premium over English on the parallel items (total over total)."""
+    base = sum(counts["eng"])
+    return {lang: sum(counts[lang]) / base for lang in languages}
 
-    rows = list(zip(counts["eng"], *[counts[lang] for lang in low], strict=True))
 
-    def stat(rs):
-        base = sum(r[0] for r in rs)
-        return sum(sum(r[1:]) for r in rs) / (len(low) * base) if base else math.nan
+def premium_claim(counts: Mapping[str, Sequence[int]], high: Sequence[str], low: Sequence[str],
+                  rule: Rule, tokenizer: str = "") -> Claim:
+    """The disparity between tiers: geometric-mean premium of the low tier over that of the
+    non-English high tier, a Welch interval on log premiums with languages as the units."""
+    from neurips23.core.stats import welch_interval
 
-    est, lo, hi = bootstrap_ci(rows, stat, n_boot, seed)
+    prem = language_premiums(counts, [*high, *low])
+    d, lo, hi = welch_interval([math.log(prem[x]) for x in low],
+                               [math.log(prem[x]) for x in high], rule.confidence)
+    per = ", ".join(f"{x} {prem[x]:.2f}" for x in [*low, *high])
+    n = min(len(low), len(high))
     return measured_claim(
         "Resource disparity: the same content costs lower-resourced languages more tokens "
         "(Petrov et al. 2023: up to 15x across FLORES-200; Ahia et al. 2023)",
-        f"token premium over English, low tier ({'/'.join(low)}), {tokenizer}", est, (lo, hi), rule,
-        n=len(rows))
+        f"low-tier / high-tier token premium over English (geometric means, {tokenizer})",
+        math.exp(d), (math.exp(lo), math.exp(hi)), rule, n=n,
+        ours=f"low / high premium = {math.exp(d):.3g} [{math.exp(lo):.3g}, {math.exp(hi):.3g}] "
+             f"over {len(low)} low and {len(high)} high languages (premiums: {per})"
+             + (f"; fewer than {rule.min_n} languages per tier" if n < rule.min_n else ""))
 
 
 def training_mix_claim(heavy: Mapping[str, Sequence[int]], balanced: Mapping[str, Sequence[int]],
@@ -135,11 +153,14 @@ def training_mix_claim(heavy: Mapping[str, Sequence[int]], balanced: Mapping[str
 
 
 def position_claim(same_position: int, n_pairs: int, parsed_share: float, control_same: int,
-                   rule: Rule, min_parsed: float) -> Claim:
-    """Share of pairs where the model judge picked the same position in both orders (Wilson CI)."""
+                   rule: Rule, min_parsed: float, picks_right: int = 0, judgments: int = 0,
+                   min_reads: float = 0.5) -> Claim:
+    """Share of pairs where the model judge picked the same position in both orders (Wilson CI);
+    it counts only if the judge reads content (picks the right translation above chance)."""
     from neurips23.core.stats import wilson_interval
 
     lo, hi = wilson_interval(same_position, n_pairs) if n_pairs else (math.nan, math.nan)
+    reads_lo = wilson_interval(picks_right, judgments)[0] if judgments else 0.0
     return measured_claim(
         "LLM judges are position-biased, so win rates need both orders (Aya validated its "
         "GPT-4 win rates against humans)",
@@ -148,21 +169,30 @@ def position_claim(same_position: int, n_pairs: int, parsed_share: float, contro
         preconditions=[(f"the judge named A or B in at least {min_parsed:.0%} of answers",
                         parsed_share >= min_parsed),
                        ("the content-reading control (chrF judge) never picks by position",
-                        control_same == 0)])
+                        control_same == 0),
+                       (f"the judge reads content: it picks the right translation in more than "
+                        f"{min_reads:.0%} of its judgments over both orders ({picks_right}/"
+                        f"{judgments}, Wilson lower bound {reads_lo:.2f}; a constant judge "
+                        "scores half)", judgments > 0 and reads_lo > min_reads)])
 
 
-def confusion_claim(faithful: int, n: int, rule: Rule, detector_accuracy: float,
-                    english_fidelity: float, min_accuracy: float, min_english: float,
-                    languages: Sequence[str] = ()) -> Claim:
-    """Fidelity of the low-resource tier, pooled over its questions (Wilson CI)."""
-    from neurips23.core.stats import wilson_interval
+def confusion_claim(low_fidelity: Mapping[str, float], rule: Rule, detector_accuracy: float,
+                    english_fidelity: float, min_accuracy: float, min_english: float) -> Claim:
+    """Mean fidelity (copies of the question excluded) over the low-tier languages, a t
+    interval with languages as the units."""
+    from neurips23.core.stats import t_interval
 
-    lo, hi = wilson_interval(faithful, n) if n else (math.nan, math.nan)
+    vals = list(low_fidelity.values())
+    m, lo, hi = t_interval(vals, rule.confidence)
+    per = ", ".join(f"{k} {v:.2f}" for k, v in low_fidelity.items())
     return measured_claim(
         "An English-centric model asked in a lower-resourced language often answers in another "
         "language (language confusion; Marchisio et al. 2024)",
-        f"language fidelity, low tier ({'/'.join(languages)})", faithful / n if n else math.nan,
-        (lo, hi), rule, n=n,
+        f"language fidelity excluding copies of the question, low tier ({'/'.join(low_fidelity)})",
+        m, (lo, hi), rule, n=len(vals),
+        ours=f"fidelity (copies excluded) = {m:.3g} [{lo:.3g}, {hi:.3g}] over {len(vals)} "
+             f"languages ({per})" + (f"; fewer than {rule.min_n} languages" if len(vals) <
+                                      rule.min_n else ""),
         preconditions=[(f"the detector labels the fixture's own questions correctly in ≥ "
                         f"{min_accuracy:.0%} of cases (got {detector_accuracy:.0%})",
                         detector_accuracy >= min_accuracy),
@@ -170,18 +200,20 @@ def confusion_claim(faithful: int, n: int, rule: Rule, detector_accuracy: float,
                         f"{english_fidelity:.0%})", english_fidelity >= min_english)])
 
 
-def fidelity_gap_claim(per_question: Sequence[tuple[float, float]], rule: Rule, n_boot: int = 2000,
-                       seed: int = 0) -> Claim:
-    """Mean over questions of (high-tier fidelity − low-tier fidelity), paired bootstrap."""
-    from neurips23.core.stats import paired_diff_ci
+def fidelity_gap_claim(high: Mapping[str, float], low: Mapping[str, float], rule: Rule) -> Claim:
+    """Mean fidelity of the non-English high tier minus the low tier's (copies excluded), a
+    Welch interval with languages as the units."""
+    from neurips23.core.stats import welch_interval
 
-    hi_f = [h for h, _ in per_question]
-    lo_f = [low for _, low in per_question]
-    est, lo, hi = paired_diff_ci(hi_f, lo_f, n_boot, seed) if per_question else (math.nan,) * 3
+    est, lo, hi = welch_interval(list(high.values()), list(low.values()), rule.confidence)
+    n = min(len(high), len(low))
     return measured_claim(
         "Fidelity falls with resources: evaluation must be reported per resource tier",
-        "fidelity(non-English high tier) − fidelity(low tier), per question", est, (lo, hi), rule,
-        n=len(per_question))
+        "fidelity(non-English high tier) − fidelity(low tier), copies excluded, per language",
+        est, (lo, hi), rule, n=n,
+        ours=f"high − low fidelity = {est:.3g} [{lo:.3g}, {hi:.3g}] over {len(high)} high and "
+             f"{len(low)} low languages" + (f"; fewer than {rule.min_n} languages per tier"
+                                            if n < rule.min_n else ""))
 
 
 def tier_split(languages: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -201,16 +233,16 @@ def run_multilingual(cfg: MultilingualConfig, run) -> Outcome:
     judge = judge_arm(cfg, run, model)
     high, low = tier_split(cfg.languages)
     claims = [
-        premium_claim(cost["counts"][cfg.tokenizer], low, cfg.premium_rule, cfg.tokenizer,
-                      cfg.n_boot, cfg.seed),
+        premium_claim(cost["counts"][cfg.tokenizer], high, low, cfg.premium_rule, cfg.tokenizer),
         training_mix_claim(cost["counts"]["bpe-english-heavy"], cost["counts"]["bpe-balanced"],
                            cfg.training_mix_rule, cost["vocab_sizes"], cfg.n_boot, cfg.seed),
         position_claim(judge["model"]["same_position"], judge["n"], judge["parsed_share"],
-                       judge["chrf"]["same_position"], cfg.position_rule, cfg.judge_min_parsed),
-        confusion_claim(fid["low"]["faithful"], fid["low"]["n"], cfg.confusion_rule,
-                        fid["detector_accuracy"], fid["english_fidelity"], cfg.detector_min_accuracy,
-                        cfg.english_min_fidelity, fid["low"]["languages"]),
-        fidelity_gap_claim(fid["per_question"], cfg.fidelity_gap_rule, cfg.n_boot, cfg.seed),
+                       judge["chrf"]["same_position"], cfg.position_rule, cfg.judge_min_parsed,
+                       judge["model"]["picks_right"], 2 * judge["n"], cfg.judge_min_reads),
+        confusion_claim(fid["low_fidelity"], cfg.confusion_rule, fid["detector_accuracy"],
+                        fid["english_fidelity"], cfg.detector_min_accuracy,
+                        cfg.english_min_fidelity),
+        fidelity_gap_claim(fid["high_fidelity"], fid["low_fidelity"], cfg.fidelity_gap_rule),
     ]
     metrics = {"cost": cost["summary"], "fidelity": fid["summary"], "judge": judge["summary"],
                "model": cfg.model, "usage": model.usage.snapshot()}

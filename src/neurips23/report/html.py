@@ -8,6 +8,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from neurips23.report.provenance import provenance_line, verdict_label
 from neurips23.report.records import load_runs
 from neurips23.utils import atomic_write_text
 
@@ -18,13 +19,16 @@ table{border-collapse:collapse;margin:.6em 0;width:100%}
 td,th{border:1px solid #ddd;padding:.35em .5em;vertical-align:top;text-align:left}
 th{background:#f4f4f4} .v-reproduced{color:#176c2a;font-weight:600} .v-not{color:#a11;font-weight:600}
 .v-mixed,.v-inconclusive{color:#9a6700;font-weight:600} .v-computed{color:#555;font-style:italic}
+.v-check{color:#666;font-style:italic}
 .check{background:#fff8e1;border-left:4px solid #e0a800;padding:.4em .7em}
 img{max-width:100%;border:1px solid #eee;margin:.4em 0}
 details{margin:.5em 0} code{background:#f6f6f6;padding:0 .2em} .meta{color:#666;font-size:90%}
 """
 
 
-def _verdict_class(v: str) -> str:
+def _verdict_class(v: str, finding: bool = True) -> str:
+    if not finding:  # a pipeline check is never coloured as a finding
+        return "v-check"
     return "v-not" if v.startswith("not") else f"v-{v.split()[0]}"
 
 
@@ -79,7 +83,7 @@ def _method_html(rs: list[dict]) -> list[str]:
 def _run_html(r: dict, open_: bool) -> str:
     parts = [f"<details{' open' if open_ else ''}><summary><b>{html.escape(r['run_id'])}</b> "
              f"<span class=meta>profile {html.escape(str(r.get('profile')))}, "
-             f"{r.get('wall_seconds', 0):.0f} s, commit {html.escape(str(r.get('git_commit'))[:10])}"
+             f"{r.get('wall_seconds', 0):.0f} s, {html.escape(provenance_line(r))}"
              f"</span></summary>"]
     if not r.get("finding", True):
         parts.append(f"<p class=check>Profile {html.escape(str(r.get('profile')))}: a pipeline check "
@@ -88,8 +92,10 @@ def _run_html(r: dict, open_: bool) -> str:
     if r.get("claims"):
         parts.append("<table><tr><th>The paper's claim</th><th>Our measurement</th><th>Verdict</th></tr>")
         for c in r["claims"]:
+            label = verdict_label(c, r.get("finding", True))
             parts.append(f"<tr><td>{html.escape(c['paper'])}</td><td>{html.escape(c['ours'])}</td>"
-                         f"<td class='{_verdict_class(c['verdict'])}'>{html.escape(c['verdict'])}</td></tr>")
+                         f"<td class='{_verdict_class(c['verdict'], r.get('finding', True))}'>"
+                         f"{html.escape(label)}</td></tr>")
         parts.append("</table>")
     if r.get("notes"):
         parts.append(f"<p>{html.escape(r['notes'])}</p>")
@@ -111,6 +117,16 @@ def _run_html(r: dict, open_: bool) -> str:
     return "\n".join(parts)
 
 
+def _summary_entry(r: dict) -> dict:
+    """One run in summary.json: each claim with the label its verdict cell shows."""
+    finding = r.get("finding", True)
+    return {"run_id": r["run_id"], "profile": r.get("profile"), "finding": finding,
+            "git_commit": r.get("git_commit"), "git_dirty": r.get("git_dirty"),
+            "overrides": r.get("overrides", []), "rule_changes": r.get("rule_changes", []),
+            "claims": [{**c, "verdict_label": verdict_label(c, finding)}
+                       for c in r.get("claims", [])], "dir": r["dir"]}
+
+
 def build_report(runs_dir: str | Path = "runs", out_dir: str | Path = "report") -> Path:
     """Write report/index.html and report/summary.json from every finished run."""
     runs = load_runs(runs_dir)
@@ -128,8 +144,7 @@ def build_report(runs_dir: str | Path = "runs", out_dir: str | Path = "report") 
         title = next((r.get("title") for r in rs if r.get("title")), "")
         body.append(f"<h2>{html.escape(method)}{': ' + html.escape(title) if title else ''}</h2>")
         body += _method_html(rs)
-        summary[method] = [{"run_id": r["run_id"], "profile": r.get("profile"),
-                            "claims": r.get("claims", []), "dir": r["dir"]} for r in rs]
+        summary[method] = [_summary_entry(r) for r in rs]
     out = Path(out_dir)
     doc = (f"<!doctype html><html><head><meta charset=utf-8><title>neurips23 report</title>"
            f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>")

@@ -11,7 +11,13 @@ from typing import Any
 
 from neurips23.config import dump_yaml
 from neurips23.core.claims import Claim
-from neurips23.utils import atomic_write_json, atomic_write_text, git_commit, package_versions
+from neurips23.utils import (
+    atomic_write_json,
+    atomic_write_text,
+    git_commit,
+    git_dirty,
+    package_versions,
+)
 
 __all__ = ["Claim", "Run", "load_runs", "start_run"]
 
@@ -20,7 +26,7 @@ class Run:
     """One experiment's directory; `finish` writes results.json."""
 
     def __init__(self, method: str, config: Any, runs_dir: Path, profile: str | None,
-                 finding: bool = True):
+                 finding: bool = True, provenance: dict | None = None):
         self.method = method
         self.profile = profile
         self.finding = finding
@@ -38,8 +44,11 @@ class Run:
         self.id = self.dir.name
         self.t0 = time.time()
         self.commit = git_commit()  # the code the run started with, even if HEAD moves meanwhile
+        self.dirty = git_dirty()  # ... and whether that code had uncommitted changes
+        self.provenance = provenance or {}
         self.plots: list[str] = []
-        atomic_write_text(self.dir / "config.resolved.yaml", dump_yaml(config) if config else "{}\n")
+        atomic_write_text(self.dir / "config.resolved.yaml", _provenance_header(self.provenance)
+                          + (dump_yaml(config) if config else "{}\n"))
 
     def log(self, message: str) -> None:
         """A progress line on stderr (the run's console), prefixed with the elapsed time."""
@@ -78,6 +87,7 @@ class Run:
             "finding": self.finding,
             "claims": [c.as_dict() for c in claims], "tables": tables or {}, "metrics": metrics,
             "notes": notes, "plots": self.plots, "versions": package_versions(), "git_commit": self.commit,
+            "git_dirty": self.dirty, "git_commit_end": git_commit(), **self.provenance,
         }
         path = self.dir / "results.json"
         atomic_write_json(path, results)
@@ -85,11 +95,24 @@ class Run:
 
 
 def start_run(method: str, config: Any, runs_dir: str | Path = Path("runs"),
-              profile: str | None = None, finding: bool = True) -> Run:
+              profile: str | None = None, finding: bool = True,
+              provenance: dict | None = None) -> Run:
     """Create runs/<method>/<run-id>/ and write config.resolved.yaml.
 
-    `finding` is false for a profile whose verdicts are pipeline checks (quick)."""
-    return Run(method, config, Path(runs_dir), profile, finding)
+    `finding` is false for a profile whose verdicts are pipeline checks (quick); `provenance`
+    (--set overrides, config file, rules that differ from the declared ones) goes into
+    results.json and, as comments, the head of config.resolved.yaml."""
+    return Run(method, config, Path(runs_dir), profile, finding, provenance)
+
+
+def _provenance_header(provenance: dict) -> str:
+    """Comment lines naming the --set overrides, the config file and the changed rules."""
+    lines = [f"# --set {o}" for o in provenance.get("overrides") or []]
+    if provenance.get("config_file"):
+        lines.append(f"# --config {provenance['config_file']}")
+    lines += [f"# rule {c['rule']} differs from the declared one: {c['changed']}"
+              for c in provenance.get("rule_changes") or []]
+    return "".join(line + "\n" for line in lines)
 
 
 def load_runs(runs_dir: str | Path = Path("runs")) -> list[dict]:

@@ -188,6 +188,8 @@ def run_seed(cfg: ToolformerConfig, seed: int) -> dict:
             c.scores = s
     plain = [d.text for d in docs]
     kept = choose_calls(ann, "filtered")
+    metrics["c_star_helpful"] = sum(S.call_helps(docs[c.doc].text, c.offset, c.call.tool, c.result)
+                                    for c in kept)
     corpora = {  # C* holds the texts with kept calls; +C the same texts without them (§2, §4.1)
         "plus_c": annotated_texts(docs, kept),
         "toolformer": augmented_corpus(docs, kept),

@@ -24,7 +24,9 @@ def stage_texts(n: int, seed: int) -> dict[str, list[Document]]:
     """n arithmetic texts (for the calculator) and n weekday texts (for the calendar)."""
     rng = random.Random(60_000 + seed)
     items = [S.arithmetic_item(rng) for _ in range(n)]
-    arithmetic = [Document(it.text, S.random_date(rng), {"answer": str(it.answer)}) for it in items]
+    arithmetic = [Document(it.text, S.random_date(rng), {"answer": str(it.answer),
+                                                         "expression": f"{it.a}{it.op}{it.b}"})
+                  for it in items]
     weekday = [S.calendar_doc(rng) for _ in range(n)]
     return {"Calculator": arithmetic, "Calendar": weekday}
 
@@ -42,6 +44,31 @@ def _truth(doc: Document, tool: str) -> str:
     from neurips23.toolformer.tools import calendar
 
     return calendar(doc.date) if tool == "Calendar" else doc.meta["answer"]
+
+
+def planted_gold_calls(model, tok, docs: list[Document], name: str, tools: dict,
+                       tau_f: float) -> dict[str, int]:
+    """The positive control: the right call planted at each text's answer, passed through the
+    same execute and filter stages; how many of them are kept (a broken stage keeps none)."""
+    from neurips23.toolformer.annotate import execute_candidates, score_candidates
+    from neurips23.toolformer.calls import APICall
+    from neurips23.toolformer.filtering import tokenize_text
+    from neurips23.toolformer.sampling import CandidateCall
+
+    planted = []
+    for j, doc in enumerate(docs):
+        offset = _answer_offset(doc, name)
+        x = tokenize_text(tok, doc.text)
+        pos = next((p for p in (x.token_index(offset), x.token_index(offset - 1))
+                    if p is not None), None) if offset >= 0 else None
+        if pos is None:
+            continue
+        args = doc.meta.get("expression", "") if name == "Calculator" else ""
+        planted.append(CandidateCall(j, pos, x.starts[pos], float("nan"), APICall(name, args)))
+    execute_candidates(planted, docs, {name: tools[name]})
+    score_candidates(model, tok, planted, docs, FilterConfig(tau_f))
+    kept = [c for c in planted if c.scores is not None and c.scores.keep(tau_f)]
+    return {"planted": len(planted), "planted_kept": len(kept)}
 
 
 def annotate_with_pretrained(cfg: PretrainedStageConfig, seed: int = 0,
@@ -76,8 +103,9 @@ def annotate_with_pretrained(cfg: PretrainedStageConfig, seed: int = 0,
             "helpful": sum(h for _c, h, _k in rows), "kept": sum(k for _c, _h, k in rows),
             "kept_helpful": sum(h and k for _c, h, k in rows),
             "texts_with_call_at_answer": len(at_answer),
-            "texts_with_kept_helpful_call": len({c.doc for c, h, k in rows if h and k})}
+            "texts_with_kept_helpful_call": len({c.doc for c, h, k in rows if h and k}),
+            **planted_gold_calls(model, tok, docs, name, tools, tau_f)}
     for key in ("texts", "sampled", "executed", "helpful", "kept", "kept_helpful",
-                "texts_with_kept_helpful_call"):
+                "texts_with_kept_helpful_call", "planted", "planted_kept"):
         out[key] = sum(t[key] for t in out["tools"].values())
     return out
