@@ -29,7 +29,10 @@ def test_report_without_released_runs_has_no_such_section(tmp_path):
     assert "On the authors' outputs" not in page and "Our runs" not in page
 
 
-def test_docs_block_of_a_released_run_says_so(tmp_path):
+def test_docs_block_of_a_released_run_says_so(tmp_path, monkeypatch):
+    from neurips23.report import records
+
+    monkeypatch.setattr(records, "git_dirty", lambda: False)  # runs from a clean tree
     _runs(tmp_path)
     page = tmp_path / "docs" / "demo.md"
     page.parent.mkdir()

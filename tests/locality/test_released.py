@@ -36,8 +36,13 @@ def test_claims_on_the_authors_estimates(rows):
         assert verdicts[f"MSE(direct) - MSE(scaffolded), {cond}"] == "reproduced"
         assert verdicts[f"MSE(direct) - MSE(free), {cond}"] == "reproduced"
         assert verdicts[f"MSE(direct) - MSE(negative), {cond}"] == "reproduced"
-    assert verdicts["MSE(free) - MSE(scaffolded), local_geom"] == "reproduced"
-    assert verdicts["MSE(direct) - MSE(scaffolded), wrong_local_geom"] == "reproduced"
+    # with their 10 nets as the independent units, free ≈ scaffolded is not shown to within
+    # ±0.005 (free − scaffolded −0.0022 [−0.0050, 0.0006] in local_geom), and the wrong-local gap is
+    # not shown smaller than the local one: both read inconclusive on the authors' own outputs
+    for cond in ("local_geom", "local_zipf"):
+        assert verdicts[f"MSE(free) - MSE(scaffolded), {cond}"] == "inconclusive"
+    for cond in ("wrong_local_geom", "wrong_local_zipf"):
+        assert verdicts[f"local gap - wrong-local gap, {cond}"] == "inconclusive"
 
 
 def test_a_reader_of_one_column_shows_no_reasoning_gap(rows):
