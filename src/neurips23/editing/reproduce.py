@@ -198,6 +198,32 @@ def real_model_facts(model, tok, cfg: EditingConfig) -> tuple[list, int]:
     return picked, len(known)
 
 
+def _write_shared_state(path: str, facts: list, shared: Any) -> None:
+    """The facts and shared state as tensors and plain values (readable without unpickling)."""
+    import dataclasses
+
+    import torch
+
+    plain = {f.name: getattr(shared, f.name) for f in dataclasses.fields(shared)}
+    plain["names"] = dataclasses.asdict(shared.names)
+    torch.save({"facts": [dataclasses.asdict(f) for f in facts], "shared": plain}, path)
+
+
+def _read_shared_state(path: str) -> dict[str, Any]:
+    """What _write_shared_state wrote, rebuilt; loaded with weights_only (no code runs)."""
+    import torch
+
+    from neurips23.editing.experiment import Shared
+    from neurips23.editing.facts import Fact
+    from neurips23.editing.modules import LayerNames
+
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    facts = [Fact(**{k: tuple(v) if isinstance(v, list) else v for k, v in f.items()})
+             for f in state["facts"]]
+    shared = Shared(**{**state["shared"], "names": LayerNames(**state["shared"]["names"])})
+    return {"facts": facts, "shared": shared}
+
+
 def run_real_shard(cfg: EditingConfig, state_path: str, shard: int) -> dict[str, Any]:
     """One worker's share of the facts on a real model (state prepared by the parent)."""
     import torch
@@ -205,7 +231,7 @@ def run_real_shard(cfg: EditingConfig, state_path: str, shard: int) -> dict[str,
     from neurips23.lm.models import load_model
 
     t0 = time.perf_counter()
-    state = torch.load(state_path, weights_only=False)
+    state = _read_shared_state(state_path)
     model, tok = load_model(cfg.model)
     model.requires_grad_(False)
     ids = list(range(shard, len(state["facts"]), max(1, cfg.workers)))
@@ -241,7 +267,7 @@ def run_real_model(cfg: EditingConfig, run) -> tuple[list[dict], dict[str, Any]]
     del model
     with tempfile.TemporaryDirectory(prefix="neurips23-editing-") as tmp:
         path = str(Path(tmp) / "state.pt")
-        torch.save({"facts": facts, "shared": shared}, path)
+        _write_shared_state(path, facts, shared)
         shards = list(range(max(1, min(cfg.workers, len(facts)))))
         units = map_seeds(functools.partial(run_real_shard, cfg, path), shards, cfg.workers,
                           log=run.log, unit="fact shard")
