@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Sequence
@@ -181,14 +182,7 @@ def _coerce_scalar(tp: Any, value: Any, key: str) -> Any:
             return int(value)
         raise ConfigError(f"config key {key!r}: expected an integer, got {value!r}")
     if tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "3e-4" as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"config key {key!r}: expected a number, got {value!r}")
+        return _finite_float(value, key)
     if tp is str:
         if isinstance(value, str | int | float) and not isinstance(value, bool):
             return str(value)
@@ -196,6 +190,24 @@ def _coerce_scalar(tp: Any, value: Any, key: str) -> Any:
     if tp is Path:
         return Path(str(value))
     return value
+
+
+def _finite_float(value: Any, key: str) -> float:
+    """A config number: ints and floats (and YAML 1.1's "3e-4" strings); NaN and ±inf are
+    refused, since no setting or rule threshold means anything with them."""
+    number = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):  # YAML 1.1 reads "3e-4" as a string
+        try:
+            number = float(value)
+        except ValueError:
+            pass
+    if number is None:
+        raise ConfigError(f"config key {key!r}: expected a number, got {value!r}")
+    if not math.isfinite(number):
+        raise ConfigError(f"config key {key!r}: {value!r} is not a finite number")
+    return number
 
 
 def config_to_dict(cfg: Any) -> dict:

@@ -226,7 +226,6 @@ def _read_shared_state(path: str) -> dict[str, Any]:
 
 def run_real_shard(cfg: EditingConfig, state_path: str, shard: int) -> dict[str, Any]:
     """One worker's share of the facts on a real model (state prepared by the parent)."""
-    import torch
 
     from neurips23.lm.models import load_model
 
@@ -245,8 +244,6 @@ def run_real_shard(cfg: EditingConfig, state_path: str, shard: int) -> dict[str,
 def run_real_model(cfg: EditingConfig, run) -> tuple[list[dict], dict[str, Any]]:
     """Known facts, contexts, C and noise once in this process; the facts' sweeps in shards."""
     import tempfile
-
-    import torch
 
     from neurips23.core.seeds import map_seeds
     from neurips23.editing.experiment import model_corpus, prepare

@@ -1,0 +1,67 @@
+"""Faults and bad input a new user (or a crafted file) produces: each is refused in one line
+naming the problem, with exit 2, and nothing half-written is left behind."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from neurips23.config import load_config
+from neurips23.errors import ConfigError
+from neurips23.lm.train import TrainConfig
+
+
+def run_main(args: list[str], capsys, monkeypatch) -> tuple[int, str, str]:
+    """`neurips23 ARGS` in this process through the console entry point: (exit code, out, err)."""
+    from neurips23.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["neurips23", *args])
+    try:
+        main()
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> None:
+    lines = [x for x in err.strip().splitlines() if x.strip()]
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith("error:"), err
+    for needle in needles:
+        assert needle in lines[0], (needle, err)
+
+
+# --- non-finite numbers --------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-inf", ".nan", ".inf", "NaN", "1e400"])
+def test_a_non_finite_number_is_refused_in_overrides(raw):
+    with pytest.raises(ConfigError, match="'lr'.*not a finite number"):
+        load_config(TrainConfig, overrides=[f"lr={raw}"])
+
+
+def test_a_non_finite_number_is_refused_in_a_yaml_file_and_in_a_rule_threshold(tmp_path):
+    from neurips23.dpo.reproduce import DPOConfig
+
+    path = tmp_path / "c.yaml"
+    path.write_text("lr: .nan\n")
+    with pytest.raises(ConfigError, match="'lr'"):
+        load_config(TrainConfig, path)
+    with pytest.raises(ConfigError, match="'dominance.threshold'.*not a finite number"):
+        load_config(DPOConfig, overrides=["dominance.threshold=nan"])
+    assert load_config(TrainConfig, overrides=["lr=1e-3"]).lr == 1e-3  # finite numbers pass
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["dpo", "train", "--model", "m", "--data", "d.jsonl", "--beta", "nan"], "beta"),
+    (["dpo", "train", "--model", "m", "--data", "d.jsonl", "--set", "train.lr=inf"], "train.lr"),
+    (["qlora", "finetune", "--model", "m", "--data", "d.jsonl", "--lr", "nan"], "--lr"),
+    (["planning", "solve", "d.pddl", "p.pddl", "--time-limit", "inf"], "--time-limit"),
+])
+def test_non_finite_cli_options_exit_2_in_one_line(args, needle, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_main(args, capsys, monkeypatch)
+    assert_one_line_error(code, err, needle, "finite")
+    assert not (tmp_path / "dpo-out").exists()
