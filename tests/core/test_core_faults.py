@@ -65,3 +65,26 @@ def test_non_finite_cli_options_exit_2_in_one_line(args, needle, tmp_path, capsy
     code, _, err = run_main(args, capsys, monkeypatch)
     assert_one_line_error(code, err, needle, "finite")
     assert not (tmp_path / "dpo-out").exists()
+
+
+# --- file modes ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_outputs_are_written_with_the_users_umask(mask, tmp_path):
+    import os
+    import stat
+
+    from neurips23.utils import atomic_write_json, atomic_write_text
+
+    old = os.umask(mask)
+    try:
+        atomic_write_json(tmp_path / "a.json", {"x": 1})
+        atomic_write_text(tmp_path / "b.txt", "x")
+        with open(tmp_path / "plain.txt", "w") as f:  # what any other tool would create
+            f.write("x")
+    finally:
+        os.umask(old)
+    expected = stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode)
+    assert expected == 0o666 & ~mask
+    for name in ("a.json", "b.txt"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == expected, name
