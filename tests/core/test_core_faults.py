@@ -88,3 +88,28 @@ def test_outputs_are_written_with_the_users_umask(mask, tmp_path):
     assert expected == 0o666 & ~mask
     for name in ("a.json", "b.txt"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == expected, name
+
+
+# --- the report embeds only the run's own files ---------------------------------------------
+
+def test_the_report_embeds_only_plot_files_inside_the_runs_folder(tmp_path, capsys):
+    import base64
+    import json
+
+    from neurips23.report.html import build_report
+    from neurips23.report.records import start_run
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-TOKEN")
+    run = start_run("m", {}, tmp_path / "runs", profile="quick")
+    (run.dir / "ok.png").write_bytes(b"PNG-BYTES-OF-THE-RUN")
+    (run.dir / "link.png").symlink_to(secret)
+    run.plots = ["ok.png", "../../../secret.txt", str(secret), "link.png"]
+    run.finish({"x": 1})
+    page = build_report(tmp_path / "runs", tmp_path / "report").read_text()
+    leaked = base64.b64encode(b"TOP-SECRET-TOKEN").decode()
+    assert leaked not in page and "TOP-SECRET-TOKEN" not in page
+    assert base64.b64encode(b"PNG-BYTES-OF-THE-RUN").decode() in page
+    warnings = [x for x in capsys.readouterr().err.splitlines() if x.startswith("warning:")]
+    assert len(warnings) == 3 and all("outside the run's folder" in w for w in warnings)
+    assert json.loads((run.dir / "results.json").read_text())["plots"][0] == "ok.png"

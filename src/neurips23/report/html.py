@@ -54,6 +54,30 @@ def _table_html(name: str, rows: list[dict]) -> str:
     return f"<p><b>{html.escape(name)}</b></p><table><tr>{head}</tr>{body}</table>"
 
 
+def run_plot_files(r: dict) -> list[tuple[str, Path]]:
+    """(name, file) of each plot a run names that is a file inside its own folder; any other
+    name (`../../secret.txt`, an absolute path, a link out of the folder) gets a warning line
+    on stderr and is skipped, so a results.json cannot pull other files into the report."""
+    import sys
+
+    run_dir = Path(r["dir"]).resolve()
+    out = []
+    for name in r.get("plots", []) or []:
+        path = (run_dir / str(name)).resolve()
+        if not path.is_relative_to(run_dir) or path == run_dir:
+            print(f"warning: {r['dir']}/results.json: plot {str(name)!r} is outside the run's "
+                  "folder; skipped", file=sys.stderr)
+        elif path.is_file():
+            out.append((str(name), path))
+    return out
+
+
+def _plots_html(r: dict) -> list[str]:
+    """The run's plots, embedded as data URLs."""
+    return [f"<img alt='{html.escape(name)}' src='data:image/png;base64,"
+            f"{base64.b64encode(path.read_bytes()).decode()}'>" for name, path in run_plot_files(r)]
+
+
 def _run_html(r: dict, open_: bool) -> str:
     parts = [f"<details{' open' if open_ else ''}><summary><b>{html.escape(r['run_id'])}</b> "
              f"<span class=meta>profile {html.escape(str(r.get('profile')))}, "
@@ -73,11 +97,7 @@ def _run_html(r: dict, open_: bool) -> str:
         parts.append(f"<p>{html.escape(r['notes'])}</p>")
     for name, rows in (r.get("tables") or {}).items():
         parts.append(_table_html(name, rows))
-    for name in r.get("plots", []):
-        png = Path(r["dir"]) / name
-        if png.exists():
-            data = base64.b64encode(png.read_bytes()).decode()
-            parts.append(f"<img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>")
+    parts += _plots_html(r)
     rows = _scalars(r.get("metrics", {}))
     if rows:
         parts.append("<details><summary>metrics</summary><table>")
