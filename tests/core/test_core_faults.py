@@ -113,3 +113,31 @@ def test_the_report_embeds_only_plot_files_inside_the_runs_folder(tmp_path, caps
     warnings = [x for x in capsys.readouterr().err.splitlines() if x.startswith("warning:")]
     assert len(warnings) == 3 and all("outside the run's folder" in w for w in warnings)
     assert json.loads((run.dir / "results.json").read_text())["plots"][0] == "ok.png"
+
+
+# --- one rule for `workers` ----------------------------------------------------------------
+
+def _methods_with_workers() -> list[str]:
+    import dataclasses
+
+    from neurips23.core.reproduction import get_reproduction
+    from neurips23.registry import METHODS
+
+    return [m.name for m in METHODS
+            if "workers" in {f.name for f in dataclasses.fields(get_reproduction(m.name).config)}]
+
+
+def test_every_method_with_workers_refuses_a_negative_count_and_takes_zero_as_one():
+    from neurips23.core.reproduction import get_reproduction, resolve_config
+    from neurips23.core.seeds import map_seeds
+
+    names = _methods_with_workers()
+    assert len(names) >= 7, names
+    for name in names:
+        repro = get_reproduction(name)
+        with pytest.raises(ConfigError, match="workers = -1: cannot be negative"):
+            resolve_config(repro, "quick", overrides=["workers=-1"])
+        assert resolve_config(repro, "quick", overrides=["workers=0"]).workers == 0
+    with pytest.raises(ConfigError, match="workers = -2"):
+        map_seeds(abs, [1, 2], workers=-2)
+    assert map_seeds(abs, [-1, -2], workers=0) == [1, 2]  # 0: in this process, like 1

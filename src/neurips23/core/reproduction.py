@@ -64,7 +64,12 @@ def resolve_config(repro: Reproduction, profile: str, config_file: str | Path | 
     if profile not in repro.profiles:
         raise ConfigError(f"profile {profile!r} for {repro.name}: choose from "
                           f"{', '.join(repro.profiles)}")
-    return load_config(repro.config, config_file, overrides, base=dict(repro.profiles[profile]))
+    cfg = load_config(repro.config, config_file, overrides, base=dict(repro.profiles[profile]))
+    if hasattr(cfg, "workers"):
+        from neurips23.core.seeds import worker_count
+
+        worker_count(cfg.workers)  # one rule for every method, checked before any work
+    return cfg
 
 
 def config_seeds(cfg: Any) -> list[int]:

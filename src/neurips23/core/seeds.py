@@ -8,6 +8,19 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+def worker_count(workers: int, key: str = "workers") -> int:
+    """The one rule for a `workers` setting, every method's: the number of worker processes to
+    start (1: this process only); 0 means the same as 1; a negative count is a ConfigError."""
+    from neurips23.errors import ConfigError
+
+    if isinstance(workers, bool) or not isinstance(workers, int):
+        raise ConfigError(f"{key} = {workers!r}: expected a whole number of worker processes")
+    if workers < 0:
+        raise ConfigError(f"{key} = {workers}: cannot be negative (N > 1 runs N worker "
+                          "processes; 0 or 1 runs everything in this process)")
+    return max(1, workers)
+
+
 def _init_worker() -> None:
     from neurips23.utils import quiet_third_party, set_torch_threads
 
@@ -25,6 +38,7 @@ def map_seeds(fn: Callable[[int], T], seeds: Sequence[int], workers: int = 1,
     ("seed 3 done (2/4)"; a method whose items are jobs or shards says so).
     """
     seeds = list(seeds)
+    workers = worker_count(workers)
     if workers <= 1 or len(seeds) <= 1:
         out = []
         for s in seeds:

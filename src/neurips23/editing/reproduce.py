@@ -38,7 +38,8 @@ class EditingConfig(SweepSettings):
                        "model name/path (e.g. smollm2-135m).")
     seeds: list[int] = param([0, 1, 2], "Seeds: one synthetic world and model each (tiny); "
                              "fact sampling (real model).")
-    workers: int = param(2, "Processes (seeds for tiny, fact shards for a real model).")
+    workers: int = param(2, "Processes (seeds for tiny, fact shards for a real model); 0 or 1 "
+                         "runs them in this process.")
     n_facts: int = param(40, "Facts traced and edited per seed (tiny) or in all (real model).")
     n_neighbours: int = param(5, "Neighbourhood prompts per fact.")
     n_subjects: int = param(300, "Subjects of the synthetic world.")
