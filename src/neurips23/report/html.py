@@ -109,6 +109,22 @@ def _run_html(r: dict, open_: bool) -> str:
     return "\n".join(parts)
 
 
+def _unfinished_html(runs_dir: str | Path) -> list[str]:
+    """A list of the runs that have no results (running, failed or interrupted)."""
+    from neurips23.report.records import load_unfinished
+
+    rows = load_unfinished(runs_dir)
+    if not rows:
+        return []
+    items = "".join(f"<li><code>{html.escape(r['method'])}/{html.escape(r['run_id'])}</code>: "
+                    f"{html.escape(r['status'])}"
+                    f"{' (' + html.escape(r['error']) + ')' if r['error'] else ''}</li>"
+                    for r in rows)
+    return [f"<h2>Unfinished runs</h2><p class=sub>No results: these runs are still running, "
+            f"failed or were interrupted (resume one with <code>neurips23 reproduce METHOD "
+            f"--resume RUN_ID</code>).</p><ul>{items}</ul>"]
+
+
 def build_report(runs_dir: str | Path = "runs", out_dir: str | Path = "report") -> Path:
     """Write report/index.html and report/summary.json from every finished run."""
     runs = load_runs(runs_dir)
@@ -120,6 +136,7 @@ def build_report(runs_dir: str | Path = "runs", out_dir: str | Path = "report") 
             "For each method: the paper's claim beside our measured figure, newest run first.</p>"]
     if not runs:
         body.append("<p>No finished runs yet: run <code>neurips23 reproduce</code>.</p>")
+    body += _unfinished_html(runs_dir)
     summary = {}
     for method in sorted(by_method):
         rs = sorted(by_method[method], key=lambda r: r.get("finished", ""), reverse=True)
