@@ -86,15 +86,17 @@ def map_seeds(fn: Callable[[int], T], seeds: Sequence[int], workers: int = 1,
         if results and log:
             log(f"reusing {len(results)} finished {unit}(s) of the interrupted run")
 
+    todo = [i for i in range(len(seeds)) if i not in results]
+    serial = workers <= 1 or len(todo) <= 1
+
     def done(i: int, value: T) -> None:
         results[i] = value
         if store is not None:
             store.put(call, name, seeds[i], value)
         if log:
-            log(f"{unit} {seeds[i]} done ({len(results)}/{len(seeds)})")
+            log(f"{unit} {seeds[i]} done" + ("" if serial else f" ({len(results)}/{len(seeds)})"))
 
-    todo = [i for i in range(len(seeds)) if i not in results]
-    if workers <= 1 or len(todo) <= 1:
+    if serial:
         for i in todo:
             done(i, fn(seeds[i]))
     else:

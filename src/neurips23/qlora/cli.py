@@ -48,6 +48,8 @@ def finetune(
     max_grad_norm: float = typer.Option(0.3, callback=finite),
     warmup_ratio: float = typer.Option(0.03, callback=finite),
     gradient_checkpointing: bool = typer.Option(False),
+    checkpoint_every: int = typer.Option(50, help="Write out/checkpoint.pt every N steps; a rerun "
+                                         "with the same settings resumes from it (0: never)."),
     seed: int = typer.Option(0), device: str = typer.Option(None, help="cpu, cuda, cuda:1, ..."),
     restart: bool = typer.Option(False, "--restart", help="Discard a checkpoint in --out left by "
                                  "another run (by default it is an error)."),
@@ -62,7 +64,7 @@ def finetune(
                       rank=rank, alpha=alpha, dropout=dropout, steps=steps, batch_size=batch_size,
                       lr=lr, max_length=max_length, max_grad_norm=max_grad_norm,
                       warmup_ratio=warmup_ratio, gradient_checkpointing=gradient_checkpointing,
-                      seed=seed)
+                      seed=seed, checkpoint_every=checkpoint_every)
     tok = _tokenizer(model)
     examples = read_training_data(data, tok, max_length)
     _, _, result = run_finetune(model, examples, cfg, out_dir=out, device=device, restart=restart)
