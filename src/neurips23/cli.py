@@ -176,6 +176,15 @@ def serve(model: str = typer.Option("smollm2-135m", help="Built-in model name, c
                device=device, dtype=dtype, token_limit=max_tokens, batch_size=batch_size)
 
 
+def _internal_error(e: BaseException, debug: bool) -> None:
+    """A bug: the traceback with --debug, else one line; exit 1."""
+    if debug:
+        raise e
+    console.print(f"[bold red]error:[/bold red] internal error {type(e).__name__}: {e} "
+                  "(run with --debug for the traceback)", highlight=False, soft_wrap=True)
+    sys.exit(1)
+
+
 def _terminated(signum: int, frame: object) -> None:
     """SIGTERM ends a command as Ctrl-C does: cleanup runs (workers stopped, the run marked
     interrupted), then exit 130."""
@@ -201,12 +210,15 @@ def main() -> None:
     except KeyboardInterrupt:
         console.print("interrupted")
         sys.exit(130)
+    except OSError as e:  # a path the system refused (unwritable --out, a file as a folder)
+        if debug or e.filename is None:
+            _internal_error(e, debug)
+        name = f"{e.filename} -> {e.filename2}" if e.filename2 else str(e.filename)
+        console.print(f"[bold red]error:[/bold red] {name}: {e.strerror or e}", highlight=False,
+                      soft_wrap=True)
+        sys.exit(2)
     except Exception as e:  # noqa: BLE001 - a crash still gets one line without --debug
-        if debug:
-            raise
-        console.print(f"[bold red]error:[/bold red] internal error {type(e).__name__}: {e} "
-                      "(run with --debug for the traceback)", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _internal_error(e, debug)
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -141,3 +141,112 @@ def test_every_method_with_workers_refuses_a_negative_count_and_takes_zero_as_on
     with pytest.raises(ConfigError, match="workers = -2"):
         map_seeds(abs, [1, 2], workers=-2)
     assert map_seeds(abs, [-1, -2], workers=0) == [1, 2]  # 0: in this process, like 1
+
+
+# --- unreadable input: one reader per format, one line naming file:line ---------------------
+
+def test_a_duplicate_yaml_key_is_refused_naming_both_lines(tmp_path):
+    from neurips23.config import read_yaml
+
+    path = tmp_path / "c.yaml"
+    path.write_text("steps: 3\nlr: 0.1\ntrain:\n  x: 1\n  x: 2\nsteps: 4\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml:6: duplicate key 'steps' \(first given at "
+                                          r"line 1\)"):
+        load_config(TrainConfig, path)
+    path.write_text("a:\n  x: 1\n  x: 2\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml:3: duplicate key 'x' \(first given at line 2\)"):
+        read_yaml(path)
+    path.write_text("{a: 1, a: 2}\n")
+    with pytest.raises(ConfigError, match="duplicate key 'a'"):
+        read_yaml(path)
+    path.write_text("base: &b {x: 1}\nderived:\n  <<: *b\n  x: 2\n")  # a merge key is no duplicate
+    assert read_yaml(path)["derived"] == {"x": 2}
+
+
+def test_a_yaml_syntax_error_cites_the_file_and_line(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("steps: 3\nlr: [0.1,\nseed: 2\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(TrainConfig, path)
+    message = str(err.value)
+    assert message.startswith(f"{path}:") and "<unicode string>" not in message
+    assert "not valid YAML" in message and "\n" not in message
+    line = int(message[len(str(path)) + 1:].split(":")[0])
+    assert line in (2, 3, 4)
+
+
+@pytest.mark.parametrize("content, needle", [
+    (b'{"a": 1}\n\xff\xfe\n', ":2: not UTF-8"),
+    (b"[" * 100_000, ":1: JSON nested too deeply"),
+    (b'{"a": 1}\n{"a": \n', ":2: not valid JSON"),
+])
+def test_the_jsonl_reader_names_file_and_line(content, needle, tmp_path):
+    from neurips23.errors import DataError
+    from neurips23.lm.data import read_jsonl
+
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=str(path) + needle):
+        read_jsonl(path)
+    with pytest.raises(DataError, match=f"{tmp_path}: a directory, not a JSONL file"):
+        read_jsonl(tmp_path)
+
+
+def test_emergence_analyze_refuses_a_results_file_of_the_wrong_shape(tmp_path, capsys,
+                                                                     monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    logs = tmp_path / "logs"
+    shutil.copytree(Path(__file__).parents[1] / "emergence" / "data" / "harness" / "one_folder", logs)
+    results = sorted(logs.rglob("results_*.json"))[0]
+    data = __import__("json").loads(results.read_text())
+    data["configs"] = [1, 2]
+    results.write_text(__import__("json").dumps(data))
+    code, _, err = run_main(["emergence", "analyze", str(logs), "--out", str(tmp_path / "o")],
+                            capsys, monkeypatch)
+    assert_one_line_error(code, err, results.name, "'configs' should be a JSON object")
+
+
+def test_analysis_json_is_strict_json_with_non_finite_values_as_null(tmp_path, capsys,
+                                                                    monkeypatch):
+    import json
+    import math
+
+    from neurips23.emergence.analysis import Curve
+
+    plain_as_dict = Curve.as_dict
+
+    def with_infinity(self):  # a curve with a value log p = -inf, as a real one can have
+        d = plain_as_dict(self)
+        d["value"] = [-math.inf, *d["value"][1:]]
+        return d
+
+    monkeypatch.setattr(Curve, "as_dict", with_infinity)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"model": m, "params": p, "task": "t", "prediction": "x",
+                                        "target": t}) + "\n"
+                            for m, p, t in [("a", 1e6, "y"), ("b", 1e7, "x")]))
+    code, _, err = run_main(["emergence", "analyze", str(rows), "--out", str(tmp_path / "o")],
+                            capsys, monkeypatch)
+    assert code == 0, err
+    text = (tmp_path / "o" / "analysis.json").read_text()
+
+    def refuse(name):
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    data = json.loads(text, parse_constant=refuse)
+    assert all(c["value"][0] is None for c in data["tasks"]["t"]["curves"].values())
+
+
+def test_an_unwritable_output_is_one_line_naming_the_path(tmp_path, capsys, monkeypatch):
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"model": "a", "params": 1e6, "task": "t", "prediction": "x", "target": "x"}\n')
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    code, _, err = run_main(["emergence", "analyze", str(rows), "--out", str(blocker / "out")],
+                            capsys, monkeypatch)
+    assert_one_line_error(code, err, str(blocker))
+    code, _, err = run_main(["dpo", "toy-data", "--out", str(blocker / "p.jsonl")], capsys,
+                            monkeypatch)
+    assert_one_line_error(code, err, str(blocker))
