@@ -85,9 +85,9 @@ def test_a_killed_reproduction_takes_its_workers_and_reads_interrupted(sig, tmp_
 
 
 def test_report_lists_an_unfinished_run(tmp_path, capsys, monkeypatch):
-    from neurips23.report.records import start_run, write_status
-
     from test_core_faults import run_main
+
+    from neurips23.report.records import start_run, write_status
 
     done = start_run("m", {}, tmp_path / "runs", profile="quick")
     done.finish({"x": 1})
