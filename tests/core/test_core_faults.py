@@ -250,3 +250,14 @@ def test_an_unwritable_output_is_one_line_naming_the_path(tmp_path, capsys, monk
     code, _, err = run_main(["dpo", "toy-data", "--out", str(blocker / "p.jsonl")], capsys,
                             monkeypatch)
     assert_one_line_error(code, err, str(blocker))
+
+
+def test_dpo_settings_built_in_code_refuse_nan_too():
+    from neurips23.dpo.trainer import DPOTrainConfig
+
+    with pytest.raises(ConfigError, match="beta must be a finite number"):
+        DPOTrainConfig(beta=float("nan")).validate()
+    cfg = DPOTrainConfig()
+    cfg.train.lr = float("inf")
+    with pytest.raises(ConfigError, match="train.lr must be a finite number"):
+        cfg.validate()
