@@ -261,3 +261,33 @@ def test_dpo_settings_built_in_code_refuse_nan_too():
     cfg.train.lr = float("inf")
     with pytest.raises(ConfigError, match="train.lr must be a finite number"):
         cfg.validate()
+
+
+# --- no checkpoint is ever unpickled -------------------------------------------------------
+
+class _Planted:
+    """Unpickling this creates a file: what a crafted checkpoint would run."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_dpo_train_refuses_a_crafted_checkpoint_in_one_line_without_running_it(
+        tmp_path, capsys, monkeypatch):
+    import torch
+
+    data, model, out = tmp_path / "prefs.jsonl", tmp_path / "tiny", tmp_path / "evil_out"
+    code, _, err = run_main(["dpo", "toy-data", "--out", str(data), "--model-out", str(model),
+                             "--n", "8"], capsys, monkeypatch)
+    assert code == 0, err
+    out.mkdir()
+    marker = tmp_path / "pwned.txt"
+    torch.save({"step": 1, "payload": _Planted(marker)}, out / "checkpoint.pt")
+    code, _, err = run_main(["dpo", "train", "--model", str(model), "--data", str(data), "--out",
+                             str(out), "--steps", "2", "--batch-size", "4"], capsys, monkeypatch)
+    assert_one_line_error(code, err, "checkpoint.pt", "refused")
+    assert not marker.exists(), "a checkpoint in --out ran code"
+    assert not (out / "dpo_config.json").exists()
