@@ -140,3 +140,30 @@ def test_a_resume_with_another_config_or_a_finished_run_is_refused(tmp_path):
         run_reproduction(FAKE, other, "quick", tmp_path / "runs", resume=run_dir.name)
     with pytest.raises(UserError, match="no run of fake"):
         run_reproduction(FAKE, cfg, "quick", tmp_path / "runs", resume="../../etc")
+
+
+def test_the_unit_codec_round_trips_exactly_and_rebuilds_only_our_dataclasses(tmp_path):
+    import math
+
+    import numpy as np
+
+    from neurips23.core.units import MISSING, UnitStore, decode, encode
+    from neurips23.editing.facts import Fact
+
+    value = {"t": (1, 2.5, "x"), "nested": [(np.float32(0.1), np.int64(3))], 7: "int key",
+             "__tuple__": "a key that looks like a tag", "arr": np.arange(6, dtype=np.float32)
+             .reshape(2, 3), "inf": -math.inf, "fact": Fact("A", "{} is", "B")}
+    back = decode(json.loads(json.dumps(encode(value), allow_nan=False)))
+    assert back.keys() == value.keys() and back["t"] == (1, 2.5, "x")
+    assert type(back["nested"][0][0]) is np.float32 and back["nested"][0][0] == np.float32(0.1)
+    assert back["arr"].dtype == np.float32 and np.array_equal(back["arr"], value["arr"])
+    assert back["inf"] == -math.inf and back[7] == "int key" and back["fact"] == value["fact"]
+    with pytest.raises(TypeError):
+        encode({"x": object()})
+    with pytest.raises(TypeError, match="not one of ours"):
+        decode({"__dataclass__": "os:PathLike", "fields": {}})
+    store = UnitStore(tmp_path, key="k")
+    assert store.put(0, "f", 3, value) and not store.put(0, "f", 4, {"x": object()})
+    assert store.get(0, "f", 3)["t"] == (1, 2.5, "x")
+    assert store.get(0, "f", 4) is MISSING and store.get(1, "f", 3) is MISSING
+    assert UnitStore(tmp_path, key="other config").get(0, "f", 3) is MISSING
