@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -39,6 +40,9 @@ def reproduce(
     set_: list[str] = typer.Option([], "--set", help="Config override key=value (one method)."),
     runs_dir: Path = typer.Option(Path("runs"), help="Where run records go."),
     report: bool = typer.Option(True, help="Build report/index.html afterwards."),
+    resume: str = typer.Option(None, "--resume", help="Continue this unfinished run (its id "
+                               "under runs/<method>/, one method, same config): its finished "
+                               "per-seed units are reused."),
 ) -> None:
     """Run the paper reproductions, then gather the report."""
     from neurips23.core.reproduction import get_reproduction, resolve_config
@@ -48,11 +52,13 @@ def reproduce(
     names = [find_method(m).name for m in methods] if methods else [m.name for m in METHODS]
     if (set_ or config) and len(names) != 1:
         raise UserError("--config and --set apply to one method: name exactly one method")
+    if resume and len(names) != 1:
+        raise UserError("--resume applies to one method: name exactly one method")
     for name in names:  # resolve every config first: a typo fails before hours of work
         resolve_config(get_reproduction(name), profile, config, set_)
     for name in names:
         console.rule(f"[bold]reproduce {name} ({profile})")
-        run_dir = run_reproduction(name, profile, config, set_, runs_dir)
+        run_dir = run_reproduction(name, profile, config, set_, runs_dir, resume=resume)
         console.print(f"[green]✓[/green] {name}: {run_dir}")
         _print_claims(Path(run_dir))
     if report:
@@ -94,7 +100,12 @@ def report_cmd(runs_dir: Path = typer.Option(Path("runs")),
                                                 "says so).")) -> None:
     """Gather every run under runs/ into report/index.html (and the docs' result tables)."""
     from neurips23.report.html import build_report
+    from neurips23.report.records import load_unfinished
     console.print(f"report: {build_report(runs_dir, out)}")
+    for r in load_unfinished(runs_dir):  # listed, never silently left out
+        why = f" ({r['error']})" if r["error"] else ""
+        console.print(f"unfinished: {r['method']}/{r['run_id']}: {r['status']}{why}",
+                      highlight=False, soft_wrap=True)
     if docs is not None:
         from neurips23.report.docs import update_docs
         for page, method, run_id in update_docs(runs_dir, docs, tuple(accept)):
@@ -183,6 +194,21 @@ def serve(model: str = typer.Option("smollm2-135m", help="Built-in model name, c
                device=device, dtype=dtype, batch_size=batch_size, limits=limits)
 
 
+def _internal_error(e: BaseException, debug: bool) -> None:
+    """A bug: the traceback with --debug, else one line; exit 1."""
+    if debug:
+        raise e
+    console.print(f"[bold red]error:[/bold red] internal error {type(e).__name__}: {e} "
+                  "(run with --debug for the traceback)", highlight=False, soft_wrap=True)
+    sys.exit(1)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM ends a command as Ctrl-C does: cleanup runs (workers stopped, the run marked
+    interrupted), then exit 130."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console entry point: one clear line per error; --debug for the traceback."""
     debug = "--debug" in sys.argv
@@ -191,6 +217,7 @@ def main() -> None:
         os.environ["NEURIPS23_DEBUG"] = "1"
     from neurips23.utils import quiet_third_party
     quiet_third_party()
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         app()
     except UserError as e:
@@ -201,12 +228,17 @@ def main() -> None:
     except KeyboardInterrupt:
         console.print("interrupted")
         sys.exit(130)
+    except OSError as e:  # a path the system refused (unwritable --out, a file as a folder)
+        if debug or e.filename is None:
+            _internal_error(e, debug)
+        name = f"{e.filename} -> {e.filename2}" if e.filename2 else str(e.filename)
+        console.print(f"[bold red]error:[/bold red] {name}: {e.strerror or e}", highlight=False,
+                      soft_wrap=True)
+        sys.exit(2)
     except Exception as e:  # noqa: BLE001 - a crash still gets one line without --debug
-        if debug:
-            raise
-        console.print(f"[bold red]error:[/bold red] internal error {type(e).__name__}: {e} "
-                      "(run with --debug for the traceback)", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _internal_error(e, debug)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Sequence
@@ -25,12 +26,7 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: Sequenc
     _merge(values, copy.deepcopy(base or {}))
     if path is not None:
         p = Path(path)
-        try:
-            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{p}: config file not found") from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{p}: not valid YAML: {e}") from None
+        loaded = read_yaml(p, "config file", ConfigError)
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{p}: expected a mapping of config keys, got {type(loaded).__name__}")
         _check_file_keys(cls, loaded or {}, p)
@@ -51,6 +47,66 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: Sequenc
         except yaml.YAMLError as e:
             raise ConfigError(f"override {item!r}: value is not valid YAML ({str(e).splitlines()[0]})") from None
     return _build(cls, values, prefix="")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml's safe loader, refusing a key given twice in one mapping (YAML says keys are
+    unique; PyYAML silently keeps the last)."""
+
+    where = "<yaml>"
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    if key in seen:
+                        raise _DuplicateKey(f"{self.where}:{line}: duplicate key {key!r} "
+                                            f"(first given at line {seen[key]})")
+                    seen[key] = line
+                except TypeError:  # an unhashable key: the constructor names it
+                    continue
+        return super().construct_mapping(node, deep)
+
+
+class _DuplicateKey(Exception):
+    """A key given twice (turned into the caller's error class by read_yaml)."""
+
+
+def read_yaml(path: str | Path, what: str = "YAML file",
+              error: type[Exception] = ConfigError) -> Any:
+    """A YAML file, safely loaded: the one YAML reader. A missing or unreadable file, a
+    directory, non-UTF-8 bytes, a syntax error, a duplicate key or nesting too deep is an
+    `error` naming file:line."""
+    from neurips23.errors import UserError
+    from neurips23.utils import read_text_file
+
+    p = Path(path)
+    try:
+        text = read_text_file(p, what)
+    except UserError as e:
+        raise error(str(e)) from None
+    loader = _UniqueKeyLoader(text)
+    loader.where = str(p)
+    try:
+        return loader.get_single_data()
+    except _DuplicateKey as e:
+        raise error(str(e)) from None
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = " ".join(str(e.problem or e.context or "syntax error").split())
+        raise error(f"{p}{line}: not valid YAML ({problem})") from None
+    except yaml.YAMLError as e:
+        raise error(f"{p}: not valid YAML ({' '.join(str(e).split())[:200]})") from None
+    except RecursionError:
+        raise error(f"{p}: YAML nested too deeply") from None
+    finally:
+        loader.dispose()
 
 
 def _check_file_keys(cls: type, loaded: dict, path: Path) -> None:
@@ -181,14 +237,7 @@ def _coerce_scalar(tp: Any, value: Any, key: str) -> Any:
             return int(value)
         raise ConfigError(f"config key {key!r}: expected an integer, got {value!r}")
     if tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "3e-4" as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"config key {key!r}: expected a number, got {value!r}")
+        return _finite_float(value, key)
     if tp is str:
         if isinstance(value, str | int | float) and not isinstance(value, bool):
             return str(value)
@@ -196,6 +245,24 @@ def _coerce_scalar(tp: Any, value: Any, key: str) -> Any:
     if tp is Path:
         return Path(str(value))
     return value
+
+
+def _finite_float(value: Any, key: str) -> float:
+    """A config number: ints and floats (and YAML 1.1's "3e-4" strings); NaN and ±inf are
+    refused, since no setting or rule threshold means anything with them."""
+    number = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):  # YAML 1.1 reads "3e-4" as a string
+        try:
+            number = float(value)
+        except ValueError:
+            pass
+    if number is None:
+        raise ConfigError(f"config key {key!r}: expected a number, got {value!r}")
+    if not math.isfinite(number):
+        raise ConfigError(f"config key {key!r}: {value!r} is not a finite number")
+    return number
 
 
 def config_to_dict(cfg: Any) -> dict:

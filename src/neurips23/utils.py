@@ -53,16 +53,46 @@ def set_torch_threads(n: int | None = None) -> int:
 
 
 def read_text_file(path: str | Path, what: str = "file") -> str:
-    """A UTF-8 text file's contents; an unreadable or non-UTF-8 file is a DataError naming it."""
+    """A UTF-8 text file's contents; a missing, unreadable or non-UTF-8 file, or a directory,
+    is a DataError naming it (and the line of a bad byte)."""
+    from neurips23.errors import DataError
+
+    p = Path(path)
+    data = read_bytes_file(p, what)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise DataError(f"{p}:{line}: not UTF-8 text (byte {e.start}); is it a {what}?") from None
+
+
+def read_bytes_file(path: str | Path, what: str = "file") -> bytes:
+    """A file's bytes; a missing or unreadable file, or a directory, is a DataError naming it."""
     from neurips23.errors import DataError
 
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8")
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{p}: {what} not found") from None
+    except IsADirectoryError:
+        raise DataError(f"{p}: a directory, not a {what}") from None
     except OSError as e:
-        raise DataError(f"{p}: cannot read {what} ({e.strerror})") from None
-    except UnicodeDecodeError as e:
-        raise DataError(f"{p}: not UTF-8 text (byte {e.start})") from None
+        raise DataError(f"{p}: cannot read {what} ({e.strerror or e})") from None
+
+
+def current_umask() -> int:
+    """The process's umask (read from /proc where it can be, so it is never changed)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -71,6 +101,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 -> what open() would give
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -81,9 +112,28 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         raise
 
 
-def atomic_write_json(path: str | Path, obj: Any) -> None:
-    """Atomically write `obj` as indented JSON."""
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+def atomic_write_json(path: str | Path, obj: Any, strict: bool = False) -> None:
+    """Atomically write `obj` as indented JSON. With `strict`, standard JSON only: NaN and
+    ±inf (which Python would write as the non-standard NaN/Infinity) are written as null."""
+    if strict:
+        obj = finite_or_null(obj)
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default,
+                                       allow_nan=not strict) + "\n")
+
+
+def finite_or_null(obj: Any) -> Any:
+    """`obj` with every non-finite float (numpy's too) replaced by None, for strict JSON."""
+    import math
+
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_or_null(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [finite_or_null(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return finite_or_null(obj.tolist())
+    return obj
 
 
 def _json_default(o: Any) -> Any:

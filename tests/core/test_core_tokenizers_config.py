@@ -74,7 +74,7 @@ def test_config_type_errors_name_the_key(override, needle):
 def test_config_bad_yaml_names_the_file(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("a: [1, 2\n")
-    with pytest.raises(ConfigError, match="bad.yaml: not valid YAML"):
+    with pytest.raises(ConfigError, match="bad.yaml:2: not valid YAML"):
         load_config(Outer, bad)
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(Outer, tmp_path / "missing.yaml")

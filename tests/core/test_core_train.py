@@ -60,9 +60,46 @@ def test_sigkill_mid_run_then_resume_gives_the_same_final_loss(tmp_path):
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     import torch
 
-    step_at_kill = torch.load(ckpt, weights_only=False)["step"]
+    step_at_kill = torch.load(ckpt, weights_only=True)["step"]  # plain tensors and values
     assert 0 < step_at_kill < steps
     resumed = _run(interrupted, steps, 0.0)
     assert resumed["resumed_from"] == step_at_kill
     assert resumed["final_loss"] == reference["final_loss"]
     assert resumed["weights"] == reference["weights"]  # sha256 over every tensor's bytes
+
+
+class _Planted:
+    """An object whose unpickling creates a file: what a crafted checkpoint would run."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_crafted_pickle_in_the_output_folder_is_refused_and_never_run(tmp_path):
+    import torch
+
+    from neurips23.errors import UserError
+    from neurips23.lm.models import build_model
+    from neurips23.lm.tasks import get_task
+    from neurips23.lm.tokenizers import build_char_tokenizer
+    from neurips23.lm.train import train_causal_lm
+
+    out, marker = tmp_path / "out", tmp_path / "pwned.txt"
+    out.mkdir()
+    torch.save({"step": 1, "payload": _Planted(marker)}, out / "checkpoint.pt")
+    task = get_task("reverse")
+    tok = build_char_tokenizer(task.alphabet)
+    model = build_model("nano", len(tok), seed=0)
+    cfg = TrainConfig(steps=2, batch_size=4, checkpoint_every=1)
+    with pytest.raises(UserError) as err:
+        train_causal_lm(model, tok, task.make(20, 0), cfg, out_dir=out, progress=False)
+    assert not marker.exists(), "loading the checkpoint ran code from it"
+    message = str(err.value)
+    assert "\n" not in message and "checkpoint.pt" in message and "refused" in message
+    # --restart discards the file without reading it
+    train_causal_lm(model, tok, task.make(20, 0), cfg, out_dir=out, progress=False, restart=True)
+    assert not marker.exists()
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 2

@@ -44,3 +44,18 @@ def test_train_reports_bad_input(tmp_path):
     res = runner.invoke(app, ["train", "--model", str(model), "--data", str(data), "--steps", "1",
                               "--out", str(tmp_path / "o"), "--load-4bit"])
     assert isinstance(res.exception, ConfigError) and "--lora-rank" in str(res.exception)
+
+
+def test_a_refused_resume_leaves_the_saved_config_as_it_was(tmp_path):
+    from neurips23.errors import UserError
+
+    data, model, out = tmp_path / "prefs.jsonl", tmp_path / "tiny", tmp_path / "out"
+    runner.invoke(app, ["toy-data", "--out", str(data), "--model-out", str(model), "--n", "8"])
+    first = ["train", "--model", str(model), "--data", str(data), "--out", str(out), "--steps", "2",
+             "--batch-size", "4", "--checkpoint-every", "1"]
+    assert runner.invoke(app, [*first, "--beta", "0.5"]).exit_code == 0
+    saved = (out / "dpo_config.json").read_text()
+    res = runner.invoke(app, [*first, "--beta", "0.2"])  # another run's checkpoint: refused
+    assert isinstance(res.exception, UserError) and "another run" in str(res.exception)
+    assert (out / "dpo_config.json").read_text() == saved
+    assert json.loads(saved)["beta"] == 0.5

@@ -64,3 +64,42 @@ def test_reproduction_rejects_a_bad_setting_before_any_work(tmp_path):
         reproduce("editing", "quick", overrides=["methods=[memit]"], runs_dir=tmp_path)
     with pytest.raises(ConfigError, match="samples"):
         reproduce("editing", "quick", overrides=["samples=0"], runs_dir=tmp_path)
+
+
+class _Planted:
+    """Unpickling this creates a file: what a crafted state file would run."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_the_shard_state_file_round_trips_without_unpickling_code(tmp_path):
+    import pickle
+
+    import pytest
+    import torch
+
+    from neurips23.editing.experiment import Shared
+    from neurips23.editing.facts import Fact
+    from neurips23.editing.modules import LayerNames
+    from neurips23.editing.reproduce import _read_shared_state, _write_shared_state
+
+    names = LayerNames("l.{}", "l.{}.mlp", "l.{}.attn", "l.{}.mlp.down", "embed", 2)
+    shared = Shared(names, 0.5, 1.5, 5.0, ["A.", "B."], {0: torch.eye(3), 1: 2 * torch.eye(3)},
+                    [0, 1])
+    facts = [Fact("France", "The capital of {} is", "Paris", "Rome", ("France's capital is",),
+                  ("The capital of Gaul is",), "capital")]
+    path = tmp_path / "state.pt"
+    _write_shared_state(str(path), facts, shared)
+    torch.load(path, weights_only=True)  # tensors and plain values only
+    back = _read_shared_state(str(path))
+    assert back["facts"] == facts and back["shared"].names == names
+    assert torch.equal(back["shared"].C[1], shared.C[1]) and back["shared"].contexts == ["A.", "B."]
+    marker = tmp_path / "pwned.txt"
+    torch.save({"facts": [], "shared": _Planted(marker)}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        _read_shared_state(str(path))
+    assert not marker.exists()

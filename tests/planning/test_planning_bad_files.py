@@ -20,11 +20,11 @@ def test_non_utf8_plan_and_bad_eval_options_are_clear_errors(tmp_path):
     (tmp_path / "plan.txt").write_bytes(b"(pick-up a)\n\xff\xfe\n")
     r = _cli("plan", "validate", str(tmp_path / "d.pddl"), str(tmp_path / "p.pddl"),
              str(tmp_path / "plan.txt"))
-    assert r.returncode == 2 and "plan.txt: not UTF-8 text" in r.stderr and "internal" not in r.stderr
+    assert r.returncode == 2 and "plan.txt:2: not UTF-8 text" in r.stderr and "internal" not in r.stderr
     (tmp_path / "d2.pddl").write_bytes(b"(define (domain x) \xff)")
     r = _cli("plan", "validate", str(tmp_path / "d2.pddl"), str(tmp_path / "p.pddl"),
              str(tmp_path / "plan.txt"))
-    assert r.returncode == 2 and "d2.pddl: not UTF-8 text" in r.stderr
+    assert r.returncode == 2 and "d2.pddl:1: not UTF-8 text" in r.stderr
     r = _cli("plan", "eval", "--model", "unused", "--blocks", "3,x")
     assert r.returncode == 2 and "'blocks': expected an integer, got 'x'" in r.stderr
     r = _cli("plan", "solve", str(tmp_path / "d.pddl"), str(tmp_path / "p.pddl"), "--heuristic", "hff")

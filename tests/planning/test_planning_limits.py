@@ -58,11 +58,11 @@ def imported_once():
 
 def solve(monkeypatch, capsys, *args):
     monkeypatch.setattr(sys, "argv", ["neurips23", "plan", "solve", *map(str, args)])
-    t0 = time.perf_counter()
+    cpu0 = time.process_time()
     with pytest.raises(SystemExit) as e:
         main()
     out = capsys.readouterr()
-    return e.value.code, out.out + out.err, time.perf_counter() - t0
+    return e.value.code, out.out + out.err, time.process_time() - cpu0
 
 
 @pytest.mark.parametrize("case,algorithm,limit", [
@@ -70,12 +70,13 @@ def solve(monkeypatch, capsys, *args):
 def test_time_limit_holds_including_grounding(case, algorithm, limit, tmp_path, monkeypatch,
                                               capsys):
     d, p = case(tmp_path)
-    code, out, wall = solve(monkeypatch, capsys, d, p, "--time-limit", limit,
-                            "--algorithm", algorithm)
+    code, out, cpu = solve(monkeypatch, capsys, d, p, "--time-limit", limit,
+                           "--algorithm", algorithm)
     assert code == 1 and "timeout" in out
     if case is write_cards:  # 65^5 bindings: the clock stops grounding itself
         assert "during grounding of 'move5'" in out
-    assert wall <= 1.1 * limit + 1.0, f"returned after {wall:.2f}s"
+    # the command's CPU time (never a wall time: load stretches the wall clock, not this)
+    assert cpu <= 1.1 * limit + 1.0, f"used {cpu:.2f}s of CPU"
 
 
 def test_memory_bound_is_one_clear_line(tmp_path, monkeypatch, capsys):

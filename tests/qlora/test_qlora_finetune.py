@@ -193,3 +193,38 @@ def test_recipe_settings_that_cannot_work_are_config_errors(field, value, needle
 
     with pytest.raises(ConfigError, match=needle):
         FinetuneConfig(**{field: value}).validate()
+
+
+def test_finetune_checkpoints_and_a_rerun_resumes_exactly(base_dir, tmp_path, monkeypatch):
+    """Interrupted after its step-2 checkpoint, a rerun resumes there and ends where a run never
+    interrupted ends (same losses, same adapter weights)."""
+    import neurips23.lm.train as train_module
+    from neurips23.lm.models import load_model
+    from neurips23.qlora.finetune import FinetuneConfig, finetune, read_training_data
+
+    cfg = FinetuneConfig(compute_dtype="float32", rank=4, steps=5, batch_size=8, lr=5e-3,
+                         log_every=1, checkpoint_every=2)
+    _, tok = load_model(base_dir)
+    data = read_training_data(_data(tmp_path / "d.jsonl"), tok, 64)
+    straight, _, ref = finetune(base_dir, data, cfg, out_dir=tmp_path / "straight", progress=False)
+    assert torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=True)["step"] == 5
+
+    real_log_step = train_module._log_step
+
+    def interrupt_at_step_3(result, step, *args):
+        if step == 3:
+            raise KeyboardInterrupt
+        real_log_step(result, step, *args)
+
+    monkeypatch.setattr(train_module, "_log_step", interrupt_at_step_3)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(base_dir, data, cfg, out_dir=tmp_path / "cut", progress=False)
+    monkeypatch.setattr(train_module, "_log_step", real_log_step)
+    assert torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["step"] == 2
+    resumed, _, result = finetune(base_dir, data, cfg, out_dir=tmp_path / "cut", progress=False)
+    assert result.resumed_from == 2
+    assert result.losses == ref.losses
+    theirs = dict(resumed.named_parameters())
+    for name, p in straight.named_parameters():
+        if "lora_" in name:
+            assert torch.equal(p, theirs[name]), name

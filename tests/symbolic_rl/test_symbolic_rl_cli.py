@@ -69,3 +69,41 @@ def test_baseline_and_tasks_commands(monkeypatch, capsys):
     assert code == 0 and "reached the goal" in out
     code, out, _ = run(monkeypatch, capsys, "symbolic-rl", "tasks")
     assert code in (0, None) and "doorkey-6x6" in out
+
+
+@pytest.fixture(scope="module")
+def sixty_blocks(tmp_path_factory):
+    """A 60-block Blocksworld problem: minutes of exploration, far past a 2 s limit."""
+    import random
+
+    from neurips23.planning.domains import blocksworld
+    from neurips23.planning.domains.registry import get_domain
+    from neurips23.planning.pddl import domain_to_pddl, problem_to_pddl
+
+    root = tmp_path_factory.mktemp("bw60")
+    (root / "d.pddl").write_text(domain_to_pddl(get_domain("blocksworld").domain))
+    prob = blocksworld.generate_problems(60, 1, random.Random(0))[0]
+    (root / "p.pddl").write_text(problem_to_pddl(prob))
+    return root / "d.pddl", root / "p.pddl"
+
+
+def test_learn_stops_at_its_time_limit_with_progress_lines(sixty_blocks, tmp_path, monkeypatch,
+                                                            capsys):
+    import neurips23.planning.limits as limits
+    import neurips23.symbolic_rl.cli as cli
+
+    monkeypatch.setattr(cli, "PROGRESS_SECONDS", 0.0)  # every progress line, however short
+    monkeypatch.setattr(limits, "process_age", lambda: 0.0)  # pytest's own age is not the run's
+    code, out, err = run(monkeypatch, capsys, "symbolic-rl", "learn", *sixty_blocks, "--out",
+                         tmp_path / "o", "--time-limit", "4")
+    assert code == 1 and "timeout: time limit reached during" in out
+    assert "reading and grounding" in err  # progress is shown on the way
+
+
+def test_learn_memory_limit_is_one_clear_line(sixty_blocks, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["neurips23", "symbolic-rl", "learn", *map(str, sixty_blocks),
+                                      "--out", str(tmp_path / "o"), "--memory-limit", "1"])
+    with pytest.raises(SystemExit) as e:
+        main()
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
+    assert e.value.code == 2 and len(lines) == 1 and "memory limit of 1 MB reached" in lines[0]

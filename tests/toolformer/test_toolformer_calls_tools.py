@@ -2,7 +2,6 @@
 
 import datetime as dt
 import threading
-import time
 
 import pytest
 from hypothesis import given
@@ -62,8 +61,11 @@ def test_bm25_returns_the_matching_passage_and_fails_cleanly():
 def test_execution_turns_failures_and_timeouts_into_no_result():
     release = threading.Event()
 
+    finished: list[str] = []
+
     def slow(args, doc):
-        release.wait(5)
+        release.wait(60)  # held until the test releases it (60 s only bounds a broken run)
+        finished.append("slow")
         return "late"
 
     def broken(args, doc):
@@ -74,10 +76,9 @@ def test_execution_turns_failures_and_timeouts_into_no_result():
     calls = [APICall("Calculator", "2*3"), APICall("Calculator", "2**3"), APICall("Slow", ""),
              APICall("Broken", ""), APICall("Nope", "1"), APICall("Calendar", "")]
     docs = [Document("x", dt.date(2017, 3, 9))] * len(calls)
-    t0 = time.perf_counter()
     out = execute_calls(calls, docs, tools, timeout=0.3)
+    assert finished == []  # it gave up on the slow tool instead of waiting for it
     release.set()
-    assert time.perf_counter() - t0 < 3
     assert out == ["6", None, None, None, None, "Today is Thursday, March 9, 2017."]
 
 

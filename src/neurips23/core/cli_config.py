@@ -36,6 +36,18 @@ def param(default: Any, help: str = "", **metadata: Any) -> Any:
     return dataclasses.field(default=default, metadata=meta)
 
 
+def finite(ctx: Any, option: Any, value: float | None) -> float | None:
+    """A typer callback for a float option: NaN and ±inf are refused (UserError, exit 2)."""
+    import math
+
+    from neurips23.errors import UserError
+
+    if value is not None and not math.isfinite(value):
+        raise UserError(f"{option.opts[0] if option.opts else option.name} {value}: "
+                        "expected a finite number")
+    return value
+
+
 def _option_type(tp: Any) -> tuple[Any, str]:
     """(typer-compatible type, choices text) for a field type; (None, '') if not a CLI option."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)

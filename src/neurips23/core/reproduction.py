@@ -72,6 +72,10 @@ def resolve_config(repro: Reproduction, profile: str, config_file: str | Path | 
             rule = change["_rule"]
             rule.reason = (f"OVERRIDDEN ({change['changed']}; declared: {change['declared']}). "
                            + change["declared_reason"])
+    if hasattr(cfg, "workers"):
+        from neurips23.core.seeds import worker_count
+
+        worker_count(cfg.workers)  # one rule for every method, checked before any work
     return cfg
 
 
@@ -124,19 +128,41 @@ def config_seeds(cfg: Any) -> list[int]:
 
 
 def reproduce(name: str, profile: str = "quick", config_file: str | Path | None = None,
-              overrides: Sequence[str] = (), runs_dir: str | Path = "runs") -> Path:
-    """Run one method's reproduction into runs/<method>/<run-id>/ and return that directory."""
-    from neurips23.report.records import start_run
-    from neurips23.utils import quiet_third_party, set_torch_threads
-
+              overrides: Sequence[str] = (), runs_dir: str | Path = "runs",
+              resume: str | None = None) -> Path:
+    """Run one method's reproduction into runs/<method>/<run-id>/ and return that directory;
+    `resume` names an unfinished run of the same config to continue."""
     repro = get_reproduction(name)
     cfg = resolve_config(repro, profile, config_file, overrides)
+    return run_reproduction(repro, cfg, profile, runs_dir, resume)
+
+
+def run_reproduction(repro: Reproduction, cfg: Any, profile: str, runs_dir: str | Path = "runs",
+                     resume: str | None = None) -> Path:
+    """Run `repro` on a resolved config. The run's status (running, then finished, failed or
+    interrupted) is in its folder from the start; each finished per-seed unit is saved there
+    as it comes back, and a resumed run reuses the ones saved under the same config."""
+    from neurips23.config import dump_yaml
+    from neurips23.core.units import storing_units, units_key
+    from neurips23.report.records import reopen_run, start_run, write_status
+    from neurips23.utils import quiet_third_party, set_torch_threads
+
     quiet_third_party()
     set_torch_threads()
-    run = start_run(repro.name, cfg, runs_dir, profile,
-                    finding=profile in repro.finding_profiles,
-                    provenance=run_provenance(repro, profile, cfg, config_file, overrides))
-    outcome = repro.run(cfg, run)
-    run.finish(outcome.metrics, outcome.claims, seeds=config_seeds(cfg), notes=outcome.notes,
-               tables=outcome.tables, title=repro.title)
+    finding = profile in repro.finding_profiles
+    provenance = run_provenance(repro, profile, cfg, config_file, overrides)
+    run = (reopen_run(repro.name, cfg, runs_dir, resume, profile, finding, provenance) if resume
+           else start_run(repro.name, cfg, runs_dir, profile, finding=finding,
+                          provenance=provenance))
+    try:
+        with storing_units(run.dir / "units", units_key(repro.name, dump_yaml(cfg))):
+            outcome = repro.run(cfg, run)
+        run.finish(outcome.metrics, outcome.claims, seeds=config_seeds(cfg), notes=outcome.notes,
+                   tables=outcome.tables, title=repro.title)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the CLI turns it into this)
+        write_status(run.dir, "interrupted")
+        raise
+    except BaseException as e:
+        write_status(run.dir, "failed", f"{type(e).__name__}: {str(e)[:300]}")
+        raise
     return run.dir

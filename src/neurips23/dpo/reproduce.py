@@ -70,7 +70,7 @@ class DPOConfig:
         "above", 0.0, min_n=3, reason="β weights the KL penalty (eq. 3): at the same step a "
         "smaller β must have drifted further from π_ref, so KL(smaller β) − KL(larger β) > 0 "
         "for every adjacent pair of β, paired by seed"))
-    workers: int = 1  # seeds run in parallel processes (one torch thread each)
+    workers: int = 1  # seeds in parallel processes (one torch thread each); 0 or 1: this process
 
 
 PROFILES: dict[str, dict[str, Any]] = {

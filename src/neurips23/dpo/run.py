@@ -55,12 +55,14 @@ def train_dpo(model: str, data: str | Path, cfg: DPOTrainConfig, out_dir: str | 
         ref, _ = load_model(ref_model, device=device)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    trainer = DPOTrainer(policy, tok, pairs, cfg, ref_model=ref, out_dir=out, progress=progress,
+                         source=str(data), restart=restart)
+    result = trainer.train()  # a checkpoint of another run is refused before anything is written
+    trainer.model.save_pretrained(out / ("adapter" if lora_rank else "model"))
+    tok.save_pretrained(out / ("adapter" if lora_rank else "model"))
+    # written with the model it describes, so a refused or failed run never leaves a config
+    # that contradicts the model saved beside it
     atomic_write_json(out / "dpo_config.json", {"model": model, "ref_model": ref_model,
                                                 "lora_rank": lora_rank, "load_in_4bit": load_in_4bit,
                                                 **asdict(cfg)})
-    trainer = DPOTrainer(policy, tok, pairs, cfg, ref_model=ref, out_dir=out, progress=progress,
-                         source=str(data), restart=restart)
-    result = trainer.train()
-    trainer.model.save_pretrained(out / ("adapter" if lora_rank else "model"))
-    tok.save_pretrained(out / ("adapter" if lora_rank else "model"))
     return trainer.model, result

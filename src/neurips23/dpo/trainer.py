@@ -12,6 +12,7 @@ the core trainer's (`lm.train.train_causal_lm` with a DPO loss); its settings ar
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,11 +55,12 @@ class DPOTrainConfig:
         """Raise ConfigError on a value no run could use."""
         if self.loss_type not in LOSS_TYPES:
             raise ConfigError(f"loss_type must be one of {', '.join(LOSS_TYPES)}; got {self.loss_type!r}")
-        if self.beta <= 0:
-            raise ConfigError(f"beta must be > 0, got {self.beta}")
+        if not (self.beta > 0 and math.isfinite(self.beta)):  # NaN fails every comparison
+            raise ConfigError(f"beta must be a finite number > 0, got {self.beta}")
         for name in ("steps", "batch_size", "lr", "max_length"):
-            if getattr(self.train, name) <= 0:
-                raise ConfigError(f"train.{name} must be > 0, got {getattr(self.train, name)}")
+            value = getattr(self.train, name)
+            if not (value > 0 and math.isfinite(value)):
+                raise ConfigError(f"train.{name} must be a finite number > 0, got {value}")
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ConfigError(f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
 

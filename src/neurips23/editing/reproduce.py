@@ -38,7 +38,8 @@ class EditingConfig(SweepSettings):
                        "model name/path (e.g. smollm2-135m).")
     seeds: list[int] = param([0, 1, 2], "Seeds: one synthetic world and model each (tiny); "
                              "fact sampling (real model).")
-    workers: int = param(2, "Processes (seeds for tiny, fact shards for a real model).")
+    workers: int = param(2, "Processes (seeds for tiny, fact shards for a real model); 0 or 1 "
+                         "runs them in this process.")
     n_facts: int = param(40, "Facts traced and edited per seed (tiny) or in all (real model).")
     n_neighbours: int = param(5, "Neighbourhood prompts per fact.")
     n_subjects: int = param(300, "Subjects of the synthetic world.")
@@ -203,14 +204,39 @@ def real_model_facts(model, tok, cfg: EditingConfig) -> tuple[list, int]:
     return picked, len(known)
 
 
+def _write_shared_state(path: str, facts: list, shared: Any) -> None:
+    """The facts and shared state as tensors and plain values (readable without unpickling)."""
+    import dataclasses
+
+    import torch
+
+    plain = {f.name: getattr(shared, f.name) for f in dataclasses.fields(shared)}
+    plain["names"] = dataclasses.asdict(shared.names)
+    torch.save({"facts": [dataclasses.asdict(f) for f in facts], "shared": plain}, path)
+
+
+def _read_shared_state(path: str) -> dict[str, Any]:
+    """What _write_shared_state wrote, rebuilt; loaded with weights_only (no code runs)."""
+    import torch
+
+    from neurips23.editing.experiment import Shared
+    from neurips23.editing.facts import Fact
+    from neurips23.editing.modules import LayerNames
+
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    facts = [Fact(**{k: tuple(v) if isinstance(v, list) else v for k, v in f.items()})
+             for f in state["facts"]]
+    shared = Shared(**{**state["shared"], "names": LayerNames(**state["shared"]["names"])})
+    return {"facts": facts, "shared": shared}
+
+
 def run_real_shard(cfg: EditingConfig, state_path: str, shard: int) -> dict[str, Any]:
     """One worker's share of the facts on a real model (state prepared by the parent)."""
-    import torch
 
     from neurips23.lm.models import load_model
 
     t0 = time.perf_counter()
-    state = torch.load(state_path, weights_only=False)
+    state = _read_shared_state(state_path)
     model, tok = load_model(cfg.model)
     model.requires_grad_(False)
     ids = list(range(shard, len(state["facts"]), max(1, cfg.workers)))
@@ -224,8 +250,6 @@ def run_real_shard(cfg: EditingConfig, state_path: str, shard: int) -> dict[str,
 def run_real_model(cfg: EditingConfig, run) -> tuple[list[dict], dict[str, Any]]:
     """Known facts, contexts, C and noise once in this process; the facts' sweeps in shards."""
     import tempfile
-
-    import torch
 
     from neurips23.core.seeds import map_seeds
     from neurips23.editing.experiment import model_corpus, prepare
@@ -246,7 +270,7 @@ def run_real_model(cfg: EditingConfig, run) -> tuple[list[dict], dict[str, Any]]
     del model
     with tempfile.TemporaryDirectory(prefix="neurips23-editing-") as tmp:
         path = str(Path(tmp) / "state.pt")
-        torch.save({"facts": facts, "shared": shared}, path)
+        _write_shared_state(path, facts, shared)
         shards = list(range(max(1, min(cfg.workers, len(facts)))))
         units = map_seeds(functools.partial(run_real_shard, cfg, path), shards, cfg.workers,
                           log=run.log, unit="fact shard")

@@ -88,7 +88,7 @@ def analyze(
         "tasks": {t: {"resolution_limit": ta.resolution_limit, "skipped": ta.skipped,
                       "curves": {n: c.as_dict() for n, c in ta.curves.items()}}
                   for t, ta in tasks.items()},
-    })
+    }, strict=True)  # standard JSON: a non-finite value (log p = -inf) is written as null
     console.print(f"{len(recs)} samples, {len(tasks)} task(s): wrote {out / 'analysis.json'} "
                   f"and one plot per task to {out}/")
 

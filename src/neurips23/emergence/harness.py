@@ -28,7 +28,6 @@ are listed as skipped.
 from __future__ import annotations
 
 import ast
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -37,7 +36,7 @@ from pathlib import Path
 
 from neurips23.emergence.results import SampleResult, number
 from neurips23.errors import DataError
-from neurips23.lm.data import read_jsonl
+from neurips23.lm.data import read_json, read_jsonl
 
 DATE = r"(?P<date>\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?)"
 SAMPLES_FILE = re.compile(rf"^samples_(?P<task>.+)_{DATE}\.jsonl$")
@@ -103,20 +102,32 @@ def find_runs(root: str | Path) -> list[HarnessRun]:
 
 
 def _read_run(path: Path, date: str, samples: dict[str, Path]) -> HarnessRun:
-    try:
-        res = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    res = read_json(path, "lm-eval results file")
     if not isinstance(res, dict):
         raise DataError(f"{path}: expected a JSON object (an lm-eval results file)")
-    config = res.get("config") or {}
+    config = _mapping(res, "config", path)
     name = res.get("model_name") or _model_from_args(str(config.get("model_args") or ""))
     if not name:
         raise DataError(f"{path}: names no model (no model_name, no pretrained= in model_args)")
     n = config.get("model_num_parameters")
     params = float(n) if isinstance(n, int | float) and not isinstance(n, bool) and n > 0 else None
-    return HarnessRun(path, date, str(name), params, res.get("configs") or {},
-                      res.get("higher_is_better") or {}, samples)
+    configs, better = _mapping(res, "configs", path), _mapping(res, "higher_is_better", path)
+    for key, section in (("configs", configs), ("higher_is_better", better)):
+        for task, value in section.items():
+            if not isinstance(value, dict):
+                raise DataError(f"{path}: {key}[{task!r}] should be a JSON object, got "
+                                f"{type(value).__name__}")
+    return HarnessRun(path, date, str(name), params, configs, better, samples)
+
+
+def _mapping(res: dict, key: str, path: Path) -> dict:
+    """The JSON object under `key` of a results file ({} if absent); DataError otherwise."""
+    value = res.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise DataError(f"{path}: {key!r} should be a JSON object, got {type(value).__name__}")
+    return value
 
 
 def _model_from_args(args: str) -> str:

@@ -56,7 +56,7 @@ class EmergenceConfig:
     data_seed: int = param(0, "Seed of the train/test split.")
     eval_batch_size: int = param(256, "Evaluation batch size.")
     progress: bool = param(True, "Progress bars while training (on a terminal only).")
-    workers: int = param(1, "Seeds in parallel processes (1 torch thread each).")
+    workers: int = param(1, "Seeds in parallel processes (1 torch thread each); 0 or 1 runs them in this process.")
     eval_device: str = param("cpu", "Where trained members are evaluated (cuda on a GPU box).")
     # ---- the claims: target length, rules and their settings, fixed before the run
     target_length: int = param(0, "Target length L the claims are tested at; 0 = each task's "

@@ -112,15 +112,10 @@ def read_our_jsonl(path: str | Path, sizes: Mapping[str, float] | None = None) -
 
 def read_size_file(path: str | Path) -> dict[str, float]:
     """A model → parameter-count mapping from JSON or YAML (`{"pythia-70m": 7.0e7, ...}`)."""
-    import yaml
+    from neurips23.config import read_yaml
 
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise DataError(f"{path}: not valid YAML/JSON ({e})") from None
+    data = read_yaml(path, "sizes file", DataError)  # JSON is YAML too
     if not isinstance(data, dict):
         raise DataError(f"{path}: expected a mapping of model name to parameter count")
     return {str(k): number(v, f"{path}", str(k)) for k, v in data.items()}

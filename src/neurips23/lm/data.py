@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from neurips23.errors import DataError
 
@@ -20,34 +21,74 @@ class Example:
     response: str
 
 
+def iter_jsonl(path: str | Path, what: str = "JSONL file") -> Iterator[tuple[int, Any]]:
+    """(line number, value) of each non-blank line of a JSONL file, streamed; a missing file,
+    a directory, a non-UTF-8 or invalid line, or JSON nested too deeply is a DataError naming
+    file:line. The one JSONL reader: every JSONL input goes through it."""
+    path = Path(path)
+    try:
+        f = path.open("rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: a directory, not a {what}") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read {what} ({e.strerror or e})") from None
+    with f:
+        lineno = 0
+        try:
+            for lineno, raw in enumerate(f, 1):  # noqa: B007 - lineno names a failed read too
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise DataError(f"{path}:{lineno}: not UTF-8 text (byte {e.start} of the "
+                                    f"line); is it a {what}?") from None
+                if line.strip():
+                    yield lineno, parse_json(line, f"{path}:{lineno}")
+        except IsADirectoryError:
+            raise DataError(f"{path}: a directory, not a {what}") from None
+        except OSError as e:
+            raise DataError(f"{path}:{lineno + 1}: cannot read {what} ({e.strerror or e})") from None
+
+
+def parse_json(text: str, where: str, add_line: bool = False) -> Any:
+    """json.loads with a DataError naming `where` (file:line; with `add_line`, the error's
+    own line is appended to it) for invalid or too deeply nested JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{where}{f':{e.lineno}' if add_line else ''}: not valid JSON "
+                        f"({e.msg})") from None
+    except RecursionError:
+        raise DataError(f"{where}: JSON nested too deeply") from None
+
+
+def read_json(path: str | Path, what: str = "JSON file") -> Any:
+    """A whole JSON file, read by the same rules as JSONL (errors name file:line)."""
+    from neurips23.utils import read_text_file
+
+    return parse_json(read_text_file(path, what), str(path), add_line=True)
+
+
 def read_jsonl(path: str | Path, required: Sequence[str] = (),
                types: dict[str, type] | None = None) -> list[dict]:
     """Rows of a JSONL file; a bad line raises DataError naming file, line and field.
 
     Each row keeps its 1-based line number under the key "_line" for later error messages."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
     rows = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            for field in required:
-                if field not in row:
-                    raise DataError(f"{path}:{lineno}: missing field {field!r}")
-            for field, tp in (types or {}).items():
-                if field in row and not isinstance(row[field], tp):
-                    raise DataError(f"{path}:{lineno}: field {field!r} should be {tp.__name__}, "
-                                    f"got {type(row[field]).__name__}")
-            row["_line"] = lineno
-            rows.append(row)
+    for lineno, row in iter_jsonl(path):
+        if not isinstance(row, dict):
+            raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+        for field in required:
+            if field not in row:
+                raise DataError(f"{path}:{lineno}: missing field {field!r}")
+        for field, tp in (types or {}).items():
+            if field in row and not isinstance(row[field], tp):
+                raise DataError(f"{path}:{lineno}: field {field!r} should be {tp.__name__}, "
+                                f"got {type(row[field]).__name__}")
+        row["_line"] = lineno
+        rows.append(row)
     if not rows:
         raise DataError(f"{path}: no records")
     return rows

@@ -264,6 +264,29 @@ def check_resumable(path: Path, state: dict, fingerprint: dict[str, str]) -> Non
                         "(--restart) to discard it")
 
 
+def read_checkpoint(path: Path) -> dict:
+    """A checkpoint's contents, read without unpickling code: tensors and plain Python values
+    only (`weights_only`), so a crafted file in an output folder cannot run anything."""
+    import pickle
+
+    import torch
+
+    from neurips23.errors import UserError
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, KeyError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise UserError(f"{path}: not a checkpoint this tool wrote, refused to load it "
+                        f"({first[:160]}); use another output directory, or --restart "
+                        "to discard it") from None
+    except OSError as e:
+        raise UserError(f"{path}: cannot read the checkpoint ({e.strerror or e})") from None
+    if not isinstance(state, dict) or "step" not in state:
+        raise UserError(f"{path}: not a checkpoint this tool wrote (no step recorded)")
+    return state
+
+
 def load_checkpoint(path: Path, model, opt, sched, fingerprint: dict[str, str] | None = None
                     ) -> dict:
     """Restore a checkpoint written by save_checkpoint; returns its metadata.
@@ -272,7 +295,7 @@ def load_checkpoint(path: Path, model, opt, sched, fingerprint: dict[str, str] |
     is restored."""
     import torch
 
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = read_checkpoint(path)
     if fingerprint is not None:
         check_resumable(path, state, fingerprint)
     params = dict(model.named_parameters())
@@ -449,7 +472,8 @@ def _summarize(result: TrainResult, cfg: TrainConfig, seconds: float, tokens: in
 def _log_step(result: TrainResult, step: int, lr: float, loss: float, metrics: dict) -> None:
     """Record one logged step: its loss, and lr + the loss function's metrics in `logs`."""
     result.losses.append((step, loss))
-    result.logs.append({"step": step, "lr": lr, **metrics, "loss": loss})
+    plain = {k: float(v) for k, v in metrics.items()}  # a checkpoint holds plain values only
+    result.logs.append({"step": step, "lr": float(lr), **plain, "loss": float(loss)})
 
 
 def _resume(ckpt: Path | None, model, opt, sched, fingerprint: dict[str, str],

@@ -410,13 +410,9 @@ def save_net(net: BayesNet, path: str | Path) -> Path:
 
 def read_json(path: str | Path, what: str) -> Any:
     """The JSON in `path` (a `what` file); DataError naming the file and line when it is not."""
-    from neurips23.utils import read_text_file
+    from neurips23.lm.data import read_json as read
 
-    text = read_text_file(path, what)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    return read(path, f"{what} file")
 
 
 def load_net(path: str | Path) -> BayesNet:

@@ -76,7 +76,8 @@ class LocalityConfig:
     eval_batch_size: int = param(256, "Partial samples per forward pass in the estimators.")
     n_adjacent: int = param(10, "Adjacent (trained-on) pairs whose direct MSE is reported as a "
                             "check that the model learned what it saw.")
-    workers: int = param(2, "Processes training/evaluating (world, condition) jobs in parallel.")
+    workers: int = param(2, "Processes training/evaluating (world, condition) jobs in parallel; "
+                         "0 or 1 runs them in this process.")
     marginal_ratio: float = param(1.25, "Precondition: under local training the marginal "
                                   "predictor's MSE must be at least this multiple of direct "
                                   "prediction's, or every claim is inconclusive.")
@@ -112,7 +113,7 @@ class LocalityConfig:
         if bad:
             raise ConfigError(f"conditions: {bad[0]!r} is not a training format; choose from "
                               f"{', '.join(FORMATS)}")
-        for name in ("n_vars", "n_pairs", "n_train", "block_tokens", "n_samples", "workers",
+        for name in ("n_vars", "n_pairs", "n_train", "block_tokens", "n_samples",
                      "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} = {getattr(self, name)}: must be positive")

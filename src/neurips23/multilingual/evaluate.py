@@ -10,7 +10,6 @@ run the same code path without a model.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -26,16 +25,10 @@ class ReplayBackend:
 
     def __init__(self, path: str | Path, name: str = "replay"):
         self.name, self.usage, self.path = name, Usage(), Path(path)
-        if not self.path.is_file():
-            raise DataError(f"{self.path}: file not found")
+        from neurips23.lm.data import iter_jsonl
+
         self.table: dict[str, str] = {}
-        for lineno, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{self.path}:{lineno}: not valid JSON ({e.msg})") from None
+        for lineno, row in iter_jsonl(self.path, "replay file"):
             prompt = row.get("prompt", row.get("inputs")) if isinstance(row, dict) else None
             if not isinstance(prompt, str) or not isinstance(row.get("output"), str):
                 raise DataError(f"{self.path}:{lineno}: needs string fields 'prompt' (or 'inputs') "

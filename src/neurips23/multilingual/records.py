@@ -82,20 +82,13 @@ def record_from_dict(row: dict, where: str = "record") -> Record:
 
 def read_records(path: str | Path) -> Iterator[Record]:
     """Records from a JSONL file, streamed; a bad line raises DataError with file:line."""
+    from neurips23.lm.data import iter_jsonl
+
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
     n = 0
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-            n += 1
-            yield record_from_dict(row, f"{path}:{lineno}")
+    for lineno, row in iter_jsonl(path, "records file"):
+        n += 1
+        yield record_from_dict(row, f"{path}:{lineno}")
     if n == 0:
         raise DataError(f"{path}: no records")
 

@@ -55,15 +55,10 @@ def template_fields(pattern: str, where: str) -> set[str]:
 
 def load_templates(path: str | Path | None = None) -> dict[str, dict[str, Template]]:
     """Template sets from YAML: {set id: {language: Template}}."""
-    import yaml
+    from neurips23.config import read_yaml
 
     path = Path(path or DEFAULT_TEMPLATES)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise DataError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    doc = read_yaml(path, "templates file", DataError)
     if not isinstance(doc, dict):
         raise DataError(f"{path}: expected a mapping of template sets")
     out: dict[str, dict[str, Template]] = {}

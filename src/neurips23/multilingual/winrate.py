@@ -147,11 +147,14 @@ class HumanJudge:
     name = "human"
 
     def __init__(self, path: str | Path):
+        import io
+
+        from neurips23.utils import read_text_file
+
         path = Path(path)
-        if not path.is_file():
-            raise DataError(f"{path}: file not found")
+        text = read_text_file(path, "verdicts CSV file")
         self.verdicts: dict[tuple[str, str], str] = {}
-        with path.open(encoding="utf-8", newline="") as f:
+        with io.StringIO(text, newline="") as f:
             reader = csv.DictReader(f)
             missing = {"id", "order", "verdict"} - set(reader.fieldnames or ())
             if missing:

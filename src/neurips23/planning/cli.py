@@ -9,7 +9,7 @@ from typing import Literal
 
 import typer
 
-from neurips23.core.cli_config import config_command, param
+from neurips23.core.cli_config import config_command, finite, param
 
 app = typer.Typer(help="LLM planning (PlanBench): PDDL validator, planners, instance "
                        "generators, and the autonomous / back-prompting / heuristic modes.",
@@ -41,9 +41,9 @@ def solve(domain: Path, problem: Path,
           algorithm: str = typer.Option("astar", help="astar (optimal, h_max) | gbfs (h_FF)"),
           heuristic: str = typer.Option(None, help="hmax | hff | blind (default per algorithm)"),
           time_limit: float = typer.Option(60.0, help="Seconds for the whole command: start-up, "
-                                           "reading, grounding and search."),
+                                           "reading, grounding and search.", callback=finite),
           memory_limit: float = typer.Option(None, help="Stop with an error when the process's "
-                                             "peak resident memory passes this many MB.")
+                                             "peak resident memory passes this many MB.", callback=finite)
           ) -> None:
     """Plan with our sound planners. Exit 0 solved, 1 unsolvable or out of time."""
     from neurips23.errors import UserError

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from neurips23.core.cli_config import finite
+
 app = typer.Typer(help="QLoRA (Dettmers et al., 2023): NF4 + double quantization + LoRA "
                        "finetuning of a 4-bit model.", no_args_is_help=True)
 
@@ -14,7 +16,7 @@ app = typer.Typer(help="QLoRA (Dettmers et al., 2023): NF4 + double quantization
 def memory(
     model: str = typer.Option(..., help="Local model dir / config.json, tiny size name, or hub name."),
     rank: int = typer.Option(64, help="LoRA rank."),
-    gpu_gb: float = typer.Option(None, "--gpu-gb", help="Say whether the finetune fits in X GB."),
+    gpu_gb: float = typer.Option(None, "--gpu-gb", help="Say whether the finetune fits in X GB.", callback=finite),
     seq_len: int = typer.Option(512, help="Sequence length (for the rough activation estimate)."),
     batch_size: int = typer.Option(1, help="Batch size (for the rough activation estimate)."),
 ) -> None:
@@ -39,12 +41,15 @@ def finetune(
     weights: str = typer.Option("nf4", help="Frozen base storage: nf4 | fp4 | bf16 | fp32."),
     double_quant: bool = typer.Option(True, help="Double quantization of the constants."),
     compute_dtype: str = typer.Option("bfloat16", help="bfloat16 | float16 | float32."),
-    rank: int = typer.Option(64), alpha: float = typer.Option(16.0),
-    dropout: float = typer.Option(0.0, help="0.1 for <=13B models in the paper."),
+    rank: int = typer.Option(64), alpha: float = typer.Option(16.0, callback=finite),
+    dropout: float = typer.Option(0.0, help="0.1 for <=13B models in the paper.", callback=finite),
     steps: int = typer.Option(200), batch_size: int = typer.Option(16),
-    lr: float = typer.Option(2e-4), max_length: int = typer.Option(256),
-    max_grad_norm: float = typer.Option(0.3), warmup_ratio: float = typer.Option(0.03),
+    lr: float = typer.Option(2e-4, callback=finite), max_length: int = typer.Option(256),
+    max_grad_norm: float = typer.Option(0.3, callback=finite),
+    warmup_ratio: float = typer.Option(0.03, callback=finite),
     gradient_checkpointing: bool = typer.Option(False),
+    checkpoint_every: int = typer.Option(50, help="Write out/checkpoint.pt every N steps; a rerun "
+                                         "with the same settings resumes from it (0: never)."),
     seed: int = typer.Option(0), device: str = typer.Option(None, help="cpu, cuda, cuda:1, ..."),
     restart: bool = typer.Option(False, "--restart", help="Discard a checkpoint in --out left by "
                                  "another run (by default it is an error)."),
@@ -59,7 +64,7 @@ def finetune(
                       rank=rank, alpha=alpha, dropout=dropout, steps=steps, batch_size=batch_size,
                       lr=lr, max_length=max_length, max_grad_norm=max_grad_norm,
                       warmup_ratio=warmup_ratio, gradient_checkpointing=gradient_checkpointing,
-                      seed=seed)
+                      seed=seed, checkpoint_every=checkpoint_every)
     tok = _tokenizer(model)
     examples = read_training_data(data, tok, max_length)
     _, _, result = run_finetune(model, examples, cfg, out_dir=out, device=device, restart=restart)

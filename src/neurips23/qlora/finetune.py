@@ -38,6 +38,7 @@ class FinetuneConfig:
     gradient_checkpointing: bool = False
     seed: int = 0
     log_every: int = 10
+    checkpoint_every: int = 50  # steps between checkpoints in out_dir (a rerun resumes); 0: none
     # "auto": bitsandbytes' paged AdamW (the official recipe's paged_adamw_32bit) when the model
     # sits on a CUDA device, where paging rides out memory spikes; torch's AdamW elsewhere.
     optimizer: str = "auto"  # auto | adamw | paged_adamw
@@ -47,6 +48,8 @@ class FinetuneConfig:
         for name in ("rank", "steps", "batch_size", "max_length"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be at least 1")
+        if self.checkpoint_every < 0:
+            raise ConfigError(f"checkpoint_every={self.checkpoint_every!r}: must be 0 (none) or more")
         if not self.lr > 0:
             raise ConfigError(f"lr={self.lr!r}: must be positive")
         if not 0 <= self.dropout < 1:
@@ -76,6 +79,7 @@ def train_config(cfg: FinetuneConfig):
                        weight_decay=cfg.weight_decay, adam_beta2=0.999,
                        warmup_ratio=cfg.warmup_ratio, schedule=cfg.schedule,
                        max_grad_norm=cfg.max_grad_norm, seed=cfg.seed, log_every=cfg.log_every,
+                       checkpoint_every=cfg.checkpoint_every,
                        group_by_length=cfg.group_by_length, max_length=cfg.max_length)
 
 
@@ -147,11 +151,16 @@ def finetune(model_name: str | Path, train_examples, cfg: FinetuneConfig, out_di
                              out_dir=out_dir, eval=eval_examples,
                              params=trainable_parameters(model), progress=progress,
                              make_optimizer=make_optimizer_factory(cfg, on),
-                             objective={"recipe": asdict(cfg), "base": str(model_name)},
+                             objective={"recipe": _recipe(cfg), "base": str(model_name)},
                              restart=restart)
     if out_dir is not None:
         save_adapter(model, tok, cfg, model_name, Path(out_dir))
     return model, tok, result
+
+
+def _recipe(cfg: FinetuneConfig) -> dict:
+    """The recipe's settings that change what is trained (not how often to log or checkpoint)."""
+    return {k: v for k, v in asdict(cfg).items() if k not in ("log_every", "checkpoint_every")}
 
 
 def save_adapter(model, tokenizer, cfg: FinetuneConfig, base: str | Path, out_dir: Path) -> Path:

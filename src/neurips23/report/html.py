@@ -80,6 +80,30 @@ def _method_html(rs: list[dict]) -> list[str]:
     return out
 
 
+def run_plot_files(r: dict) -> list[tuple[str, Path]]:
+    """(name, file) of each plot a run names that is a file inside its own folder; any other
+    name (`../../secret.txt`, an absolute path, a link out of the folder) gets a warning line
+    on stderr and is skipped, so a results.json cannot pull other files into the report."""
+    import sys
+
+    run_dir = Path(r["dir"]).resolve()
+    out = []
+    for name in r.get("plots", []) or []:
+        path = (run_dir / str(name)).resolve()
+        if not path.is_relative_to(run_dir) or path == run_dir:
+            print(f"warning: {r['dir']}/results.json: plot {str(name)!r} is outside the run's "
+                  "folder; skipped", file=sys.stderr)
+        elif path.is_file():
+            out.append((str(name), path))
+    return out
+
+
+def _plots_html(r: dict) -> list[str]:
+    """The run's plots, embedded as data URLs."""
+    return [f"<img alt='{html.escape(name)}' src='data:image/png;base64,"
+            f"{base64.b64encode(path.read_bytes()).decode()}'>" for name, path in run_plot_files(r)]
+
+
 def _run_html(r: dict, open_: bool) -> str:
     parts = [f"<details{' open' if open_ else ''}><summary><b>{html.escape(r['run_id'])}</b> "
              f"<span class=meta>profile {html.escape(str(r.get('profile')))}, "
@@ -101,11 +125,7 @@ def _run_html(r: dict, open_: bool) -> str:
         parts.append(f"<p>{html.escape(r['notes'])}</p>")
     for name, rows in (r.get("tables") or {}).items():
         parts.append(_table_html(name, rows))
-    for name in r.get("plots", []):
-        png = Path(r["dir"]) / name
-        if png.exists():
-            data = base64.b64encode(png.read_bytes()).decode()
-            parts.append(f"<img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>")
+    parts += _plots_html(r)
     rows = _scalars(r.get("metrics", {}))
     if rows:
         parts.append("<details><summary>metrics</summary><table>")
@@ -127,6 +147,22 @@ def _summary_entry(r: dict) -> dict:
                        for c in r.get("claims", [])], "dir": r["dir"]}
 
 
+def _unfinished_html(runs_dir: str | Path) -> list[str]:
+    """A list of the runs that have no results (running, failed or interrupted)."""
+    from neurips23.report.records import load_unfinished
+
+    rows = load_unfinished(runs_dir)
+    if not rows:
+        return []
+    items = "".join(f"<li><code>{html.escape(r['method'])}/{html.escape(r['run_id'])}</code>: "
+                    f"{html.escape(r['status'])}"
+                    f"{' (' + html.escape(r['error']) + ')' if r['error'] else ''}</li>"
+                    for r in rows)
+    return [f"<h2>Unfinished runs</h2><p class=sub>No results: these runs are still running, "
+            f"failed or were interrupted (resume one with <code>neurips23 reproduce METHOD "
+            f"--resume RUN_ID</code>).</p><ul>{items}</ul>"]
+
+
 def build_report(runs_dir: str | Path = "runs", out_dir: str | Path = "report") -> Path:
     """Write report/index.html and report/summary.json from every finished run."""
     runs = load_runs(runs_dir)
@@ -138,6 +174,7 @@ def build_report(runs_dir: str | Path = "runs", out_dir: str | Path = "report") 
             "For each method: the paper's claim beside our measured figure, newest run first.</p>"]
     if not runs:
         body.append("<p>No finished runs yet: run <code>neurips23 reproduce</code>.</p>")
+    body += _unfinished_html(runs_dir)
     summary = {}
     for method in sorted(by_method):
         rs = sorted(by_method[method], key=lambda r: r.get("finished", ""), reverse=True)

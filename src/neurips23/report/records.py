@@ -19,7 +19,8 @@ from neurips23.utils import (
     package_versions,
 )
 
-__all__ = ["Claim", "Run", "load_runs", "start_run"]
+__all__ = ["Claim", "Run", "load_runs", "load_unfinished", "reopen_run", "run_status",
+           "start_run", "write_status"]
 
 
 class Run:
@@ -49,6 +50,7 @@ class Run:
         self.plots: list[str] = []
         atomic_write_text(self.dir / "config.resolved.yaml", _provenance_header(self.provenance)
                           + (dump_yaml(config) if config else "{}\n"))
+        write_status(self.dir, "running")
 
     def log(self, message: str) -> None:
         """A progress line on stderr (the run's console), prefixed with the elapsed time."""
@@ -91,6 +93,7 @@ class Run:
         }
         path = self.dir / "results.json"
         atomic_write_json(path, results)
+        write_status(self.dir, "finished")
         return path
 
 
@@ -128,3 +131,91 @@ def load_runs(runs_dir: str | Path = Path("runs")) -> list[dict]:
         r["dir"] = str(path.parent)
         out.append(r)
     return out
+
+
+# ---------------------------------------------------------------- run status and resume
+
+STATUS_FILE = "status.json"
+STATUSES = ("running", "finished", "failed", "interrupted")
+
+
+def write_status(run_dir: str | Path, status: str, error: str = "") -> None:
+    """Record a run's status (running | finished | failed | interrupted) in status.json,
+    atomically, with the process that ran it (so a killed run reads as interrupted)."""
+    import os
+    import socket
+
+    assert status in STATUSES, status
+    record = {"status": status, "pid": os.getpid(), "host": socket.gethostname(),
+              "updated": datetime.now(UTC).isoformat(timespec="seconds")}
+    if error:
+        record["error"] = error
+    atomic_write_json(Path(run_dir) / STATUS_FILE, record)
+
+
+def run_status(run_dir: str | Path) -> dict:
+    """A run's status record; a run left "running" by a process that is gone (killed with
+    SIGKILL, a lost machine) reads as interrupted."""
+    import os
+    import socket
+
+    run_dir = Path(run_dir)
+    try:
+        record = json.loads((run_dir / STATUS_FILE).read_text(encoding="utf-8"))
+        if not isinstance(record, dict) or record.get("status") not in STATUSES:
+            raise ValueError("not a status record")
+    except (OSError, ValueError):
+        done = (run_dir / "results.json").exists()
+        return {"status": "finished" if done else "interrupted",
+                "error": "" if done else "no status recorded"}
+    if record["status"] == "running" and record.get("host") == socket.gethostname():
+        try:
+            os.kill(int(record.get("pid", 0)), 0)
+        except ProcessLookupError:
+            record = {**record, "status": "interrupted", "error": "its process is gone"}
+        except (PermissionError, ValueError, OverflowError):
+            pass
+    return record
+
+
+def load_unfinished(runs_dir: str | Path = Path("runs")) -> list[dict]:
+    """Every run folder without results.json: method, run_id, dir and status (running,
+    failed or interrupted), oldest first per method."""
+    out = []
+    for config in sorted(Path(runs_dir).glob("*/*/config.resolved.yaml")):
+        run_dir = config.parent
+        if (run_dir / "results.json").exists():
+            continue
+        record = run_status(run_dir)
+        out.append({"method": run_dir.parent.name, "run_id": run_dir.name, "dir": str(run_dir),
+                    "status": record["status"], "error": record.get("error", ""),
+                    "updated": record.get("updated", "")})
+    return out
+
+
+def reopen_run(method: str, config: Any, runs_dir: str | Path, run_id: str,
+               profile: str | None, finding: bool = True, provenance: dict | None = None) -> Run:
+    """The unfinished run `run_id` of `method`, to resume: its config must be this one
+    (UserError naming what to do otherwise); its status goes back to running."""
+    from neurips23.errors import UserError
+
+    run_dir = Path(runs_dir) / method / run_id
+    if "/" in run_id or run_id in ("", ".", "..") or not (run_dir / "config.resolved.yaml").is_file():
+        raise UserError(f"--resume {run_id}: no run of {method} under {Path(runs_dir) / method}")
+    if (run_dir / "results.json").exists():
+        raise UserError(f"--resume {run_id}: that run finished ({run_dir / 'results.json'})")
+    record = run_status(run_dir)
+    if record["status"] == "running":
+        raise UserError(f"--resume {run_id}: that run is still running (pid {record.get('pid')})")
+    started = (run_dir / "config.resolved.yaml").read_text(encoding="utf-8")
+    provenance = provenance or {}
+    if started != _provenance_header(provenance) + (dump_yaml(config) if config else "{}\n"):
+        raise UserError(f"--resume {run_id}: it was started with another config "
+                        f"({run_dir / 'config.resolved.yaml'}); give the same profile, "
+                        "--config and --set, or start a new run")
+    run = Run.__new__(Run)
+    run.method, run.profile, run.finding, run.dir, run.id = method, profile, finding, run_dir, run_id
+    run.t0, run.commit, run.plots = time.time(), git_commit(), []
+    run.dirty, run.provenance = git_dirty(), provenance
+    write_status(run_dir, "running")
+    return run

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from neurips23.core.cli_config import finite
+
 app = typer.Typer(help="Optimistic exploration with symbolic model estimates (Sreedharan & Katz "
                        "2023): treat a PDDL domain + problem as a hidden simulator, learn an "
                        "optimistic action model by planning, find a goal-reaching plan.",
@@ -35,24 +37,73 @@ def learn(domain: Path = typer.Argument(..., help="Ground-truth PDDL domain (hid
                                       "forbiditerative (if installed)"),
           probe: bool = typer.Option(True, "--probe/--no-probe", help="Try every action in "
                                      "every state a failed plan visited (the official "
-                                     "learners' test_all_actions; each try is an interaction).")
-          ) -> None:
-    """Explore until a plan reaches the goal. Exit 0 found, 1 not within the budget, 2 bad input."""
+                                     "learners' test_all_actions; each try is an interaction)."),
+          time_limit: float = typer.Option(600.0, help="Seconds for the whole command: start-up, "
+                                           "reading, grounding and exploration.",
+                                           callback=finite),
+          memory_limit: float = typer.Option(None, help="Stop with an error when the process's "
+                                             "peak resident memory passes this many MB.",
+                                             callback=finite)) -> None:
+    """Explore until a plan reaches the goal. Exit 0 found, 1 not within the budget or the time
+    limit, 2 bad input."""
     from neurips23.errors import UserError
+    from neurips23.planning.limits import Limits, OutOfTime, process_age
     from neurips23.symbolic_rl.explore import make_planner, optimistic_exploration
     from neurips23.symbolic_rl.model import OptimisticModel
-    from neurips23.symbolic_rl.pddl_writer import learned_domain_pddl
     from neurips23.symbolic_rl.simulator import load_simulator
-    from neurips23.utils import atomic_write_text
 
     _check_positive("budget", budget)
     _check_positive("k", k)
     if planner not in ("kshortest", "forbiditerative"):
         raise UserError(f"--planner {planner!r}: choose kshortest or forbiditerative")
-    sim = load_simulator(domain, problem)
-    model = OptimisticModel(sim.spec, lifted=lifted)
-    res = optimistic_exploration(sim, model, make_planner(planner, sim.spec, seed), k, budget,
-                                 probe=probe)
+    if time_limit <= 0 or (memory_limit is not None and memory_limit <= 0):
+        raise UserError("--time-limit and --memory-limit must be positive")
+    limits = Limits.start(time_limit, memory_limit, already_spent=process_age())
+    progress = ProgressLine()
+    try:
+        progress.say(f"reading and grounding {problem}")
+        sim = load_simulator(domain, problem, limits)
+        progress.say(f"grounded {len(sim.spec.actions)} actions; exploring")
+        model = OptimisticModel(sim.spec, lifted=lifted)
+        res = optimistic_exploration(sim, model, make_planner(planner, sim.spec, seed,
+                                                              limits=limits),
+                                     k, budget, limits=limits, progress=progress.round,
+                                     probe=probe)
+    except OutOfTime as e:
+        typer.echo(f"timeout: {e} ({time_limit:g} s)")
+        raise typer.Exit(1) from None
+    _write_learned(sim, model, res, out, budget)
+
+
+PROGRESS_SECONDS = 5.0
+"""Least seconds between two progress lines (a run shorter than this prints none)."""
+
+
+class ProgressLine:
+    """Progress on stderr for long runs: at most one line per PROGRESS_SECONDS."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.t0 = self.last = time.perf_counter()
+
+    def say(self, message: str) -> None:
+        import time
+
+        now = time.perf_counter()
+        if now - self.last >= PROGRESS_SECONDS:
+            self.last = now
+            typer.echo(f"{now - self.t0:6.0f}s {message}", err=True)
+
+    def round(self, iteration: int, interactions: int) -> None:
+        self.say(f"round {iteration}: {interactions} interactions")
+
+
+def _write_learned(sim, model, res, out: Path, budget: int) -> None:
+    """plan.txt and the learned model in `out`; exit 0 with a plan, 1 without."""
+    from neurips23.symbolic_rl.pddl_writer import learned_domain_pddl
+    from neurips23.utils import atomic_write_text
+
     out.mkdir(parents=True, exist_ok=True)
     dom_text, prob_text = learned_domain_pddl(model)
     atomic_write_text(out / "learned-domain.pddl", dom_text)

@@ -41,14 +41,14 @@ class ExplorationResult:
 
 
 def make_planner(name: str, spec, seed: int = 0, max_expansions: int = 20_000,
-                 heuristic: str = "hadd") -> Planner:
+                 heuristic: str = "hadd", limits=None) -> Planner:
     """The planner `name` ('kshortest' or 'forbiditerative'); ties broken by a seeded action
     order (the runs of one problem differ only in this order)."""
     order = list(range(len(spec.actions)))
     random.Random(seed).shuffle(order)
     if name == "kshortest":
         return lambda view, init, goal, k: k_shortest_plans(view, init, goal, k, order,
-                                                            max_expansions, heuristic)
+                                                            max_expansions, heuristic, limits)
     if name == "forbiditerative":
         return lambda view, init, goal, k: forbiditerative_plans(view, init, goal, k, spec)
     from neurips23.errors import ConfigError
@@ -105,14 +105,20 @@ def probe_all_actions(sim: Simulator, model: OptimisticModel, plan: list[int],
 
 def optimistic_exploration(sim: Simulator, model: OptimisticModel, planner: Planner,
                            k: int = 10, budget: int = 100_000,
-                           log: Callable[[str], object] | None = None,
+                           log: Callable[[str], object] | None = None, limits=None,
+                           progress: Callable[[int, int], object] | None = None,
                            probe: bool = True) -> ExplorationResult:
     """Algorithm 1: explore with k plans per round on the optimistic model until the goal,
-    probing every action along each failed plan's states (`probe`, on as in the paper's runs)."""
+    probing every action along each failed plan's states (`probe`, on as in the paper's runs).
+
+    `limits` (planning.limits.Limits) are checked every round (OutOfTime / OutOfMemory);
+    `progress(round, interactions)` is called after every round."""
     t0 = time.perf_counter()
     spec = sim.spec
     res = ExplorationResult(False, [], 0, 0, 0, "budget")
     while sim.interactions < budget:
+        if limits is not None:
+            limits.check("exploration")
         out = planner(model.planning_view(), spec.init, spec.goal, k)
         res.planner_calls += 1
         if not out.plans:
@@ -131,6 +137,8 @@ def optimistic_exploration(sim: Simulator, model: OptimisticModel, planner: Plan
                 return res
             if run.spent or (probe and probe_all_actions(sim, model, plan, run.states, budget)):
                 break
+        if progress is not None:
+            progress(res.iterations, sim.interactions)
         if log and res.iterations % 10 == 0:
             log(f"round {res.iterations}: {sim.interactions} interactions")
     res.interactions = sim.interactions

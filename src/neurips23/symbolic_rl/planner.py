@@ -114,10 +114,11 @@ HEURISTICS = ("hadd", "hmax")
 
 def k_shortest_plans(view: PlanningView, init: int, goal: int, k: int = 10,
                      order: Sequence[int] | None = None, max_expansions: int = 20_000,
-                     heuristic: str = "hadd") -> PlannerResult:
+                     heuristic: str = "hadd", limits=None) -> PlannerResult:
     """Up to k loop-free plans, distinct as action multisets, by A* (f = g + h) with each state
     expanded up to k times. With h_max they are the k shortest; with h_add (default) a search
-    that is far cheaper on the optimistic model and finds near-shortest plans."""
+    that is far cheaper on the optimistic model and finds near-shortest plans. `limits`
+    (planning.limits.Limits) are checked as it expands: OutOfTime / OutOfMemory past them."""
     order = list(range(len(view.hyps))) if order is None else list(order)
     copies = action_copies(view, order)
     res = PlannerResult()
@@ -148,6 +149,8 @@ def k_shortest_plans(view: PlanningView, init: int, goal: int, k: int = 10,
             res.plans.append(plan)
             continue
         res.expanded += 1
+        if limits is not None and res.expanded % 64 == 0:
+            limits.check("planning on the optimistic model")
         if res.expanded > max_expansions:
             res.status = "limit"
             return res

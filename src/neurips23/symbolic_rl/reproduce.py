@@ -50,7 +50,7 @@ class SymbolicRLConfig:
     zero_shot_goals: int = param(10, "Held-out goals per task and seed.")
     transfer_source: str = param("blocksworld-4-1", "Task the transferred lifted model learns on.")
     transfer_target: str = param("blocksworld-5-1", "Task with more objects it transfers to.")
-    workers: int = param(2, "Worker processes.")
+    workers: int = param(2, "Worker processes; 0 or 1 runs them in this process.")
     vs_qlearning: Rule = field(default_factory=lambda: Rule(
         "below", math.log10(0.2), min_n=3, reason="log10 of (lifted / Q-learning) interactions "
         "per seed, t-interval over seeds, on every task: the whole interval below log10(0.2), "
@@ -93,8 +93,8 @@ class SymbolicRLConfig:
                               "against them)")
         if not set(self.zero_shot_tasks) <= set(self.tasks):
             raise ConfigError("zero_shot_tasks must be among tasks")
-        if not self.seeds or self.budget < 1 or self.workers < 1 or self.zero_shot_goals < 1:
-            raise ConfigError("seeds must be non-empty; budget, workers and zero_shot_goals "
+        if not self.seeds or self.budget < 1 or self.zero_shot_goals < 1:
+            raise ConfigError("seeds must be non-empty; budget and zero_shot_goals "
                               "must be at least 1")
 
 

@@ -107,11 +107,11 @@ def propositions(domain, problem) -> list[Atom]:
 class Simulator:
     """A resettable black-box STRIPS simulator; `interactions` counts every step."""
 
-    def __init__(self, domain, problem):
+    def __init__(self, domain, problem, limits=None):
         from neurips23.planning.task import ground
 
         props = propositions(domain, problem)
-        gtask = ground(domain, problem)
+        gtask = ground(domain, problem, limits)  # `limits` (planning.limits) bound grounding
         actions = [(ga.name, tuple(ga.args)) for ga in gtask.actions]
         self.spec = TaskSpec(
             domain_name=domain.name, problem_name=problem.name, types=dict(domain.types),
@@ -153,12 +153,13 @@ class Simulator:
         return self._pre, self._add, self._del
 
 
-def load_simulator(domain_path: str | Path, problem_path: str | Path) -> Simulator:
-    """A simulator from a domain and a problem file (reader errors name file:line:column)."""
+def load_simulator(domain_path: str | Path, problem_path: str | Path, limits=None) -> Simulator:
+    """A simulator from a domain and a problem file (reader errors name file:line:column);
+    `limits` (planning.limits.Limits) bound its grounding in time and memory."""
     from neurips23.planning.pddl import load_domain, load_problem
 
     domain = load_domain(domain_path)
-    return Simulator(domain, load_problem(problem_path, domain))
+    return Simulator(domain, load_problem(problem_path, domain), limits)
 
 
 def simulator_from_text(domain_text: str, problem_text: str, source: str = "<pddl>") -> Simulator:

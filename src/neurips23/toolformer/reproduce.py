@@ -53,7 +53,7 @@ class ToolformerConfig:
     """The reproduction: data sizes, models, the pipeline's thresholds, and each claim's rule."""
 
     seeds: list[int] = param([0, 1, 2], "Independent replications (a model pretrained per seed).")
-    workers: int = param(2, "Seeds run in parallel processes.")
+    workers: int = param(2, "Seeds run in parallel processes; 0 or 1 runs them in this process.")
     size: str = param("micro", "Tiny model size (lm.models.TINY_CONFIGS).")
     n_pretrain: int = param(6000, "Synthetic texts in pretraining (arithmetic/calendar/filler).")
     seed_calls: int = param(50, "Hand-made texts with a call per tool in pretraining: the stand-in "

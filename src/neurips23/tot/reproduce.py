@@ -58,7 +58,7 @@ class ToTConfig:
     auroc_states: int = param(600, "Held-out states scored for the evaluator's AUROC.")
     n_boot: int = param(2000, "Bootstrap resamples for intervals.")
     device: str = param("", "cpu | cuda (default: cuda when available).")
-    workers: int = param(1, "Seeds run in parallel processes.")
+    workers: int = param(1, "Seeds run in parallel processes; 0 or 1 runs them in this process.")
     learned_min: float = param(0.05, "Precondition of every comparison: CoT pass@1 at least "
                                      "this (a model that solves nothing alone shows nothing).")
     beats_cot_sc: Rule = _rule(

@@ -10,10 +10,13 @@ from neurips23.errors import DataError, UserError
 
 def read_puzzle_file(path: str | Path) -> list[tuple[int, ...]]:
     """The puzzles of a 24.csv file in file order (rank order in the paper's file)."""
+    import io
+
+    from neurips23.utils import read_text_file
+
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: puzzle file not found")
-    with path.open(newline="", encoding="utf-8") as fh:
+    text = read_text_file(path, "puzzle file")
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames is None or "Puzzles" not in reader.fieldnames:
             raise DataError(f"{path}:1: no 'Puzzles' column (columns: {reader.fieldnames})")
