@@ -134,14 +134,16 @@ def reproduce(name: str, profile: str = "quick", config_file: str | Path | None 
     `resume` names an unfinished run of the same config to continue."""
     repro = get_reproduction(name)
     cfg = resolve_config(repro, profile, config_file, overrides)
-    return run_reproduction(repro, cfg, profile, runs_dir, resume)
+    return run_reproduction(repro, cfg, profile, runs_dir, resume, config_file, overrides)
 
 
 def run_reproduction(repro: Reproduction, cfg: Any, profile: str, runs_dir: str | Path = "runs",
-                     resume: str | None = None) -> Path:
-    """Run `repro` on a resolved config. The run's status (running, then finished, failed or
-    interrupted) is in its folder from the start; each finished per-seed unit is saved there
-    as it comes back, and a resumed run reuses the ones saved under the same config."""
+                     resume: str | None = None, config_file: str | Path | None = None,
+                     overrides: Sequence[str] = ()) -> Path:
+    """Run `repro` on a resolved config (`config_file` and `overrides`: how it departs from the
+    profile, for the record). The run's status (running, then finished, failed or interrupted)
+    is in its folder from the start; each finished per-seed unit is saved there as it comes
+    back, and a resumed run reuses the ones saved under the same config."""
     from neurips23.config import dump_yaml
     from neurips23.core.units import storing_units, units_key
     from neurips23.report.records import reopen_run, start_run, write_status
