@@ -45,7 +45,7 @@ def test_validate_exit_codes(instances, monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "plan", "validate", d, broken, plan)
     assert code == 2 and "broken.pddl:2:3: '(' is never closed" in err
     code, _, err = run(monkeypatch, capsys, "plan", "validate", d, p, instances / "nope.plan")
-    assert code == 2 and "nope.plan: cannot read plan file" in err
+    assert code == 2 and "nope.plan: plan file not found" in err
 
 
 def test_solve_and_bad_options(instances, monkeypatch, capsys):
