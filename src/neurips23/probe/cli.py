@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import typer
@@ -16,11 +17,8 @@ _commands = typer.Typer()
 
 def probe(cfg: ProbeConfig) -> None:
     """Run every probe (or --only / --skip some) on one model; writes <out>/<model>/card.html."""
-    import click
     from rich.console import Console
 
-    if click.get_current_context().invoked_subcommand:  # `probe compare ...`
-        return
     from neurips23.probe.run import probe_model
     from neurips23.utils import set_torch_threads
 
@@ -31,8 +29,25 @@ def probe(cfg: ProbeConfig) -> None:
     err.print(f"card: {out / 'card.html'}")
 
 
+def _group_callback(command):
+    """`command` (options from ProbeConfig) as the group's callback: it runs when no
+    subcommand is named, so `neurips23 probe --model M` probes and `probe compare` compares."""
+    params = list(inspect.signature(command).parameters.values())
+
+    def callback(ctx: typer.Context, **kwargs):
+        if ctx.invoked_subcommand is None:
+            command(**kwargs)
+
+    callback.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                           annotation=typer.Context)] + params)
+    callback.__doc__ = command.__doc__
+    return callback
+
+
 config_command(_commands, ProbeConfig, name="probe")(probe)
-app.callback(invoke_without_command=True)(_commands.registered_commands[0].callback)
+app.callback(invoke_without_command=True)(
+    _group_callback(_commands.registered_commands[0].callback))
 
 
 def _print_card(path: Path) -> None:
