@@ -54,9 +54,16 @@ def _probe_html(p: dict) -> str:
 
 def card_html(card: dict) -> str:
     """One model's card: a summary table of every probe, then each probe's claims."""
-    summary = ["<table><tr><th>Probe</th><th>This model</th></tr>"]
+    summary = ["<table><tr><th>Probe</th><th>This model</th><th>Claim</th><th>Claim verdict</th>"
+               "</tr>"]
     for p in card["probes"]:
-        summary.append(f"<tr><td>{html.escape(p['probe'])}</td>{_verdict_cell(p['verdict'])}</tr>")
+        parts = p["claims"] or [{"statistic": p.get("reason", ""), "verdict": p["verdict"]}]
+        span = f" rowspan={len(parts)}" if len(parts) > 1 else ""
+        first = (f"<td{span}>{html.escape(p['probe'])}</td>"
+                 + _verdict_cell(p["verdict"]).replace("<td", f"<td{span}", 1))
+        for i, c in enumerate(parts):
+            summary.append(f"<tr>{first if i == 0 else ''}<td>{html.escape(c['statistic'])}</td>"
+                           f"{_verdict_cell(c['verdict'])}</tr>")
     summary.append("</table>")
     head = (f"<h1>{html.escape(card['model'])}</h1><p class=sub>backend {html.escape(card['backend'])}"
             f"; open weights: {'yes' if card['open_weights'] else 'no'}; log-probs: "

@@ -55,13 +55,15 @@ def _print_card(path: Path) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from neurips23.probe.base import card_verdict
     from neurips23.probe.card import read_card
 
     card = read_card(path)
     t = Table("probe", "this model", "measured", show_lines=True,
               title=f"{card['model']} ({card['budget']} budget)")
     for p in card["probes"]:
-        measured_text = p.get("reason") or "; ".join(c["ours"] for c in p["claims"])
+        measured_text = p.get("reason") or "\n".join(
+            f"{c['ours']} -> {card_verdict(c['verdict'])}" for c in p["claims"])
         t.add_row(p["probe"], p["says"], escape(measured_text))
     Console().print(t)
 
