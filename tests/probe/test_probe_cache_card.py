@@ -146,3 +146,32 @@ def test_probe_command_on_a_saved_tiny_model(tmp_path):
     assert (card_dir / "card.html").exists()
     bad = CliRunner().invoke(app, ["probe", "--only", "nope", "--out", str(tmp_path / "o2")])
     assert bad.exit_code != 0 and "not a probe" in str(bad.exception)
+
+
+def test_fingerprints_follow_config_and_weight_files(tmp_path):
+    from neurips23.probe.subject import endpoint_fingerprint, local_fingerprint
+
+    (tmp_path / "config.json").write_text('{"hidden_size": 8}')
+    (tmp_path / "model.safetensors").write_bytes(b"x" * 10)
+    (tmp_path / "notes.txt").write_text("not a weight file")
+    first = local_fingerprint(tmp_path)
+    (tmp_path / "notes.txt").write_text("edited notes do not matter")
+    assert local_fingerprint(tmp_path) == first
+    (tmp_path / "model.safetensors").write_bytes(b"x" * 11)
+    second = local_fingerprint(tmp_path)
+    (tmp_path / "config.json").write_text('{"hidden_size": 16}')
+    assert len({first, second, local_fingerprint(tmp_path)}) == 3
+    assert endpoint_fingerprint("http://h:1/v1/", "m") == endpoint_fingerprint("http://h:1/v1", "m")
+    assert endpoint_fingerprint("http://h:1/v1", "m") != endpoint_fingerprint("http://h:1/v1", "n")
+
+
+def test_logprob_support_is_probed_not_assumed():
+    from neurips23.errors import BackendError
+    from neurips23.probe.subject import endpoint_has_logprobs
+
+    class ChatOnly(CountingLM):
+        def score(self, prompts, continuations):
+            raise BackendError("this endpoint cannot score text")
+
+    assert endpoint_has_logprobs(CountingLM()) is True
+    assert endpoint_has_logprobs(ChatOnly()) is False
