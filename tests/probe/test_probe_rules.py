@@ -230,3 +230,9 @@ def test_editing_does_not_apply_to_an_endpoint():
 
     reason = editing.applies(Subject(lm=None, label="x", backend="openai", fingerprint="e"))
     assert reason and "needs weights" in reason
+
+
+def test_editing_peak_layer_skips_undefined_effects():
+    nan = float("nan")
+    assert editing.peak_layer({0: 0.1, 6: 0.7, 12: nan}, [0, 6, 12]) == 6
+    assert editing.peak_layer({0: nan, 6: nan, 12: nan}, [0, 6, 12]) == 6   # the middle one

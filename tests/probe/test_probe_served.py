@@ -2,9 +2,9 @@
 with the model in process (hf backend) and through `neurips23 serve` (openai backend at
 127.0.0.1); the editing probe runs in process and does not apply to the endpoint.
 
-The tiny model is untrained (random weights): its outputs are arbitrary text, which is what
-makes equal numbers on both paths a test of the probes' plumbing rather than of one lucky
-answer. Sampling probes run greedy here (temperature 0), since a server batches requests
+The tiny model is untrained (random weights, scaled up so its greedy text varies): its outputs
+are arbitrary text, which is what makes equal numbers on both paths a test of the probes'
+plumbing rather than of one lucky answer. Sampling probes run greedy here (temperature 0), since a server batches requests
 differently and sampled tokens then differ by design."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import string
 from pathlib import Path
 
 import pytest
+import torch
 
 from neurips23.probe.config import (
     Budget,
@@ -44,6 +45,9 @@ def tiny_dir(tmp_path_factory) -> Path:
 
     tok = build_char_tokenizer(string.ascii_letters + string.digits + string.punctuation + " \n")
     model = build_model("nano", len(tok), seed=3, max_position_embeddings=8192)
+    with torch.no_grad():  # sharper logits: varied text rather than one repeated character
+        for p in model.parameters():
+            p.mul_(6.0) if p.ndim == 2 else None
     return save_model(model, tok, tmp_path_factory.mktemp("tiny") / "nano")
 
 
@@ -79,6 +83,9 @@ def test_probes_agree_in_process_and_through_serve(tiny_dir, tmp_path):
     for (d, _), (s, _) in zip(direct[:-1], served[:-1], strict=True):
         assert comparable(s) == comparable(d), d.probe
         assert rounded(s.rows) == rounded(d.rows), d.probe
+    # the compared numbers have content: the model wrote text and the probes scored it
+    assert any(r["output"].strip() for r in direct[0][0].rows)
+    assert len(direct[2][0].rows) == 4 and direct[3][0].metrics["premium"]["fra"] > 0
     assert direct[-1][0].applies and not served[-1][0].applies
     assert "needs weights" in served[-1][0].reason
     # the loglikelihood part ran on both: the served endpoint returns log-probs
