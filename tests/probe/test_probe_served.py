@@ -4,8 +4,8 @@ with the model in process (hf backend) and through `neurips23 serve` (openai bac
 
 The tiny model is untrained (random weights, scaled up so its greedy text varies): its outputs
 are arbitrary text, which is what makes equal numbers on both paths a test of the probes'
-plumbing rather than of one lucky answer. Sampling probes run greedy here (temperature 0), since a server batches requests
-differently and sampled tokens then differ by design."""
+plumbing rather than of one lucky answer. Sampling probes run greedy here (temperature 0),
+since a server batches requests differently and sampled tokens then differ by design."""
 
 from __future__ import annotations
 
