@@ -7,8 +7,9 @@ with the same examples without calls. When the model writes "[Calculator(...)" g
 at "->", the toolformer package parses the call (`calls.parse_call`) and runs its calculator
 (`tools.calculator`), the result and "]" are inserted, and generation continues, as in the
 paper's inference (§2), with the call written by the model rather than triggered by the top-k
-"[" rule (that rule needs the model's logits; `neurips23 toolformer` runs it on open weights).
-Text completions only: any backend applies.
+"[" rule. On open weights the paper's decoding itself (`toolformer.inference.generate_with_tools`,
+top-10 "[" trigger) runs too and is reported beside the claim; an endpoint has no logits, and
+the card says "not measured" there. Text completions only for the claim: any backend applies.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from neurips23.probe.base import ProbeResult, measured
 from neurips23.probe.config import ToolformerBudget
 
 NAME = "toolformer"
-VERSION = "1"
+VERSION = "2"
 FINDING = ("A language model can use a calculator through API calls in its text, and the calls "
            "make its arithmetic right (Toolformer, §4.2, Table 4)")
 _NUMBER = re.compile(r"-?\d+")
@@ -82,6 +83,23 @@ def answer_with_calls(lm, texts: list[str], max_tokens: int) -> list[dict]:
     return rows
 
 
+def paper_decoding(subject, texts: list[str], b: ToolformerBudget, truth: list[int]) -> dict:
+    """On open weights, the paper's own decoding as well (`toolformer.inference.
+    generate_with_tools`: a call opens whenever "[" is among the top-10 tokens): per problem,
+    correct and whether it called. Reported beside the claim; an endpoint has no logits."""
+    if not subject.has_weights:
+        return {}
+    from neurips23.toolformer.inference import InferenceConfig, generate_with_tools
+    from neurips23.toolformer.tools import calculator_tool
+
+    outs = generate_with_tools(subject.model, subject.tokenizer, texts,
+                               {"Calculator": calculator_tool()},
+                               InferenceConfig(max_new_tokens=b.max_tokens, stop=("\n",)))
+    return {"paper_correct": [first_number(o.visible) == t for o, t in zip(outs, truth,
+                                                                           strict=True)],
+            "paper_called": [any(c is not None for c, _ in o.calls) for o in outs]}
+
+
 def applies(subject) -> str | None:
     """Greedy completions only: every backend applies."""
     return None
@@ -97,7 +115,9 @@ def measure(subject, b: ToolformerBudget, log: Callable[[str], None]) -> dict:
                                                max_tokens=b.max_tokens, temperature=0.0,
                                                stop=["\n"])]
     truth = [a * c for a, c in probs]
-    return {"with_tool": [first_number(r["answer_text"]) == t for r, t in zip(tool_rows, truth,
+    paper = paper_decoding(subject, [with_tool + _question(a, c) for a, c in probs], b, truth)
+    return {**paper,
+            "with_tool": [first_number(r["answer_text"]) == t for r, t in zip(tool_rows, truth,
                                                                                strict=True)],
             "without": [first_number(p) == t for p, t in zip(plain, truth, strict=True)],
             "called": [r["called"] for r in tool_rows],
@@ -122,7 +142,12 @@ def decide(data: dict, b: ToolformerBudget) -> ProbeResult:
                                 calls > 0)])
     metrics = {"call_rate": calls / max(1, n), "call_rate_ci": [clo, chi],
                "accuracy_with_tool": sum(w) / max(1, n), "accuracy_without": sum(wo) / max(1, n),
-               "n": n}
+               "n": n, "paper_decoding": "not measured: the top-k '[' trigger needs the model's "
+                                         "logits (open weights)"}
+    if "paper_correct" in data:
+        metrics["paper_decoding"] = {
+            "accuracy": sum(data["paper_correct"]) / max(1, n),
+            "call_rate": sum(data["paper_called"]) / max(1, n)}
     return measured(NAME, FINDING, [claim], metrics, data.get("rows", []))
 
 
