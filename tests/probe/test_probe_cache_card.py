@@ -175,3 +175,27 @@ def test_logprob_support_is_probed_not_assumed():
 
     assert endpoint_has_logprobs(CountingLM()) is True
     assert endpoint_has_logprobs(ChatOnly()) is False
+
+
+def test_chat_only_endpoint_says_what_does_not_apply(tmp_path):
+    from neurips23.errors import BackendError
+    from neurips23.probe.subject import endpoint_has_completions
+
+    class ChatOnly(CountingLM):
+        def generate(self, *args, **kwargs):
+            raise BackendError("404 on /v1/completions")
+
+        def chat(self, conversations, n=1, **kwargs):
+            return CountingLM.generate(self, [c[-1]["content"] for c in conversations], n)
+
+    assert endpoint_has_completions(CountingLM()) and not endpoint_has_completions(ChatOnly())
+    sub = Subject(ChatOnly(), "chat", "openai", "endpoint:chat", completions=False)
+    budget = replace(BUDGET, multilingual=replace(BUDGET.multilingual, questions=3))
+    results = {r.probe: r for r, _ in run_probes(sub, budget, ["planning", "tot", "mirage",
+                                                               "toolformer", "multilingual"],
+                                                 tmp_path)}
+    for name in ("planning", "tot", "mirage", "toolformer"):
+        assert not results[name].applies and "chat only" in results[name].reason
+    ml = results["multilingual"]  # fidelity runs over chat; the token cost is not measured
+    assert ml.applies and len(ml.claims) == 1
+    assert ml.metrics["premium"].startswith("not measured")

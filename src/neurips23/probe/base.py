@@ -63,6 +63,14 @@ def not_applicable(probe: str, finding: str, reason: str) -> ProbeResult:
     return ProbeResult(probe, finding, "does not apply", reason=reason)
 
 
+def needs_completions(subject) -> str | None:
+    """The reason a completions-based probe does not apply to a chat-only endpoint, else None."""
+    if getattr(subject, "completions", True):
+        return None
+    return ("does not apply: needs text completions (/v1/completions); this endpoint "
+            "answers chat only")
+
+
 def result_from_dict(d: dict) -> ProbeResult:
     """A cached result read back."""
     keys = ("probe", "finding", "verdict", "claims", "metrics", "rows", "reason")

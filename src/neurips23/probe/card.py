@@ -21,7 +21,7 @@ def card_dict(subject, budget_name: str, budget: dict, results: list[ProbeResult
 
     return {"model": subject.label, "backend": subject.backend,
             "fingerprint": subject.fingerprint, "open_weights": subject.has_weights,
-            "logprobs": subject.logprobs, "budget": budget_name, "budget_values": budget,
+            "logprobs": subject.logprobs, "completions": subject.completions, "budget": budget_name, "budget_values": budget,
             "probes": [r.as_dict() for r in results], "versions": package_versions(),
             "git_commit": git_commit()}
 
@@ -67,7 +67,8 @@ def card_html(card: dict) -> str:
     summary.append("</table>")
     head = (f"<h1>{html.escape(card['model'])}</h1><p class=sub>backend {html.escape(card['backend'])}"
             f"; open weights: {'yes' if card['open_weights'] else 'no'}; log-probs: "
-            f"{'yes' if card['logprobs'] else 'no'}; budget {html.escape(card['budget'])}; "
+            f"{'yes' if card['logprobs'] else 'no'}; text completions: "
+            f"{'yes' if card.get('completions', True) else 'no (chat only)'}; budget {html.escape(card['budget'])}; "
             f"fingerprint <code>{html.escape(card['fingerprint'])}</code></p>")
     note = ("<p class=check>Each probe states a paper's finding, measures it on this model with an "
             "interval, and reads the interval with a rule fixed in the budget: \"this model shows "

@@ -16,11 +16,11 @@ from collections.abc import Callable
 
 from neurips23.core.claims import measured_claim
 from neurips23.core.stats import bootstrap_ci, wilson_interval
-from neurips23.probe.base import ProbeResult, measured
+from neurips23.probe.base import ProbeResult, measured, needs_completions
 from neurips23.probe.config import MirageBudget
 
 NAME = "mirage"
-VERSION = "1"
+VERSION = "2"
 FINDING = ("Emergent abilities can be a metric artefact: where exact match stays at 0, a "
            "continuous metric of the same outputs (per-digit accuracy) already improves "
            "(Are Emergent Abilities a Mirage?, §3)")
@@ -46,7 +46,7 @@ def answer_digits(text: str, width: int) -> str:
 
 def applies(subject) -> str | None:
     """Greedy completions only: every backend applies."""
-    return None
+    return needs_completions(subject)
 
 
 def measure(subject, b: MirageBudget, log: Callable[[str], None]) -> dict:

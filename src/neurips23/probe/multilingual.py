@@ -5,8 +5,9 @@ per language?
 Measurement: the multilingual package's parallel questions, language identification and
 fidelity (`multilingual.fidelity.language_fidelity`), and its cost code (`parallel_cost`,
 `premium_interval`) over the tokens the model bills for each parallel sentence (the prompt
-tokens the backend reports, so an endpoint is costed by its own tokenizer). Chat and
-completions only: any backend applies.
+tokens the backend reports, so an endpoint is costed by its own tokenizer). Fidelity needs chat
+only, so any backend applies; the token cost needs text completions and reads "not measured" on
+a chat-only endpoint.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from neurips23.probe.base import ProbeResult, measured
 from neurips23.probe.config import MultilingualBudget
 
 NAME = "multilingual"
-VERSION = "1"
+VERSION = "2"
 FINDING = ("Models drift out of low-resource languages and charge them more tokens for the same "
            "content (Aya §7; Marchisio et al. 2024; Petrov et al. 2023)")
 
@@ -48,6 +49,7 @@ def billed_counter(lm):
 
 def measure(subject, b: MultilingualBudget, log: Callable[[str], None]) -> dict:
     """Fidelity per (question, language) and billed tokens per (sentence, language)."""
+    from neurips23.multilingual.cost import parallel_cost
     from neurips23.multilingual.evaluate import generate_outputs
     from neurips23.multilingual.fidelity import language_fidelity
     from neurips23.multilingual.fixtures import parallel_questions, parallel_sentences
@@ -60,16 +62,17 @@ def measure(subject, b: MultilingualBudget, log: Callable[[str], None]) -> dict:
     outs = generate_outputs(subject.lm, recs, b.max_tokens, chat=True)
     items = language_fidelity(outs, [r.language_code for r in recs], b.langid,
                               prompts=[r.inputs for r in recs])
-    log(f"multilingual: billed tokens of {b.cost_items} parallel sentences per language")
-    s = parallel_sentences()
-    from neurips23.multilingual.cost import parallel_cost
-
-    cost = parallel_cost({lang: s[lang][:b.cost_items] for lang in b.languages},
-                         billed_counter(subject.lm))
+    tokens = None
+    if subject.completions:  # billed prompt tokens; a chat reply's count includes its template
+        log(f"multilingual: billed tokens of {b.cost_items} parallel sentences per language")
+        s = parallel_sentences()
+        cost = parallel_cost({lang: s[lang][:b.cost_items] for lang in b.languages},
+                             billed_counter(subject.lm))
+        tokens = {lang: row["per_sentence"] for lang, row in cost.items()}
     return {"fidelity": [{"id": r.id, "language": r.language_code, "faithful": it.faithful,
                           "detected": it.detected, "answer": o[:120]}
                          for r, it, o in zip(recs, items, outs, strict=True)],
-            "tokens": {lang: row["per_sentence"] for lang, row in cost.items()}}
+            "tokens": tokens}
 
 
 def decide(data: dict, b: MultilingualBudget) -> ProbeResult:
@@ -95,7 +98,7 @@ def decide(data: dict, b: MultilingualBudget) -> ProbeResult:
     claims = [measured_claim(FINDING, "fidelity(high-resource) - fidelity(low-resource), per "
                              "question", est, (lo, hi), b.fidelity_gap, n=len(per_q),
                              preconditions=[english, tiers])]
-    tokens = data["tokens"]
+    tokens = data["tokens"] or {}
     premiums = {lang: premium_interval(tokens[lang], tokens["eng"], b.n_boot, b.seed)
                 for lang in tokens if lang != "eng"}
     if low and "eng" in tokens:
@@ -106,11 +109,18 @@ def decide(data: dict, b: MultilingualBudget) -> ProbeResult:
                                      pe, (plo, phi), b.premium, n=len(pooled)))
     fid = {lang: sum(by[(lang, i)] for i in ids if (lang, i) in by) / max(1, len(ids))
            for lang in b.languages}
-    rows = [{"language": lang, "fidelity": round(fid[lang], 3),
-             "token premium": "1 (pivot)" if lang == "eng" else
-             f"{premiums[lang][0]:.2f} [{premiums[lang][1]:.2f}, {premiums[lang][2]:.2f}]"}
+    unmeasured = "not measured: needs text completions (this endpoint answers chat only)"
+
+    def premium_text(lang: str) -> str:
+        if lang not in premiums:
+            return "1 (pivot)" if lang == "eng" and tokens else unmeasured
+        est_, lo_, hi_ = premiums[lang]
+        return f"{est_:.2f} [{lo_:.2f}, {hi_:.2f}]"
+
+    rows = [{"language": lang, "fidelity": round(fid[lang], 3), "token premium": premium_text(lang)}
             for lang in b.languages]
-    metrics = {"fidelity": fid, "premium": {k: v[0] for k, v in premiums.items()}}
+    metrics = {"fidelity": fid,
+               "premium": {k: v[0] for k, v in premiums.items()} if tokens else unmeasured}
     return measured(NAME, FINDING, claims, metrics, rows)
 
 

@@ -12,18 +12,18 @@ from collections.abc import Callable, Sequence
 
 from neurips23.core.claims import measured_claim
 from neurips23.core.stats import bootstrap_ci, wilson_interval
-from neurips23.probe.base import ProbeResult, measured
+from neurips23.probe.base import ProbeResult, measured, needs_completions
 from neurips23.probe.config import PlanningBudget
 
 NAME = "planning"
-VERSION = "1"
+VERSION = "2"
 FINDING = ("LLMs plan poorly on their own: GPT-4's one-shot Blocksworld plans are 34% valid, "
            "and 3% once actions and predicates are renamed (PlanBench, Table 1 and §3)")
 
 
 def applies(subject) -> str | None:
     """Every backend that completes text can plan."""
-    return None
+    return needs_completions(subject)
 
 
 def measure(subject, b: PlanningBudget, log: Callable[[str], None]) -> dict:

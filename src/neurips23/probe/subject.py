@@ -23,6 +23,7 @@ class Subject:
     model: Any = None
     tokenizer: Any = None
     logprobs: bool = False
+    completions: bool = True
 
     @property
     def has_weights(self) -> bool:
@@ -48,6 +49,32 @@ def endpoint_fingerprint(base_url: str, model: str) -> str:
     return f"endpoint:{normalize_base_url(base_url)}#{model}"
 
 
+def endpoint_has_completions(lm: Any) -> bool:
+    """Whether an endpoint serves text completions (/v1/completions), not chat only: one
+    one-token request; a refusal gives False, never an error."""
+    from neurips23.errors import UserError
+
+    try:
+        lm.generate(["Hello"], max_tokens=1)
+        return True
+    except UserError:
+        return False
+
+
+def hub_fingerprint(name: str) -> str:
+    """A hub model's fingerprint: its downloaded snapshot's files (as `local_fingerprint`) when
+    it is in the Hugging Face cache, else the name alone."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        config = try_to_load_from_cache(name, "config.json")
+        if isinstance(config, str):
+            return local_fingerprint(Path(config).parent).replace("local:", "hub:", 1)
+    except Exception:  # noqa: BLE001 - no cache entry: the name is all we know
+        pass
+    return f"hub:{name}"
+
+
 def endpoint_has_logprobs(lm: Any) -> bool:
     """Whether an endpoint scores text (returns prompt log-probs for echo=true): one tiny
     request; an endpoint that refuses gives False, never an error."""
@@ -69,13 +96,14 @@ def load_subject(model: str, backend: str = "hf", base_url: str = "",
     if backend == "openai":
         lm = load_backend("openai", model, base_url=base_url or None, api_key_env=api_key_env,
                           timeout=timeout)
+        completions = endpoint_has_completions(lm)
         return Subject(lm, model, "openai", endpoint_fingerprint(base_url, model),
-                       logprobs=endpoint_has_logprobs(lm))
+                       logprobs=completions and endpoint_has_logprobs(lm), completions=completions)
     from neurips23.lm.models import model_source
 
     source, local = model_source(model)
-    fingerprint = local_fingerprint(source) if local else f"hub:{model}"
     lm = load_backend("hf", model)
+    fingerprint = local_fingerprint(source) if local else hub_fingerprint(model)
     lm.model.requires_grad_(False)
     return Subject(lm, model, "hf", fingerprint, lm.model, lm.tokenizer, logprobs=True)
 

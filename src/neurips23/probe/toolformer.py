@@ -20,11 +20,11 @@ from collections.abc import Callable
 
 from neurips23.core.claims import measured_claim
 from neurips23.core.stats import bootstrap_ci, wilson_interval
-from neurips23.probe.base import ProbeResult, measured
+from neurips23.probe.base import ProbeResult, measured, needs_completions
 from neurips23.probe.config import ToolformerBudget
 
 NAME = "toolformer"
-VERSION = "2"
+VERSION = "3"
 FINDING = ("A language model can use a calculator through API calls in its text, and the calls "
            "make its arithmetic right (Toolformer, §4.2, Table 4)")
 _NUMBER = re.compile(r"-?\d+")
@@ -102,7 +102,7 @@ def paper_decoding(subject, texts: list[str], b: ToolformerBudget, truth: list[i
 
 def applies(subject) -> str | None:
     """Greedy completions only: every backend applies."""
-    return None
+    return needs_completions(subject)
 
 
 def measure(subject, b: ToolformerBudget, log: Callable[[str], None]) -> dict:

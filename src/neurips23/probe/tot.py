@@ -11,18 +11,18 @@ from collections.abc import Callable
 
 from neurips23.core.claims import measured_claim
 from neurips23.core.stats import bootstrap_ci
-from neurips23.probe.base import ProbeResult, measured
+from neurips23.probe.base import ProbeResult, measured, needs_completions
 from neurips23.probe.config import TotBudget
 
 NAME = "tot"
-VERSION = "1"
+VERSION = "2"
 FINDING = ("Deliberate search beats sampling: on Game of 24 GPT-4 solves 74% of puzzles with "
            "Tree of Thoughts (b=5) and 4% with chain-of-thought prompting (ToT §4.1, Table 2)")
 
 
 def applies(subject) -> str | None:
     """Every backend that completes text can search."""
-    return None
+    return needs_completions(subject)
 
 
 def measure(subject, b: TotBudget, log: Callable[[str], None]) -> dict:
