@@ -21,7 +21,8 @@ def card_dict(subject, budget_name: str, budget: dict, results: list[ProbeResult
 
     return {"model": subject.label, "backend": subject.backend,
             "fingerprint": subject.fingerprint, "open_weights": subject.has_weights,
-            "logprobs": subject.logprobs, "completions": subject.completions, "budget": budget_name, "budget_values": budget,
+            "logprobs": subject.logprobs, "completions": subject.completions,
+            "budget": budget_name, "budget_values": budget,
             "probes": [r.as_dict() for r in results], "versions": package_versions(),
             "git_commit": git_commit()}
 
