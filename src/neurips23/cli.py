@@ -1,4 +1,5 @@
-"""The `neurips23` command: reproduce, report, models, serve, and one group per landed method."""
+"""The `neurips23` command: reproduce, report, models, serve, probe, and one group per landed
+method."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ app = typer.Typer(help="Methods of a NeurIPS 2023 roundup as tested software: ti
 models_app = typer.Typer(help="The cache of trained tiny models and the built-in real model.",
                          no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.add_typer(importlib.import_module("neurips23.probe.cli").app, name="probe")
 
 for _m in METHODS:
     if _m.cli:
