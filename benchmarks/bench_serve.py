@@ -209,6 +209,21 @@ async def drive(args, port: int, pid: int) -> dict:
     return {"max_tokens": tokens, "concurrency": levels, "burst": overload, "soak": soaked}
 
 
+async def latency_sized_burst(args, port: int) -> dict:
+    """The burst again, against a server whose admission limit is sized for latency
+    (--burst-max-pending): its own unloaded p95 first, then the burst."""
+    import httpx
+
+    tokens = 8 if args.quick else args.tokens
+    limits = httpx.Limits(max_connections=args.burst + 16, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}/v1", limits=limits,
+                                 timeout=httpx.Timeout(900, connect=60)) as client:
+        await one(client, tokens, -1)  # warm-up
+        unloaded = await at_concurrency(client, 1, 4 if args.quick else 8, tokens)
+        out = await burst(client, args.burst, tokens, unloaded["p95_s"])
+    return {"max_pending": args.burst_max_pending, **out}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tokens", type=int, default=32, help="completion tokens per request")
@@ -216,6 +231,9 @@ def main() -> None:
     ap.add_argument("--soak-seconds", type=float, default=600.0)
     ap.add_argument("--max-pending", type=int, default=64, help="the server's admission limit")
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--burst-max-pending", type=int, default=4,
+                    help="the admission limit of a second server, sized for latency, that takes "
+                         "the burst again (0: skip)")
     ap.add_argument("--quick", action="store_true", help="fewer requests, 8 tokens each")
     ap.add_argument("--out", type=Path,
                     default=Path(__file__).parent / "results" / "bench_serve.json")
@@ -231,6 +249,14 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=60)
+    if args.burst_max_pending > 0:
+        port = free_port()
+        proc = start_server(port, args.burst_max_pending, args.batch_size)
+        try:
+            results["burst_latency_sized"] = asyncio.run(latency_sized_burst(args, port))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
     out = {"model": "smollm2-135m", "server": {"max_pending": args.max_pending,
                                                "batch_size": args.batch_size,
                                                "torch_threads": os.environ.get(

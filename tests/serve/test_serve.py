@@ -335,7 +335,17 @@ def test_a_full_queue_answers_429_with_retry_after_and_models_stays_up():
         _until(lm.entered.is_set, "the model thread is busy")
         second = pool.submit(http.post, "/completions", json={**body, "prompt": "b"})
         _until(lambda: batcher.pending == 2, "a second request is admitted")
-        refused = [http.post("/completions", json={**body, "prompt": f"x{i}"}) for i in range(8)]
+        import neurips23.serve.completions as completions
+
+        planned = []
+        real_plan = completions.plan_completion
+        completions.plan_completion = lambda *a: planned.append(a) or real_plan(*a)
+        try:  # a full queue refuses before the request is validated or tokenized
+            refused = [http.post("/completions", json={**body, "prompt": f"x{i}"})
+                       for i in range(8)]
+        finally:
+            completions.plan_completion = real_plan
+        assert planned == []
         for r in refused:
             err = error_of(r, 429)
             assert err["code"] == "rate_limit_exceeded" and r.headers["retry-after"] == "1"

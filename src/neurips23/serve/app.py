@@ -115,6 +115,13 @@ class ServerState:
                            code="context_length_exceeded")
         return min(budget, context - longest) if context and requested is None else budget
 
+    def refuse_if_full(self) -> None:
+        """429 at once, before any tokenizing, while the admission queue is full (`submit` still
+        checks again, so a request that passes here may yet be refused)."""
+        if self.batcher.pending >= self.batcher.max_pending:
+            self.batcher.refused += 1
+            raise overloaded(self.batcher.pending, self.limits.retry_after_s)
+
     def submit(self, kind: str, params: dict, items: list, batchable: bool,
                on_token: StepSink | None = None) -> Job:
         """Admit `engine.<kind>(items, **params)` to the model thread; 429 when full."""
@@ -199,12 +206,14 @@ def get_model(name: str, request: Request) -> dict:
 @router.post("/completions")
 async def completions(body: CompletionRequest, request: Request) -> Any:
     """Text completions (and prompt scoring with echo + logprobs); streamed with stream=true."""
+    _state(request).refuse_if_full()
     return await create_completion(_state(request), body, request)
 
 
 @router.post("/chat/completions")
 async def chat_completions(body: ChatRequest, request: Request) -> Any:
     """Chat completions; streamed with stream=true."""
+    _state(request).refuse_if_full()
     return await create_chat_completion(_state(request), body, request)
 
 
