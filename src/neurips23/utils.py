@@ -68,17 +68,24 @@ def read_text_file(path: str | Path, what: str = "file") -> str:
 
 def read_bytes_file(path: str | Path, what: str = "file") -> bytes:
     """A file's bytes; a missing or unreadable file, or a directory, is a DataError naming it."""
-    from neurips23.errors import DataError
 
     p = Path(path)
     try:
         return p.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{p}: {what} not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{p}: a directory, not a {what}") from None
     except OSError as e:
-        raise DataError(f"{p}: cannot read {what} ({e.strerror or e})") from None
+        raise open_error(p, what, e) from None
+
+
+def open_error(path: Path, what: str, e: OSError) -> Exception:
+    """The one-line DataError for a file that cannot be opened: missing, a directory, or
+    unreadable (the reason from the OS)."""
+    from neurips23.errors import DataError
+
+    if isinstance(e, FileNotFoundError):
+        return DataError(f"{path}: {what} not found")
+    if isinstance(e, IsADirectoryError):
+        return DataError(f"{path}: a directory, not a {what}")
+    return DataError(f"{path}: cannot read {what} ({e.strerror or e})")
 
 
 def current_umask() -> int:

@@ -5,9 +5,9 @@ file, never an internal error (exit 1). A property test over commands x bad cont
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
+from core_cli_helper import run_main
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -71,19 +71,6 @@ BAD_TEXT = st.sampled_from([
     b"\x00\x01\x02 binary \x00",
 ])
 CONTENTS = st.one_of(NOT_UTF8, DEEP, BAD_TEXT, st.just("directory"))
-
-
-def run_main(args: list[str], capsys, monkeypatch) -> tuple[int, str, str]:
-    from neurips23.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["neurips23", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @settings(max_examples=60, deadline=None, derandomize=True,

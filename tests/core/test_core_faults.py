@@ -3,27 +3,12 @@ naming the problem, with exit 2, and nothing half-written is left behind."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
+from core_cli_helper import run_main
 
 from neurips23.config import load_config
 from neurips23.errors import ConfigError
 from neurips23.lm.train import TrainConfig
-
-
-def run_main(args: list[str], capsys, monkeypatch) -> tuple[int, str, str]:
-    """`neurips23 ARGS` in this process through the console entry point: (exit code, out, err)."""
-    from neurips23.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["neurips23", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(code: int, err: str, *needles: str) -> None:

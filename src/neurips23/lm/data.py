@@ -28,12 +28,10 @@ def iter_jsonl(path: str | Path, what: str = "JSONL file") -> Iterator[tuple[int
     path = Path(path)
     try:
         f = path.open("rb")
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: a directory, not a {what}") from None
     except OSError as e:
-        raise DataError(f"{path}: cannot read {what} ({e.strerror or e})") from None
+        from neurips23.utils import open_error
+
+        raise open_error(path, what, e) from None
     with f:
         lineno = 0
         try:
