@@ -107,9 +107,18 @@ async def one(client, tokens: int, i: int) -> dict:
             "model": "smollm2-135m", "prompt": f"{PROMPT} ({i})", "max_tokens": tokens,
             "temperature": 0})
         used = r.json().get("usage", {}).get("completion_tokens", 0) if r.status_code == 200 else 0
-        return {"status": r.status_code, "s": time.perf_counter() - t0, "tokens": used}
+        return {"status": r.status_code, "s": time.perf_counter() - t0, "tokens": used,
+                "server_s": server_seconds(r.headers.get("server-timing", ""))}
     except Exception as e:  # a transport error counts as an error, with its kind
         return {"status": type(e).__name__, "s": time.perf_counter() - t0, "tokens": 0}
+
+
+def server_seconds(header: str) -> float | None:
+    """The server's own time for a request, from its `Server-Timing: app;dur=<ms>` header."""
+    for part in header.split(";"):
+        if part.strip().startswith("dur="):
+            return float(part.strip()[4:]) / 1000
+    return None
 
 
 def summary(rows: list[dict], wall: float) -> dict:
@@ -144,12 +153,16 @@ async def burst(client, size: int, tokens: int, unloaded_p95: float | None) -> d
     rows = await asyncio.gather(*(one(client, tokens, i) for i in range(size)))
     wall = time.perf_counter() - t0
     refused = [r["s"] for r in rows if r["status"] in (429, 503)]
+    at_server = [r["server_s"] for r in rows if r["status"] in (429, 503) and r["server_s"]]
     admitted = [r["s"] for r in rows if r["status"] == 200]
     p95 = percentile(admitted, 95)
     return {"requests": size, "admitted": len(admitted), "refused": len(refused),
             "other": size - len(admitted) - len(refused), "seconds": round(wall, 3),
             "refused_p50_s": _r(percentile(refused, 50)),
             "refused_max_s": _r(max(refused) if refused else None),
+            "refused_server_p50_s": _r(percentile(at_server, 50)),
+            "refused_server_p95_s": _r(percentile(at_server, 95)),
+            "refused_server_max_s": _r(max(at_server) if at_server else None),
             "admitted_p50_s": _r(percentile(admitted, 50)), "admitted_p95_s": _r(p95),
             "unloaded_p95_s": _r(unloaded_p95),
             "admitted_p95_over_unloaded": round(p95 / unloaded_p95, 2)

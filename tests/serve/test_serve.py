@@ -492,3 +492,23 @@ def test_a_stream_past_its_deadline_ends_with_an_error_event():
         lm.release.set()
         _until(lambda: app.state.batcher.pending == 0, "the job leaves the engine")
     assert events[-1]["error"]["code"] == "timeout"
+
+
+def test_every_response_carries_the_servers_own_time():
+    """Server-Timing: app;dur=<ms>, the time from the request reaching the app to its response
+    (a refusal included), so a benchmark can tell the server's time from the client's."""
+    from neurips23.serve.app import Limits
+
+    lm = GatedLM()
+    app = create_app(lm, "rec", limits=Limits(max_pending=1))
+    body = {"model": "rec", "prompt": "a", "max_tokens": 1, "temperature": 0}
+    with background_server(app) as url, httpx.Client(base_url=url, timeout=60) as http, \
+            ThreadPoolExecutor(1) as pool:
+        first = pool.submit(http.post, "/completions", json=body)
+        _until(lm.entered.is_set, "the model thread is busy")
+        refused = http.post("/completions", json={**body, "prompt": "b"})
+        assert refused.status_code == 429
+        name, dur = refused.headers["server-timing"].split(";")
+        assert name == "app" and dur.startswith("dur=") and float(dur[4:]) >= 0
+        lm.release.set()
+        assert "server-timing" in first.result().headers

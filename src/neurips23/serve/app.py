@@ -239,6 +239,29 @@ class RequireKey:
         await self.app(scope, receive, send)
 
 
+class ServerTiming:
+    """ASGI middleware: a `Server-Timing: app;dur=<ms>` header on every response, the time from
+    the request reaching the app to its response starting (what a client's own clock adds,
+    connecting and queueing on its side, is not in it)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0 = time.perf_counter()
+
+        async def timed_send(message) -> None:
+            if message["type"] == "http.response.start":
+                ms = f"app;dur={(time.perf_counter() - t0) * 1000:.1f}".encode()
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"server-timing", ms)]}
+            await send(message)
+
+        await self.app(scope, receive, timed_send)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     """Stop the model thread when the server shuts down."""
@@ -267,5 +290,6 @@ def create_app(backend: Any, model_name: str, api_key: str | None = None,
     if api_key:
         app.add_middleware(RequireKey, key=api_key)
     app.add_middleware(BodyLimit, max_bytes=limits.body_bytes)
+    app.add_middleware(ServerTiming)
     app.include_router(router)
     return app
