@@ -211,8 +211,22 @@ def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _own_process() -> bool:
+    """Whether this process was started to run the command (the console script or
+    `python -m neurips23.cli`), not a host such as pytest that calls `main` in-process."""
+    host = os.path.basename(sys.orig_argv[0] if getattr(sys, "orig_argv", None) else "")
+    script = os.path.basename(sys.orig_argv[1]) if len(getattr(sys, "orig_argv", [])) > 1 else ""
+    return (host.startswith("neurips23") or script.startswith("neurips23")
+            or "neurips23.cli" in getattr(sys, "orig_argv", []))
+
+
 def main() -> None:
     """Console entry point: one clear line per error; --debug for the traceback."""
+    from neurips23.utils import mark_command_start
+
+    # a process started for this command counts its start-up toward time limits; a command run
+    # inside a longer-lived process (a test session) counts from here
+    mark_command_start(own_process=_own_process())
     debug = "--debug" in sys.argv
     if debug:
         sys.argv.remove("--debug")

@@ -221,3 +221,20 @@ def quiet_third_party() -> None:
         hf_logging.disable_progress_bar()
     except ImportError:
         pass
+
+
+_COMMAND_STARTED: tuple[float, bool] | None = None
+
+
+def mark_command_start(own_process: bool) -> None:
+    """Called by the `neurips23` entry point: the command starts now (`own_process`: the
+    process was started for it, so its start-up counts too)."""
+    global _COMMAND_STARTED
+    import time
+
+    _COMMAND_STARTED = (time.monotonic(), own_process)
+
+
+def command_started() -> tuple[float, bool] | None:
+    """(monotonic start, own process) of the running `neurips23` command, or None."""
+    return _COMMAND_STARTED

@@ -1,8 +1,8 @@
 """`plan solve --time-limit T` returns within 1.1 T + 1 s, grounding included, on generated
 problems the size of IPC visitall pfile30 (a 30 x 30 grid to cover) and thoughtful p11_6_65
 (65 cards; grounding alone explodes), and a memory bound ends with one clear line. The
-command's own start-up counts toward its limit (`process_age`); in-process it is 0
-(conftest.py)."""
+command's own start-up counts toward its limit (`process_age`); in-process it counts from the
+entry point's call, so the test session's age never eats the limit."""
 
 import sys
 import time

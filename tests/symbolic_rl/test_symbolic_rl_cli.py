@@ -89,11 +89,9 @@ def sixty_blocks(tmp_path_factory):
 
 def test_learn_stops_at_its_time_limit_with_progress_lines(sixty_blocks, tmp_path, monkeypatch,
                                                             capsys):
-    import neurips23.planning.limits as limits
     import neurips23.symbolic_rl.cli as cli
 
     monkeypatch.setattr(cli, "PROGRESS_SECONDS", 0.0)  # every progress line, however short
-    monkeypatch.setattr(limits, "process_age", lambda: 0.0)  # pytest's own age is not the run's
     code, out, err = run(monkeypatch, capsys, "symbolic-rl", "learn", *sixty_blocks, "--out",
                          tmp_path / "o", "--time-limit", "4")
     assert code == 1 and "timeout: time limit reached during" in out
@@ -107,3 +105,23 @@ def test_learn_memory_limit_is_one_clear_line(sixty_blocks, tmp_path, monkeypatc
         main()
     lines = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
     assert e.value.code == 2 and len(lines) == 1 and "memory limit of 1 MB reached" in lines[0]
+
+
+def test_a_command_run_inside_a_longer_process_counts_from_its_own_start():
+    """A time limit counts the command's own start-up when the process was started for it, and
+    counts from the entry point's call inside a longer-lived host (pytest, a notebook): a
+    full test session once ate a 600 s limit before `learn` had read its files."""
+    import time
+
+    from neurips23.planning import limits
+    from neurips23.utils import mark_command_start
+
+    with open("/proc/self/stat") as f:
+        started = int(f.read().rsplit(")", 1)[1].split()[19])
+    with open("/proc/uptime") as f:
+        host_age = float(f.read().split()[0]) - started / __import__("os").sysconf("SC_CLK_TCK")
+    mark_command_start(own_process=False)
+    t0 = time.monotonic()
+    assert limits.process_age() <= time.monotonic() - t0 + 0.5 < host_age + 0.5
+    mark_command_start(own_process=True)
+    assert limits.process_age() >= host_age - 0.5

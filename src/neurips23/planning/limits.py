@@ -32,18 +32,29 @@ def peak_rss_mb() -> float:
 
 
 def process_age() -> float:
-    """Seconds since this process started (Linux /proc; 0 where unavailable), so a command's
-    time limit can count its own start-up too."""
+    """Seconds since this `neurips23` command started: the process's age when the process is
+    the command (Linux /proc), so its own start-up counts; from the entry point's call when the
+    command runs inside another process (a test session), whose age is not the command's; 0
+    when no command is running (a library call)."""
     import os
+    import time
 
+    from neurips23.utils import command_started
+
+    started = command_started()
+    if started is None:
+        return 0.0
+    in_process = max(0.0, time.monotonic() - started[0])
+    if not started[1]:
+        return in_process
     try:
         with open("/proc/self/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         with open("/proc/uptime") as f:
             uptime = float(f.read().split()[0])
-        return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
+        return max(in_process, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
     except (OSError, ValueError, IndexError, AttributeError):
-        return 0.0
+        return in_process
 
 
 @dataclass
