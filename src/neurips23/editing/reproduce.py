@@ -91,6 +91,9 @@ PROFILES: dict[str, dict[str, Any]] = {
               "ft5": {"steps": 8, "forcing_steps": 8, "eps": 0.25, "eps_relative": True},
               "ft5_width": 3},
     "tiny": {"trace_window": 3, "ft5_width": 3,  # ROME's 20 unconditional context prefixes
+             # GPT-J's 20 v* steps left ROME's rewrite at 0.60 on this model; 80 reach the
+             # rewrite precondition (a diagnostic at 20 vs 80, docs/editing.md), declared here.
+             "rome": {"v_steps": 80},
              "ft1": {"eps": 0.5, "eps_relative": True},
              "ft5": {"eps": 0.25, "eps_relative": True}},
     "full": {"model": "smollm2-135m", "seeds": [0], "interval": "facts", "n_facts": 8,
