@@ -101,8 +101,8 @@ def report_cmd(runs_dir: Path = typer.Option(Path("runs")),
                                                 "moved or its rules were overridden (the block "
                                                 "says so).")) -> None:
     """Gather every run under runs/ into report/index.html (and the docs' result tables)."""
+    from neurips23.core.run import load_unfinished
     from neurips23.report.html import build_report
-    from neurips23.report.records import load_unfinished
     console.print(f"report: {build_report(runs_dir, out)}")
     for r in load_unfinished(runs_dir):  # listed, never silently left out
         why = f" ({r['error']})" if r["error"] else ""

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from neurips23.core.run import Claim, load_runs, start_run
 from neurips23.lm import cache
 from neurips23.report.html import build_report
-from neurips23.report.records import Claim, load_runs, start_run
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_run_record_and_report(tmp_path):
 
 
 def test_run_record_names_the_commit_the_run_started_with(tmp_path, monkeypatch):
-    import neurips23.report.records as records
+    import neurips23.core.run as records
 
     monkeypatch.setattr(records, "git_commit", lambda: "aaaa")
     run = start_run("demo", None, tmp_path, "quick")

@@ -125,10 +125,10 @@ def test_lm_imports_nothing_from_report_or_methods():
 
 
 def test_docs_blocks_are_generated_from_the_newest_run(tmp_path, monkeypatch):
-    import neurips23.report.records as records
+    import neurips23.core.run as records
     from neurips23.core.claims import Rule, measured_claim
+    from neurips23.core.run import start_run
     from neurips23.report.docs import update_docs
-    from neurips23.report.records import start_run
 
     monkeypatch.setattr(records, "git_dirty", lambda: False)  # a run from a clean tree
 

@@ -81,8 +81,8 @@ def test_the_report_embeds_only_plot_files_inside_the_runs_folder(tmp_path, caps
     import base64
     import json
 
+    from neurips23.core.run import start_run
     from neurips23.report.html import build_report
-    from neurips23.report.records import start_run
 
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-TOKEN")

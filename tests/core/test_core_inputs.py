@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from neurips23.config import load_config
+from neurips23.core.run import load_runs, start_run
 from neurips23.errors import BackendError, ConfigError
 from neurips23.lm.generate import generate
 from neurips23.lm.models import build_model
 from neurips23.lm.tokenizers import build_char_tokenizer
 from neurips23.lm.train import TrainConfig
-from neurips23.report.records import load_runs, start_run
 
 
 def test_malformed_overrides_are_config_errors():

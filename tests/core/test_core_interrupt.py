@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from neurips23.report.records import load_unfinished, run_status
+from neurips23.core.run import load_unfinished, run_status
 
 SCRIPT = Path(__file__).with_name("interrupt_script.py")
 
@@ -87,7 +87,7 @@ def test_a_killed_reproduction_takes_its_workers_and_reads_interrupted(sig, tmp_
 def test_report_lists_an_unfinished_run(tmp_path, capsys, monkeypatch):
     from test_core_faults import run_main
 
-    from neurips23.report.records import start_run, write_status
+    from neurips23.core.run import start_run, write_status
 
     done = start_run("m", {}, tmp_path / "runs", profile="quick")
     done.finish({"x": 1})

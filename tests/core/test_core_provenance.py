@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-import neurips23.report.records as records
+import neurips23.core.run as records
 from neurips23.core.claims import Rule, measured_claim
 from neurips23.core.reproduction import Reproduction, resolve_config, run_provenance
+from neurips23.core.run import load_runs, start_run
 from neurips23.errors import UserError
 from neurips23.report.docs import update_docs
 from neurips23.report.html import build_report
-from neurips23.report.records import load_runs, start_run
 
 
 @dataclasses.dataclass

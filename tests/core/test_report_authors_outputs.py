@@ -1,9 +1,9 @@
 """The report and the docs put claims on the authors' released outputs first, in their own
 section, even when one of our own runs is newer."""
 
+from neurips23.core.run import Claim, start_run
 from neurips23.report.docs import update_docs
 from neurips23.report.html import build_report
-from neurips23.report.records import Claim, start_run
 
 
 def _runs(tmp_path):
@@ -30,7 +30,7 @@ def test_report_without_released_runs_has_no_such_section(tmp_path):
 
 
 def test_docs_block_of_a_released_run_says_so(tmp_path, monkeypatch):
-    from neurips23.report import records
+    from neurips23.core import run as records
 
     monkeypatch.setattr(records, "git_dirty", lambda: False)  # runs from a clean tree
     _runs(tmp_path)

@@ -218,7 +218,7 @@ class EnglishOnlyModel:
 def test_the_whole_run_catches_a_planted_english_only_model(tmp_path, monkeypatch):
     """End to end without a real model: the arms, the tables and the claims' wiring."""
     import neurips23.multilingual.reproduce as rep
-    from neurips23.report.records import start_run
+    from neurips23.core.run import start_run
 
     loose = {"min_n": 2}
     cfg = load_config(MultilingualConfig, base={

@@ -145,8 +145,8 @@ def run_reproduction(repro: Reproduction, cfg: Any, profile: str, runs_dir: str 
     is in its folder from the start; each finished per-seed unit is saved there as it comes
     back, and a resumed run reuses the ones saved under the same config."""
     from neurips23.config import dump_yaml
+    from neurips23.core.run import reopen_run, start_run, write_status
     from neurips23.core.units import storing_units, units_key
-    from neurips23.report.records import reopen_run, start_run, write_status
     from neurips23.utils import quiet_third_party, set_torch_threads
 
     quiet_third_party()

@@ -178,6 +178,7 @@ def eval_cmd(cfg: EvalConfig) -> None:
     a run with samples.jsonl."""
     import random
 
+    from neurips23.core.run import start_run
     from neurips23.errors import ConfigError
     from neurips23.lm.backends import load_backend
     from neurips23.planning.domains.registry import generate_instances, get_domain
@@ -188,7 +189,6 @@ def eval_cmd(cfg: EvalConfig) -> None:
         resampling_experiment,
     )
     from neurips23.planning.modes import Query
-    from neurips23.report.records import start_run
 
     _check_eval(cfg)
     if cfg.instances is not None:
@@ -210,7 +210,7 @@ def eval_cmd(cfg: EvalConfig) -> None:
         from neurips23.planning.wordlm import WordLM
 
         lm = WordLM(lm)
-    run = start_run("planning", cfg, cfg.runs_dir, profile=None)
+    run = start_run("planning", cfg, cfg.runs_dir, profile=None, kind="tool")
     common = {"style": cfg.style, "intro": cfg.intro, "max_tokens": cfg.max_tokens,
               "chat": cfg.chat}
     if cfg.mode in ("autonomous", "heuristic"):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from neurips23.core.run import load_runs
 from neurips23.report.provenance import (
     PIPELINE_CHECK,
     check_publishable,
@@ -25,7 +26,6 @@ from neurips23.report.provenance import (
     publish_problems,
     verdict_label,
 )
-from neurips23.report.records import load_runs
 from neurips23.utils import atomic_write_text
 
 _BLOCK = re.compile(r"(<!-- results: (?P<method>[\w-]+) (?P<profile>\w+) -->\n)(?P<body>.*?)"

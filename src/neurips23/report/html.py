@@ -8,9 +8,12 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from neurips23.core.run import load_runs
+from neurips23.registry import METHODS
 from neurips23.report.provenance import provenance_line, verdict_label
-from neurips23.report.records import load_runs
 from neurips23.utils import atomic_write_text
+
+SELF_CHECK = "substrate"  # the core's own self-check: reported after the papers, not as one
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -109,7 +112,10 @@ def _run_html(r: dict, open_: bool) -> str:
              f"<span class=meta>profile {html.escape(str(r.get('profile')))}, "
              f"{r.get('wall_seconds', 0):.0f} s, {html.escape(provenance_line(r))}"
              f"</span></summary>"]
-    if not r.get("finding", True):
+    if r.get("kind") == "tool":
+        parts.append("<p class=check>A run of the method's tool command, not a reproduction: "
+                     "it has no verdicts.</p>")
+    elif not r.get("finding", True):
         parts.append(f"<p class=check>Profile {html.escape(str(r.get('profile')))}: a pipeline check "
                      "at a size too small to test the claims. Its verdicts are not findings; the "
                      "full profile's are.</p>")
@@ -140,7 +146,8 @@ def _run_html(r: dict, open_: bool) -> str:
 def _summary_entry(r: dict) -> dict:
     """One run in summary.json: each claim with the label its verdict cell shows."""
     finding = r.get("finding", True)
-    return {"run_id": r["run_id"], "profile": r.get("profile"), "finding": finding,
+    return {"run_id": r["run_id"], "profile": r.get("profile"), "kind": r.get("kind", "reproduction"),
+            "finding": finding,
             "git_commit": r.get("git_commit"), "git_dirty": r.get("git_dirty"),
             "overrides": r.get("overrides", []), "rule_changes": r.get("rule_changes", []),
             "claims": [{**c, "verdict_label": verdict_label(c, finding)}
@@ -149,7 +156,7 @@ def _summary_entry(r: dict) -> dict:
 
 def _unfinished_html(runs_dir: str | Path) -> list[str]:
     """A list of the runs that have no results (running, failed or interrupted)."""
-    from neurips23.report.records import load_unfinished
+    from neurips23.core.run import load_unfinished
 
     rows = load_unfinished(runs_dir)
     if not rows:
@@ -163,23 +170,76 @@ def _unfinished_html(runs_dir: str | Path) -> list[str]:
             f"--resume RUN_ID</code>).</p><ul>{items}</ul>"]
 
 
+def method_order(methods: set[str]) -> list[str]:
+    """The roundup's order (the registry's), the core's self-check last, unknown names after."""
+    known = [m.name for m in METHODS if m.name != SELF_CHECK]
+    return ([m for m in known if m in methods] + sorted(methods - set(known) - {SELF_CHECK})
+            + ([SELF_CHECK] if SELF_CHECK in methods else []))
+
+
+def _headline_run(rs: list[dict]) -> dict | None:
+    """The run a method's summary row shows: its newest finding with claims, else its newest
+    run with claims (a pipeline check, marked as such)."""
+    with_claims = [r for r in rs if r.get("claims") and r.get("kind", "reproduction") != "tool"]
+    return next((r for r in with_claims if r.get("finding", True)), with_claims[0] if with_claims else None)
+
+
+def _summary_table(by_method: dict[str, list[dict]], order: list[str]) -> list[str]:
+    """Method × claim × verdict, from each method's headline run, with links to its section."""
+    rows = []
+    for method in order:
+        r = _headline_run(by_method[method])
+        if r is None:
+            continue
+        finding = r.get("finding", True)
+        for c in r["claims"]:
+            label = verdict_label(c, finding)
+            rows.append(f"<tr><td><a href='#{method}'>{html.escape(method)}</a></td>"
+                        f"<td>{html.escape(c['paper'])}</td>"
+                        f"<td class='{_verdict_class(c['verdict'], finding)}'>{html.escape(label)}</td>"
+                        f"<td class=meta>{html.escape(r['run_id'])}</td></tr>")
+    if not rows:
+        return []
+    return ["<h2 id=summary>Summary</h2><p class=sub>Each method's newest finding run (a pipeline "
+            "check only where no finding run exists, marked in the cell).</p><table><tr>"
+            "<th>method</th><th>the paper's claim</th><th>verdict</th><th>run</th></tr>",
+            *rows, "</table>"]
+
+
+def _contents(order: list[str], titles: dict[str, str]) -> str:
+    items = "".join(f"<li><a href='#{m}'>{html.escape(m)}</a>"
+                    f"{': ' + html.escape(titles[m]) if titles.get(m) else ''}"
+                    f"{' (the core self-check)' if m == SELF_CHECK else ''}</li>" for m in order)
+    return f"<nav><b>Contents</b><ol><li><a href='#summary'>Summary</a></li>{items}</ol></nav>"
+
+
 def build_report(runs_dir: str | Path = "runs", out_dir: str | Path = "report") -> Path:
-    """Write report/index.html and report/summary.json from every finished run."""
+    """Write report/index.html and report/summary.json from every finished run: a contents list
+    and a summary table, then each method in the roundup's order, newest run first."""
     runs = load_runs(runs_dir)
     by_method: dict[str, list[dict]] = defaultdict(list)
     for r in runs:
         by_method[r["method"]].append(r)
+    for method in by_method:
+        by_method[method].sort(key=lambda r: r.get("finished", ""), reverse=True)
+    order = method_order(set(by_method))
+    titles = {m: next((r.get("title") for r in by_method[m] if r.get("title")), "") for m in order}
     body = ["<h1>neurips23 report</h1>",
             f"<p class=sub>{len(runs)} runs from <code>{html.escape(str(runs_dir))}</code>. "
             "For each method: the paper's claim beside our measured figure, newest run first.</p>"]
     if not runs:
         body.append("<p>No finished runs yet: run <code>neurips23 reproduce</code>.</p>")
+    else:
+        body.append(_contents(order, titles))
+        body += _summary_table(by_method, order)
     body += _unfinished_html(runs_dir)
     summary = {}
-    for method in sorted(by_method):
-        rs = sorted(by_method[method], key=lambda r: r.get("finished", ""), reverse=True)
-        title = next((r.get("title") for r in rs if r.get("title")), "")
-        body.append(f"<h2>{html.escape(method)}{': ' + html.escape(title) if title else ''}</h2>")
+    for method in order:
+        rs = by_method[method]
+        heading = html.escape(method) + (": " + html.escape(titles[method]) if titles[method] else "")
+        if method == SELF_CHECK:
+            heading += " (the core's self-check, not a paper)"
+        body.append(f"<h2 id={method}>{heading}</h2>")
         body += _method_html(rs)
         summary[method] = [_summary_entry(r) for r in rs]
     out = Path(out_dir)

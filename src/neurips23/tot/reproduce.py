@@ -330,7 +330,7 @@ def run_tot(cfg: ToTConfig, run: Any) -> Outcome:
         infos.append(info)
     metrics, claims, tables = summarize(cfg, rows, infos)
     run.save_plot(plot_success(metrics), "success")
-    return Outcome(metrics, claims, notes=run_notes(cfg.holdout, run.profile == "quick"),
+    return Outcome(metrics, claims, notes=run_notes(cfg.holdout, not run.finding),
                    tables=tables)
 
 

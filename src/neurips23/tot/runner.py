@@ -102,15 +102,15 @@ def run_game24(s: RunConfig) -> Path:
     """Run `s.method` on the chosen puzzles; samples.jsonl per puzzle, results.json summary."""
     from rich.progress import Progress
 
+    from neurips23.core.run import start_run
     from neurips23.lm.backends import load_backend
-    from neurips23.report.records import start_run
 
     s.check()
     xs = select_puzzles(s.puzzles, s.puzzle_file)
     model = load_backend(s.backend, s.model, base_url=s.base_url or None,
                          api_key_env=s.api_key_env, timeout=s.timeout)
     task = Game24Task(few_shot=s.few_shot)
-    run = start_run("tot", s, Path(s.runs_dir), profile=f"run-{s.method}")
+    run = start_run("tot", s, Path(s.runs_dir), profile=f"run-{s.method}", kind="tool")
     rows: list[dict] = []
     cache: dict = {}
     with Progress() as progress:

@@ -1,4 +1,5 @@
-"""Run records: runs/<method>/<run-id>/ with the resolved config, results, samples and plots."""
+"""The run record: runs/<method>/<run-id>/ with the resolved config, status, results, samples and plots
+(written by the reproduction runner and by tool commands; read by the report)."""
 
 from __future__ import annotations
 
@@ -19,18 +20,23 @@ from neurips23.utils import (
     package_versions,
 )
 
-__all__ = ["Claim", "Run", "load_runs", "load_unfinished", "reopen_run", "run_status",
+__all__ = ["RUN_KINDS", "Claim", "Run", "load_runs", "load_unfinished", "reopen_run", "run_status",
            "start_run", "write_status"]
+
+
+RUN_KINDS = ("reproduction", "tool")  # a tool run (`tot run`, `planning eval`) has no verdicts
 
 
 class Run:
     """One experiment's directory; `finish` writes results.json."""
 
     def __init__(self, method: str, config: Any, runs_dir: Path, profile: str | None,
-                 finding: bool = True, provenance: dict | None = None):
+                 finding: bool = True, provenance: dict | None = None, kind: str = "reproduction"):
+        assert kind in RUN_KINDS, kind
         self.method = method
         self.profile = profile
-        self.finding = finding
+        self.kind = kind
+        self.finding = finding and kind == "reproduction"  # a tool run is never a finding
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         base = Path(runs_dir) / method / (f"{stamp}-{profile}" if profile else stamp)
         base.parent.mkdir(parents=True, exist_ok=True)
@@ -86,7 +92,7 @@ class Run:
             "method": self.method, "title": title, "run_id": self.id, "profile": self.profile,
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "wall_seconds": round(time.time() - self.t0, 2), "seeds": list(seeds),
-            "finding": self.finding,
+            "kind": self.kind, "finding": self.finding,
             "claims": [c.as_dict() for c in claims], "tables": tables or {}, "metrics": metrics,
             "notes": notes, "plots": self.plots, "versions": package_versions(), "git_commit": self.commit,
             "git_dirty": self.dirty, "git_commit_end": git_commit(), **self.provenance,
@@ -99,13 +105,14 @@ class Run:
 
 def start_run(method: str, config: Any, runs_dir: str | Path = Path("runs"),
               profile: str | None = None, finding: bool = True,
-              provenance: dict | None = None) -> Run:
+              provenance: dict | None = None, kind: str = "reproduction") -> Run:
     """Create runs/<method>/<run-id>/ and write config.resolved.yaml.
 
-    `finding` is false for a profile whose verdicts are pipeline checks (quick); `provenance`
-    (--set overrides, config file, rules that differ from the declared ones) goes into
-    results.json and, as comments, the head of config.resolved.yaml."""
-    return Run(method, config, Path(runs_dir), profile, finding, provenance)
+    `finding` is false for a profile whose verdicts are pipeline checks (quick); `kind` "tool"
+    marks a run of a method's tool command (never a finding); `provenance` (--set overrides,
+    config file, rules that differ from the declared ones) goes into results.json and, as
+    comments, the head of config.resolved.yaml."""
+    return Run(method, config, Path(runs_dir), profile, finding, provenance, kind)
 
 
 def _provenance_header(provenance: dict) -> str:
@@ -215,6 +222,7 @@ def reopen_run(method: str, config: Any, runs_dir: str | Path, run_id: str,
                         "--config and --set, or start a new run")
     run = Run.__new__(Run)
     run.method, run.profile, run.finding, run.dir, run.id = method, profile, finding, run_dir, run_id
+    run.kind = "reproduction"
     run.t0, run.commit, run.plots = time.time(), git_commit(), []
     run.dirty, run.provenance = git_dirty(), provenance
     write_status(run_dir, "running")
