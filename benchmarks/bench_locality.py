@@ -17,10 +17,10 @@ import numpy as np
 
 from neurips23.lm.models import build_model
 from neurips23.lm.train import TrainConfig, train_causal_lm
+from neurips23.locality.config import MODEL_DIMS
 from neurips23.locality.estimators import LMReader
 from neurips23.locality.evaluation import ESTIMATORS, evaluate_estimators, mse
 from neurips23.locality.formats import FORMATS
-from neurips23.locality.reproduce import MODEL_DIMS
 from neurips23.locality.training import packed_examples
 from neurips23.locality.world import build_world
 from neurips23.utils import set_torch_threads

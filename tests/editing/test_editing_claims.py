@@ -4,7 +4,8 @@ true, and underpowered (or its preconditions fail)."""
 import numpy as np
 import pytest
 
-from neurips23.editing.reproduce import EditingConfig, make_claims
+from neurips23.editing.config import EditingConfig
+from neurips23.editing.reproduce import make_claims
 
 PROBLEMS = ("error_injection", "fact_erasure", "fact_forcing")
 

@@ -4,7 +4,8 @@ underpowered; and the precondition that direct prediction beats the marginal pre
 import numpy as np
 import pytest
 
-from neurips23.locality.reproduce import LocalityConfig, make_claims
+from neurips23.locality.config import LocalityConfig
+from neurips23.locality.reproduce import make_claims
 
 PAPER = {"direct": 0.164, "scaffolded": 0.126, "free": 0.118, "marginal": 0.35}
 """Error sizes (sd) whose squares are about the paper's MSEs: 0.027, 0.016, 0.014, ~0.1."""

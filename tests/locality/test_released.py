@@ -10,9 +10,10 @@ import pytest
 
 from neurips23.core.reproduction import get_reproduction, resolve_config
 from neurips23.errors import DataError
+from neurips23.locality.config import LocalityConfig
 from neurips23.locality.evaluation import ESTIMATORS, mse
 from neurips23.locality.released import item_rows, read_estimates
-from neurips23.locality.reproduce import PAPER_MARGINAL_MSE, PAPER_MSE, LocalityConfig, make_claims
+from neurips23.locality.reproduce import PAPER_MARGINAL_MSE, PAPER_MSE, make_claims
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,14 @@ import pytest
 from neurips23.config import load_config
 from neurips23.core.claims import Rule
 from neurips23.errors import ConfigError
+from neurips23.multilingual.config import PROFILES, MultilingualConfig
 from neurips23.multilingual.experiment import validate
+from neurips23.multilingual.languages import tier_split
 from neurips23.multilingual.reproduce import (
-    PROFILES,
-    MultilingualConfig,
     confusion_claim,
     fidelity_gap_claim,
     position_claim,
     premium_claim,
-    tier_split,
     training_mix_claim,
 )
 

@@ -323,7 +323,7 @@ def _until(condition, what: str) -> None:
 
 
 def test_a_full_queue_answers_429_with_retry_after_and_models_stays_up():
-    from neurips23.serve.app import Limits
+    from neurips23.serve.state import Limits
 
     lm = GatedLM()
     app = create_app(lm, "rec", limits=Limits(max_pending=2))
@@ -358,7 +358,7 @@ def test_a_full_queue_answers_429_with_retry_after_and_models_stays_up():
 
 
 def test_a_request_past_its_deadline_is_a_504_and_a_queued_one_is_skipped():
-    from neurips23.serve.app import Limits
+    from neurips23.serve.state import Limits
 
     lm = GatedLM()
     app = create_app(lm, "rec", limits=Limits(timeout_s=2.0))
@@ -376,7 +376,7 @@ def test_a_request_past_its_deadline_is_a_504_and_a_queued_one_is_skipped():
 
 
 def test_n_times_max_tokens_is_capped():
-    from neurips23.serve.app import Limits
+    from neurips23.serve.state import Limits
 
     app = create_app(RecordingLM(), "rec", limits=Limits(request_tokens=100))
     with background_server(app) as url, httpx.Client(base_url=url, timeout=30) as http:
@@ -390,7 +390,7 @@ def test_n_times_max_tokens_is_capped():
 # -- bad requests: JSON 4xx in the OpenAI shape, and the server goes on ------------------------
 
 def test_bad_requests_are_json_4xx_and_the_server_answers_afterwards():
-    from neurips23.serve.app import Limits
+    from neurips23.serve.state import Limits
 
     lm = RecordingLM()
     app = create_app(lm, "rec", limits=Limits(body_bytes=20_000))
@@ -483,7 +483,7 @@ def test_a_text_model_streams_its_whole_answer(served):
 
 
 def test_a_stream_past_its_deadline_ends_with_an_error_event():
-    from neurips23.serve.app import Limits
+    from neurips23.serve.state import Limits
 
     lm = GatedLM()
     app = create_app(lm, "rec", limits=Limits(timeout_s=0.2))
@@ -497,7 +497,7 @@ def test_a_stream_past_its_deadline_ends_with_an_error_event():
 def test_every_response_carries_the_servers_own_time():
     """Server-Timing: app;dur=<ms>, the time from the request reaching the app to its response
     (a refusal included), so a benchmark can tell the server's time from the client's."""
-    from neurips23.serve.app import Limits
+    from neurips23.serve.state import Limits
 
     lm = GatedLM()
     app = create_app(lm, "rec", limits=Limits(max_pending=1))

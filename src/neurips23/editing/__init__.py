@@ -5,5 +5,5 @@ constrained finetuning at every layer, and the regression of edit success on lay
     from neurips23.editing.analysis import compare_r2
 
 Modules read in order: modules (hooks by name template), facts, prompts, tracing, problems,
-rome, finetune, metrics, analysis, experiment, synthetic, known_facts, reproduce, cli.
+rome, finetune, config, metrics, analysis, experiment, synthetic, known_facts, reproduce, cli.
 """

@@ -10,7 +10,7 @@ from typing import Literal
 import typer
 
 from neurips23.core.cli_config import config_command, param
-from neurips23.editing.experiment import SweepSettings
+from neurips23.editing.config import SweepSettings
 
 app = typer.Typer(help="Localization vs editing (Hase et al. 2023): causal tracing, ROME and "
                        "constrained finetuning per layer, and whether tracing predicts edits.",

@@ -1,63 +1,29 @@
 """Hase et al.'s experiment on one model: trace every fact, edit it at every chosen layer with
 every method and problem, score the edits, and regress the scores on layer and tracing.
 
-`SweepSettings` holds what the sweep needs; the reproduction config and the CLI configs extend
-it. Rows are (fact, layer, method, problem) with the tracing effect at that layer beside the
-rewrite / paraphrase / neighbourhood scores.
+`SweepSettings` (in `editing.config`) holds what the sweep needs; the reproduction config and
+the CLI configs extend it. Rows are (fact, layer, method, problem) with the tracing effect at
+that layer beside the rewrite / paraphrase / neighbourhood scores.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
-from neurips23.core.cli_config import param
+from neurips23.editing.config import SweepSettings
 from neurips23.editing.facts import Fact
 from neurips23.editing.finetune import FinetuneHparams, constrained_finetune, finetune_layers
 from neurips23.editing.modules import LayerNames, get_module, layer_names, weights_added
 from neurips23.editing.problems import PROBLEMS, Problem, get_problem
-from neurips23.editing.rome import RomeHparams, context_templates, key_second_moment, rome_edit
+from neurips23.editing.rome import context_templates, key_second_moment, rome_edit
 from neurips23.errors import ConfigError
 
 METHODS: tuple[str, ...] = ("rome", "ft1", "ft5")
-
-
-@dataclass
-class SweepSettings:
-    """Which edits to make and how to trace (ROME / Hase et al. defaults unless noted)."""
-
-    layers: list[int] = param([], "Layers to trace and edit (empty: every layer).")
-    methods: list[str] = param(["rome", "ft1", "ft5"], "Edit methods: rome, ft1, ft5.")
-    problems: list[str] = param(["error_injection", "fact_erasure", "fact_forcing"],
-                                "Editing problems: error_injection, tracing_reversal, "
-                                "fact_erasure, fact_amplification, fact_forcing.")
-    noise_multiple: float = param(3.0, "Noise σ as a multiple of the subject embeddings' std "
-                                  "(ROME: 3).")
-    noise: float = param(0.0, "An absolute noise σ (overrides noise_multiple when > 0).")
-    strong_noise_multiple: float = param(10.0, "A stronger level whose corruption effect is "
-                                         "reported beside σ (0: none).")
-    samples: int = param(10, "Noised runs per trace (ROME: 10).")
-    trace_kind: Literal["layer", "mlp", "attn"] = param("mlp", "What the regression's tracing "
-                                                        "restores (Hase et al.: mlp).")
-    trace_window: int = param(5, "Restoration window for mlp/attn tracing (Hase et al.: 5).")
-    trace_token: Literal["max", "last_subject"] = param("max", "Tracing effect at the best "
-                                                        "token (Hase) or the last subject token.")
-    context_starts: list[str] = param([], "Start words of the sampled context prefixes; none "
-                                      "(ROME): unconditional samples of context_lengths.")
-    context_lengths: list[list[int]] = param([[5, 10], [10, 10]], "(tokens, count) of ROME's "
-                                             "unconditional context prefixes (top-k 5).")
-    context_per_start: int = param(1, "Context prefixes sampled per start word.")
-    context_length: int = param(10, "Tokens per prefix sampled after a start word.")
-    context_stop: list[str] = param([], "Cut sampled prefixes at these strings (none in ROME).")
-    ft5_width: int = param(5, "Layers tuned by the multi-layer finetuning (Hase et al.: 5).")
-    rome: RomeHparams = field(default_factory=RomeHparams)
-    ft1: FinetuneHparams = field(default_factory=lambda: FinetuneHparams(eps=1e-4))
-    ft5: FinetuneHparams = field(default_factory=lambda: FinetuneHparams(eps=5e-5))
-    seed: int = param(0, "Seed of the context prefixes.")
 
 
 @dataclass

@@ -15,92 +15,17 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from neurips23.core.claims import Claim, Rule, combine, computed_claim, measured_claim
-from neurips23.core.cli_config import param
 from neurips23.core.reproduction import Outcome, Reproduction
-from neurips23.editing.experiment import SweepSettings, r2_table
-from neurips23.lm.train import TrainConfig
+from neurips23.editing.config import PROFILES, EditingConfig
+from neurips23.editing.experiment import r2_table
 
 PAPER = {"r2_layer": 0.947, "r2_trace": 0.016, "r2_both": 0.948, "max_delta_r2": 0.032}
-
-
-@dataclass
-class EditingConfig(SweepSettings):
-    """The reproduction: which model, how many facts and seeds, and the claims' rules."""
-
-    model: str = param("tiny", "'tiny' (GPT-2 trained on a synthetic world, one per seed) or a "
-                       "model name/path (e.g. smollm2-135m).")
-    seeds: list[int] = param([0, 1, 2], "Seeds: one synthetic world and model each (tiny); "
-                             "fact sampling (real model).")
-    workers: int = param(2, "Processes (seeds for tiny, fact shards for a real model); 0 or 1 "
-                         "runs them in this process.")
-    n_facts: int = param(40, "Facts traced and edited per seed (tiny) or in all (real model).")
-    n_neighbours: int = param(5, "Neighbourhood prompts per fact.")
-    n_subjects: int = param(300, "Subjects of the synthetic world.")
-    n_examples: int = param(40000, "Training prompts of the synthetic world.")
-    tiny_layers: int = param(8, "Blocks of the tiny GPT-2.")
-    tiny_hidden: int = param(128, "Hidden size of the tiny GPT-2 (4 heads, MLP 4×).")
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(
-        steps=3000, batch_size=64, lr=3e-3, warmup_steps=100, log_every=100, max_length=64))
-    corpus_texts: int = param(2000, "Texts for the keys' second moment C (tiny: training "
-                              "prompts; real model: its own samples).")
-    corpus_length: int = param(48, "Tokens per sampled corpus text (real model).")
-    score: Literal["rewrite", "paraphrase", "neighbourhood"] = param(
-        "rewrite", "The edit score the regressions explain (Hase et al. Table 1: rewrite).")
-    interval: Literal["seeds", "facts"] = param("seeds", "Intervals over seeds (a t-interval) "
-                                                "or a bootstrap over facts (one model).")
-    n_boot: int = param(1000, "Bootstrap resamples (interval = facts).")
-    min_fact_accuracy: float = param(0.95, "Precondition: greedy accuracy of the tiny model on "
-                                     "all its facts.")
-    min_known_facts: int = param(20, "Precondition: facts a real model knows (of the list).")
-    min_corruption: float = param(0.3, "Precondition: mean p(o) removed by the noise.")
-    min_rome_rewrite: float = param(0.9, "Precondition: ROME Error Injection's mean rewrite "
-                                    "score at its best layer.")
-    tracing_shuffles: int = param(200, "Shuffled-layer controls for the tracing-validity "
-                                  "precondition.")
-    tracing_alpha: float = param(0.05, "Precondition: the traced effect's layer profile beats "
-                                 "the shuffled-layer control at this permutation p-value.")
-    delta_r2_rule: Rule = field(default_factory=lambda: Rule(
-        "below", 0.032, min_n=3, reason="Hase et al.: tracing adds 0.001 R² for ROME Error "
-        "Injection and at most 0.032 for any method and problem (Fig. 6); 'adds little' = "
-        "under the paper's own bound of 3.2 points"))
-    layer_vs_trace_rule: Rule = field(default_factory=lambda: Rule(
-        "above", 0.5, min_n=3, reason="Table 1: R²_layer 0.947 vs R²_trace 0.016, a gap of "
-        "0.93; 'far better' = the edit layer explains at least 50 points more of the rewrite "
-        "score than tracing does"))
-    forcing_rule: Rule = field(default_factory=lambda: Rule(
-        "above", 0.0, min_n=3, reason="§5: Fact Forcing, which noises the subject as tracing "
-        "does, is the one problem where tracing adds R² (about 3 points with finetuning)"))
-
-
-PROFILES: dict[str, dict[str, Any]] = {
-    "quick": {"n_subjects": 120, "n_examples": 12000, "tiny_layers": 4, "tiny_hidden": 64,
-              "train": {"steps": 300, "batch_size": 32, "warmup_steps": 30},
-              "seeds": [0, 1, 2], "n_facts": 3, "n_neighbours": 3,
-              "samples": 5, "trace_window": 3, "corpus_texts": 500,
-              "problems": ["error_injection", "fact_forcing"],
-              "context_starts": ["the"], "context_per_start": 2, "context_length": 8,
-              "rome": {"v_steps": 8, "forcing_v_steps": 8},
-              "ft1": {"steps": 8, "forcing_steps": 8, "eps": 0.5, "eps_relative": True},
-              "ft5": {"steps": 8, "forcing_steps": 8, "eps": 0.25, "eps_relative": True},
-              "ft5_width": 3},
-    "tiny": {"trace_window": 3, "ft5_width": 3,  # ROME's 20 unconditional context prefixes
-             # GPT-J's 20 v* steps left ROME's rewrite at 0.60 on this model; 80 reach the
-             # rewrite precondition (a diagnostic at 20 vs 80, docs/editing.md), declared here.
-             "rome": {"v_steps": 80},
-             "ft1": {"eps": 0.5, "eps_relative": True},
-             "ft5": {"eps": 0.25, "eps_relative": True}},
-    "full": {"model": "smollm2-135m", "seeds": [0], "interval": "facts", "n_facts": 8,
-             "layers": [2, 9, 16, 23], "trace_window": 5, "methods": ["rome", "ft1"],
-             "problems": ["error_injection"], "context_starts": ["The", "I"],
-             "context_per_start": 1, "corpus_texts": 40, "rome": {"v_steps": 10}},
-}
 
 
 # ----------------------------------------------------------------------------- per-unit work

@@ -6,5 +6,6 @@ Read top-down: `bayesnet` (random nets, sampling, exact inference, pgmpy export)
 minimal d-separating scaffolds), `formats` (fully observed / local / wrong-local samples, the
 sample text and its tokenizer), `estimators` (direct, scaffolded, negative-scaffold and free
 generation over any causal LM), `evaluation` (MSE against exact conditionals), `world` and
-`training` (a world file; packing and training), then `reproduce` and `cli`.
+`training` (a world file; packing and training), `released` (the authors' released estimates
+as item rows), then `config` (the reproduction's settings and profiles), `reproduce` and `cli`.
 """

@@ -61,38 +61,3 @@ def item_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             else r["free_d_separating"]})
     return rows
 
-
-def run_released(cfg: Any, run: Any) -> Any:
-    """`neurips23 reproduce locality --profile released`: the authors' estimates, our scoring
-    and the claims' rules of `cfg`; no model."""
-    from neurips23.core.reproduction import Outcome
-    from neurips23.locality.evaluation import ESTIMATORS, mse
-    from neurips23.locality.reproduce import (
-        PAPER_MSE,
-        distance_table,
-        free_table,
-        make_claims,
-        mse_table,
-    )
-
-    rows = item_rows(read_estimates(cfg.released_dir))
-    run.log(f"scored {len(rows)} released item estimates "
-            f"({len({r['seed'] for r in rows})} nets, {len({r['condition'] for r in rows})} "
-            "training conditions)")
-    run.log_samples(rows)
-    claims = make_claims(cfg, rows)
-    for c in claims:
-        c.paper += " — on the authors' outputs"
-    conditions = list(dict.fromkeys(r["condition"] for r in rows))
-    metrics = {"on_authors_outputs": True, "items": len(rows),
-               "mse": {c: {e: mse([r for r in rows if r["condition"] == c], e)
-                           for e in ("marginal", *ESTIMATORS)} for c in conditions},
-               "paper_mse": PAPER_MSE}
-    tables = {"MSE against the true conditional, on the authors' estimates": mse_table(rows),
-              "MSE by distance between condition and target": distance_table(rows),
-              "Free generation (their samples)": [
-                  {k: v for k, v in r.items() if k != "steps"} for r in free_table(rows)]}
-    notes = ("On the authors' outputs: the base model's per-item estimates released with "
-             "benpry/why-think-step-by-step (commit c5dd2c5), scored with our MSE and claim code; "
-             "no model was run. Free generation's step counts are not in their files.")
-    return Outcome(metrics, claims, notes=notes, tables=tables)

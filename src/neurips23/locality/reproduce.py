@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from neurips23.core.claims import Claim, Rule, measured_claim
-from neurips23.core.cli_config import param
 from neurips23.core.reproduction import Outcome, Reproduction
-from neurips23.errors import ConfigError, UserError
 from neurips23.lm.train import TrainConfig
 from neurips23.locality.bayesnet import exact_conditional
+from neurips23.locality.config import PROFILES, LocalityConfig
 from neurips23.locality.evaluation import ESTIMATORS, evaluate_estimators, mse, unit_differences
-from neurips23.locality.formats import FORMATS, Locality
 from neurips23.locality.training import max_length, packed_examples
 from neurips23.locality.world import World, build_world
 
@@ -39,103 +36,6 @@ PAPER_MSE: dict[str, dict[str, float]] = {
     "wrong_local_zipf": {"direct": 0.081, "scaffolded": 0.074, "negative": 0.080, "free": 0.072},
 }
 PAPER_MARGINAL_MSE = 0.105
-MODEL_DIMS = dict(hidden_size=64, num_hidden_layers=3, num_attention_heads=4, intermediate_size=192)
-
-
-def _rule(direction: str, threshold: float, reason: str, margin: float = 0.0) -> Any:
-    return field(default_factory=lambda: Rule(direction, threshold, margin, min_n=3, reason=reason))
-"""Every locality rule counts worlds (one net, its data and its models), the independent
-units: the interval is a t interval over per-world means of the paired differences."""
-
-
-@dataclass
-class LocalityConfig:
-    """Worlds, training conditions, model and budget, estimators, and the claims' rules."""
-
-    source: Literal["tiny", "released"] = param("tiny", "tiny: train and evaluate our tiny models; released: score the "
-                        "authors' released estimates (no model).")
-    released_dir: str = param("", "Folder of the authors' released estimates (default: the copy "
-                                  "shipped in neurips23/locality/released).")
-    seeds: list[int] = param([0, 1, 2, 3], "One world per seed: a net, its held-out pairs, the "
-                             "training data and one model per condition.")
-    n_vars: int = param(50, "Variables per net (the paper: 100).")
-    n_edges: int = param(50, "Edges per net (the paper: as many as variables).")
-    n_pairs: int = param(10, "Held-out pairs per net (the paper: 25 of 100 variables).")
-    min_distance: int = param(2, "Held-out pairs are at least this far apart (the paper: 2).")
-    conditions: list[str] = param(["local_geom", "wrong_local_geom"], "Training formats: "
-                                  + ", ".join(FORMATS) + ".")
-    n_train: int = param(600_000, "Training samples per condition (the paper: 1,000,000).")
-    block_tokens: int = param(128, "Samples are packed into blocks of at most this many tokens.")
-    geom_p: float = param(0.5, "Local radius ~ Geometric(geom_p).")
-    zipf_k: float = param(2.0, "Local radius ~ Zipf(zipf_k) in the zipf formats.")
-    keep_p: float = param(0.8, "Each neighbour is kept with this probability.")
-    size: dict = param(MODEL_DIMS, "Tiny Llama dimensions (the paper: GPT-2, 512-d, 10 layers).")
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(
-        steps=2500, batch_size=32, lr=3e-3, warmup_steps=100, log_every=50))
-    n_samples: int = param(10, "Samples per item for the scaffolded and free estimators.")
-    eval_batch_size: int = param(256, "Partial samples per forward pass in the estimators.")
-    n_adjacent: int = param(10, "Adjacent (trained-on) pairs whose direct MSE is reported as a "
-                            "check that the model learned what it saw.")
-    workers: int = param(2, "Processes training/evaluating (world, condition) jobs in parallel; "
-                         "0 or 1 runs them in this process.")
-    marginal_ratio: float = param(1.25, "Precondition: under local training the marginal "
-                                  "predictor's MSE must be at least this multiple of direct "
-                                  "prediction's, or every claim is inconclusive.")
-    scaffold_beats_direct: Rule = _rule(
-        "above", 0.0, "MSE(direct) - MSE(scaffolded) under local training; the paper: "
-        "0.027 - 0.016 = 0.011 > 0. Reproduced when the whole paired-bootstrap interval over "
-        "held-out pairs is above 0.")
-    free_beats_direct: Rule = _rule(
-        "above", 0.0, "MSE(direct) - MSE(free) under local training, on items where free "
-        "generation named the target; the paper: 0.027 - 0.014 = 0.013 > 0.")
-    free_matches_scaffold: Rule = _rule(
-        "within", 0.0, "MSE(free) - MSE(scaffolded) under local training within ±0.005, half "
-        "the paper's direct-scaffolded gap (0.011); the paper: 0.014 - 0.016 = -0.002.",
-        margin=0.005)
-    adjacent_ratio: float = param(1.25, "Precondition of the wrong-local claim: each wrong-local "
-                                  "model learned what it saw, its direct MSE on adjacent "
-                                  "(trained-on) pairs at most the marginal's / this ratio.")
-    negative_does_not_help: Rule = _rule(
-        "within", 0.0, "MSE(direct) - MSE(negative scaffold) under local training within ±0.005 "
-        "(half the paper's reasoning gap) of 0, both ways: a negative scaffold that hurts is not "
-        "'does not help' either; the paper: 0.027 - 0.027 = 0.", margin=0.005)
-    wrong_local_smaller_gap: Rule = _rule(
-        "above", 0.0, "[MSE(direct) - MSE(scaffolded)] local minus the same wrong-local, paired "
-        "by world: reasoning helps less when locality does not match the net; the paper: "
-        "0.011 local vs 0.005 wrong-local.")
-
-    def locality(self) -> Locality:
-        return Locality(self.geom_p, self.zipf_k, self.keep_p)
-
-    def __post_init__(self) -> None:
-        """ConfigError naming the field for settings that cannot run (before any work starts)."""
-        bad = [c for c in self.conditions if c not in FORMATS]
-        if bad:
-            raise ConfigError(f"conditions: {bad[0]!r} is not a training format; choose from "
-                              f"{', '.join(FORMATS)}")
-        for name in ("n_vars", "n_pairs", "n_train", "block_tokens", "n_samples",
-                     "eval_batch_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} = {getattr(self, name)}: must be positive")
-        if not self.seeds or not self.conditions:
-            raise ConfigError("seeds and conditions must not be empty")
-        if len(set(self.seeds)) != len(self.seeds):
-            raise ConfigError(f"seeds {self.seeds}: each seed names one world, list each once")
-        try:
-            self.locality()
-        except UserError as e:
-            raise ConfigError(str(e)) from None
-
-
-PROFILES = {
-    "quick": {"seeds": [0], "n_vars": 20, "n_edges": 20, "n_pairs": 4, "n_train": 20_000,
-              "n_samples": 4, "n_adjacent": 4,
-              "size": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                           intermediate_size=96),
-              "train": {"steps": 120, "batch_size": 16, "warmup_steps": 10}},
-    "full": {},
-    "released": {"source": "released"},
-}
 
 
 # ---- one world, one condition ---------------------------------------------------------------------
@@ -423,8 +323,6 @@ def run_locality(cfg: LocalityConfig, run) -> Outcome:
     """Every (world, condition) job, then the claims, tables and plots; with source=released,
     the authors' released estimates scored instead (`locality.released`)."""
     if cfg.source == "released":
-        from neurips23.locality.released import run_released
-
         return run_released(cfg, run)
     from neurips23.core.seeds import map_seeds
 
@@ -457,6 +355,34 @@ def run_locality(cfg: LocalityConfig, run) -> Outcome:
               "Direct prediction on adjacent (trained-on) pairs": [
                   {"condition": c, **v} for c, v in metrics["adjacent_pairs_mse"].items()]}
     return Outcome(metrics, claims, notes, tables)
+
+
+def run_released(cfg: LocalityConfig, run) -> Outcome:
+    """`neurips23 reproduce locality --profile released`: the authors' estimates
+    (`locality.released`), our scoring and the claims' rules of `cfg`; no model."""
+    from neurips23.locality.released import item_rows, read_estimates
+
+    rows = item_rows(read_estimates(cfg.released_dir))
+    run.log(f"scored {len(rows)} released item estimates "
+            f"({len({r['seed'] for r in rows})} nets, {len({r['condition'] for r in rows})} "
+            "training conditions)")
+    run.log_samples(rows)
+    claims = make_claims(cfg, rows)
+    for c in claims:
+        c.paper += " — on the authors' outputs"
+    conditions = list(dict.fromkeys(r["condition"] for r in rows))
+    metrics = {"on_authors_outputs": True, "items": len(rows),
+               "mse": {c: {e: mse([r for r in rows if r["condition"] == c], e)
+                           for e in ("marginal", *ESTIMATORS)} for c in conditions},
+               "paper_mse": PAPER_MSE}
+    tables = {"MSE against the true conditional, on the authors' estimates": mse_table(rows),
+              "MSE by distance between condition and target": distance_table(rows),
+              "Free generation (their samples)": [
+                  {k: v for k, v in r.items() if k != "steps"} for r in free_table(rows)]}
+    notes = ("On the authors' outputs: the base model's per-item estimates released with "
+             "benpry/why-think-step-by-step (commit c5dd2c5), scored with our MSE and claim code; "
+             "no model was run. Free generation's step counts are not in their files.")
+    return Outcome(metrics, claims, notes=notes, tables=tables)
 
 
 def _notes(claims: list[Claim], metrics: dict, cached: int, total: int) -> str:

@@ -6,5 +6,6 @@ script checks (`scripts`), exact + MinHash near-duplicate removal (`dedup`), qua
 and the pipeline (`pipeline`), per-language templates (`templates`), per-language cost and
 token premium (`cost`). Evaluation: sacrebleu scores with signatures (`metrics`), language
 fidelity (`fidelity`), both-order pairwise win rates with pluggable judges (`winrate`), and
-the generation harness (`evaluate`). `reproduce` holds `neurips23 reproduce aya`.
+the generation harness (`evaluate`). `config` holds the settings of `neurips23 reproduce aya`,
+`experiment` its arms and `reproduce` its claims.
 """

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 from neurips23.errors import ConfigError
+from neurips23.multilingual.config import MultilingualConfig
 from neurips23.multilingual.fixtures import parallel_questions, parallel_sentences
-from neurips23.multilingual.languages import language_name, tier_of
+from neurips23.multilingual.languages import language_name, tier_of, tier_split
 
 
-def validate(cfg) -> None:
+def validate(cfg: MultilingualConfig) -> None:
     """ConfigError for settings the arms cannot run with (before any model is loaded)."""
     from neurips23.multilingual.fixtures import FIXTURE_LANGUAGES
     from neurips23.multilingual.langid import BACKENDS
@@ -74,7 +75,7 @@ def cross_fitted_bpe(items: dict[str, list[str]], vocab: int, english_share: flo
     return heavy, balanced, (v["heavy"], v["balanced"])
 
 
-def cost_arm(cfg, run) -> dict:
+def cost_arm(cfg: MultilingualConfig, run) -> dict:
     """Token counts per item for the real tokenizer, UTF-8 bytes and the two BPEs; table + plot."""
     from neurips23.multilingual.cost import load_counter, parallel_cost, plot_premiums, premium_interval
 
@@ -145,12 +146,11 @@ def planted_check(languages, backend: str) -> dict:
             "false_flags": len(got - planted), "n": len(outs)}
 
 
-def fidelity_arm(cfg, run, model) -> dict:
+def fidelity_arm(cfg: MultilingualConfig, run, model) -> dict:
     """Ask the model the same questions in every language; measure the language of each answer."""
     from neurips23.multilingual.evaluate import generate_outputs, plot_fidelity
     from neurips23.multilingual.fidelity import fidelity_summary, language_fidelity
     from neurips23.multilingual.records import Record
-    from neurips23.multilingual.reproduce import tier_split
 
     q = parallel_questions()
     langs = list(cfg.fidelity_languages)
@@ -207,7 +207,7 @@ def judge_pairs_fixture(languages, n_pairs: int) -> dict[str, list[str]]:
     return out
 
 
-def judge_arm(cfg, run, model) -> dict:
+def judge_arm(cfg: MultilingualConfig, run, model) -> dict:
     """The model judge and the chrF judge on the same pairs, both orders each."""
     from neurips23.multilingual.winrate import ChrFJudge, ModelJudge, judge_pairs, position_bias, win_rates
 

@@ -15,7 +15,7 @@ re-checked against the paper. Pass your own `tiers` mapping wherever a tier is u
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from neurips23.errors import UserError
@@ -132,3 +132,9 @@ def tier_of(code: str, tiers: Mapping[str, str] | None = None) -> str:
     """The resource tier of a language (`high`/`mid`/`low`), `unassigned` if none is known."""
     table = TIERS if tiers is None else tiers
     return table.get(code) or table.get(macro(code)) or "unassigned"
+
+
+def tier_split(languages: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(non-English high-tier languages, low-tier languages) among `languages`."""
+    return ([lang for lang in languages if tier_of(lang) == "high" and lang != "eng"],
+            [lang for lang in languages if tier_of(lang) == "low"])

@@ -4,18 +4,15 @@ token limit and the model's context. Streamed as server-sent events with stream=
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from neurips23.serve.errors import APIError
 from neurips23.serve.schemas import ChatRequest
+from neurips23.serve.state import ServerState
 from neurips23.serve.streaming import ChunkFormat, StreamPlan, stream
-
-if TYPE_CHECKING:
-    from fastapi import Request
-
-    from neurips23.serve.app import ServerState
 
 
 def plan_chat(state: ServerState, body: ChatRequest) -> StreamPlan:

@@ -4,18 +4,15 @@ lm-evaluation-harness scores log-likelihoods); streamed as server-sent events wi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from neurips23.serve.errors import APIError
 from neurips23.serve.schemas import CompletionRequest
+from neurips23.serve.state import ServerState
 from neurips23.serve.streaming import ChunkFormat, StreamPlan, stream
-
-if TYPE_CHECKING:
-    from fastapi import Request
-
-    from neurips23.serve.app import ServerState
 
 DEFAULT_MAX_TOKENS = 16
 """max_tokens of a completion request that gives none (the OpenAI API's default)."""

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from fastapi import FastAPI
 
-from neurips23.serve.app import DEFAULT_TOKEN_LIMIT, Limits
+from neurips23.serve.state import DEFAULT_TOKEN_LIMIT, Limits
 
 
 def check_device(device: str | None) -> None:

@@ -17,18 +17,15 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from fastapi import Request
 from starlette.responses import StreamingResponse
 
 from neurips23.lm.generate import cut_at_stop
+from neurips23.serve.batching import Job
 from neurips23.serve.errors import APIError
-
-if TYPE_CHECKING:
-    from fastapi import Request
-
-    from neurips23.serve.app import ServerState
-    from neurips23.serve.batching import Job
+from neurips23.serve.state import ServerState
 
 
 class ChoiceText:

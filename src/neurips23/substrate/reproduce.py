@@ -3,32 +3,12 @@ learning curve and held-out exact match. A check of the core, not a paper's find
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from neurips23.core.claims import Rule, measured_claim
+from neurips23.core.claims import measured_claim
 from neurips23.core.reproduction import Outcome, Reproduction
 from neurips23.lm.tasks import get_task
-from neurips23.lm.train import TrainConfig
-
-
-@dataclass
-class SubstrateConfig:
-    """A tiny model on one synthetic task: size, task, data and training settings."""
-
-    size: str = "micro"
-    task: str = "reverse"
-    n_train: int = 4000
-    n_test: int = 200
-    arch: str = "llama"
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=400, batch_size=32,
-                                                                   lr=3e-3, log_every=20))
-    learned: Rule = field(default_factory=lambda: Rule(
-        "above", 0.2, min_n=50, reason="exact match on 3-8 digit strings is ~0 by chance; a "
-        "model that learned the task clears 20% with its whole interval"))
-
-
-PROFILES = {"quick": {"train": {"steps": 300}}, "full": {"train": {"steps": 1500}, "size": "mini"}}
+from neurips23.substrate.config import PROFILES, SubstrateConfig
 
 
 def cached_task_model(cfg: SubstrateConfig, progress: bool = True) -> Path:
