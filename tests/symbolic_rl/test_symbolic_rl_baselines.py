@@ -9,8 +9,8 @@ from neurips23.symbolic_rl.experiment import LearnerSettings, learn
 
 
 def _valid(task, sim, plan):
-    from neurips23.planning.pddl import load_domain, load_problem
-    from neurips23.planning.validate import validate_plan
+    from neurips23.pddl.parser import load_domain, load_problem
+    from neurips23.pddl.validate import validate_plan
 
     d, p = task_files(task)
     dom = load_domain(d)

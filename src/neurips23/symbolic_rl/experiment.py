@@ -47,8 +47,8 @@ class BaselineSettings:
 
 
 def load_pair(task: str):
-    """(domain, problem) objects of a shipped task, read by the planning package's reader."""
-    from neurips23.planning.pddl import load_domain, load_problem
+    """(domain, problem) objects of a shipped task, read by the PDDL layer's reader."""
+    from neurips23.pddl.parser import load_domain, load_problem
 
     dpath, ppath = task_files(task)
     domain = load_domain(dpath)
@@ -56,9 +56,9 @@ def load_pair(task: str):
 
 
 def plan_is_valid(domain, problem_text: str, spec, plan: list[int]) -> bool:
-    """The plan checked by the planning package's validator (VAL semantics) on the true model."""
-    from neurips23.planning.pddl import parse_problem
-    from neurips23.planning.validate import validate_plan
+    """The plan checked by the PDDL layer's validator (VAL semantics) on the true model."""
+    from neurips23.pddl.parser import parse_problem
+    from neurips23.pddl.validate import validate_plan
 
     problem = parse_problem(problem_text, domain, "<held-out>")
     return validate_plan(domain, problem, [spec.action_str(a) for a in plan]).valid
