@@ -4,8 +4,9 @@ R-MAX's systematic exploration bound."""
 import pytest
 
 from neurips23.symbolic_rl.baselines import BASELINES, q_learning, r_max, run_baseline
+from neurips23.symbolic_rl.config import LearnerSettings
 from neurips23.symbolic_rl.domains import load_task, task_files
-from neurips23.symbolic_rl.experiment import LearnerSettings, learn
+from neurips23.symbolic_rl.experiment import learn
 
 
 def _valid(task, sim, plan):
