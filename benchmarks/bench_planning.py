@@ -21,10 +21,10 @@ from pathlib import Path
 
 
 def validation_bench(n_instances: int, seed: int = 0) -> dict:
+    from neurips23.pddl.task import ground
+    from neurips23.pddl.validate import parse_plan, validate_plan
     from neurips23.planning.domains.registry import generate_instances, get_domain
     from neurips23.planning.refs import UPValidator, up_plan, up_problem
-    from neurips23.planning.task import ground
-    from neurips23.planning.validate import parse_plan, validate_plan
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "planning"))
     from test_planning_validate import mutants  # the same generator the tests use
@@ -79,10 +79,10 @@ def fd_run(domain_pddl: str, problem_pddl: str) -> tuple[int, int, float, float]
 
 
 def planner_bench(n: int, seed: int = 0) -> list[dict]:
+    from neurips23.pddl.parser import domain_to_pddl, problem_to_pddl
+    from neurips23.pddl.search import search
+    from neurips23.pddl.task import ground
     from neurips23.planning.domains.registry import generate_instances, get_domain
-    from neurips23.planning.pddl import domain_to_pddl, problem_to_pddl
-    from neurips23.planning.search import search
-    from neurips23.planning.task import ground
 
     rows = []
     for name, kw in (("blocksworld", {"blocks": (5, 6)}), ("logistics", {})):
@@ -107,10 +107,10 @@ def limits_bench(limit: float) -> list[dict]:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "planning"))
     from test_planning_limits import write_cards, write_visitall
 
-    from neurips23.planning.limits import Limits, OutOfTime
-    from neurips23.planning.pddl import load_domain, load_problem
-    from neurips23.planning.search import search
-    from neurips23.planning.task import ground
+    from neurips23.pddl.limits import Limits, OutOfTime
+    from neurips23.pddl.parser import load_domain, load_problem
+    from neurips23.pddl.search import search
+    from neurips23.pddl.task import ground
 
     rows = []
     with tempfile.TemporaryDirectory() as d:

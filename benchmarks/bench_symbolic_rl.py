@@ -20,7 +20,8 @@ import time
 def methods_bench(tasks: list[str], seeds: int, budget: int) -> list[dict]:
     """Median interactions and mean wall seconds per (task, method)."""
     from neurips23.symbolic_rl.baselines import BASELINES
-    from neurips23.symbolic_rl.experiment import BaselineSettings, LearnerSettings, baseline, learn
+    from neurips23.symbolic_rl.config import BaselineSettings, LearnerSettings
+    from neurips23.symbolic_rl.experiment import baseline, learn
 
     rows = []
     for task in tasks:

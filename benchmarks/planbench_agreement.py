@@ -51,8 +51,8 @@ class PlanBench:
         return yaml.safe_load((self.root / "configs" / f"{name}.yaml").read_text())
 
     def domain(self, cfg: dict):
+        from neurips23.pddl.parser import load_domain
         from neurips23.planning.domains.instance_dir import domain_spec
-        from neurips23.planning.pddl import load_domain
 
         key = cfg["domain_file"]
         if key not in self.cache:
@@ -60,7 +60,7 @@ class PlanBench:
         return self.cache[key]
 
     def problem(self, cfg: dict, k: int):
-        from neurips23.planning.pddl import load_problem
+        from neurips23.pddl.parser import load_problem
 
         spec = self.domain(cfg)
         path = self.root / "instances" / cfg["instance_dir"] / cfg["instances_template"].format(k)
@@ -74,7 +74,7 @@ class PlanBench:
 def reader(root: Path) -> dict:
     """Every PlanBench instance file parses with the domain file of its folder."""
     from neurips23.errors import DataError
-    from neurips23.planning.pddl import load_domain, load_problem
+    from neurips23.pddl.parser import load_domain, load_problem
 
     ok, errors, notes = 0, Counter(), 0
     for dom_file in sorted(root.glob("*/instances/**/generated_domain.pddl")):
@@ -104,7 +104,7 @@ def _example_plans(query: str) -> list[str]:
 
 def one_shot(pb: PlanBench) -> dict:
     """Wording, example plans, parser and verdicts on the GPT-4 one-shot answers."""
-    from neurips23.planning.validate import validate_plan
+    from neurips23.pddl.validate import validate_plan
 
     out = {}
     for folder, cfg_name in ONE_SHOT.items():
@@ -144,8 +144,7 @@ def one_shot(pb: PlanBench) -> dict:
 
 def _strict_reading(v, text: str, problem) -> int:
     """Lines an exact-wording reader (PDDL steps and the domain's own sentences) reads."""
-    from neurips23.planning.nl import plan_section
-    from neurips23.planning.plan_text import _object_words, exact_reading, normalise
+    from neurips23.planning.plan_text import _object_words, exact_reading, normalise, plan_section
 
     table = _object_words(v, problem.objects)
     lines = [normalise(raw) for raw in plan_section(text).splitlines()]

@@ -19,8 +19,8 @@ def good(tmp_path_factory):
     """Valid companions of the bad file (a tiny model, a PDDL pair, data) in one folder."""
     from neurips23.lm.models import build_model, save_model
     from neurips23.lm.tokenizers import build_char_tokenizer
+    from neurips23.pddl.parser import domain_to_pddl, problem_to_pddl
     from neurips23.planning.domains.registry import generate_instances, get_domain
-    from neurips23.planning.pddl import domain_to_pddl, problem_to_pddl
 
     root = tmp_path_factory.mktemp("good")
     tok = build_char_tokenizer("abc ")

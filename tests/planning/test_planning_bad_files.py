@@ -3,8 +3,8 @@
 import subprocess
 import sys
 
+from neurips23.pddl.parser import domain_to_pddl, problem_to_pddl
 from neurips23.planning.domains.registry import generate_instances, get_domain
-from neurips23.planning.pddl import domain_to_pddl, problem_to_pddl
 
 
 def _cli(*args):

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
+from neurips23.planning.config import PlanningConfig
 from neurips23.planning.reproduce import (
-    PlanningConfig,
     autonomous_claim,
     backprompt_claim,
     heuristic_claim,

@@ -5,6 +5,7 @@ import itertools
 import random
 from collections import Counter
 
+from neurips23.pddl.validate import validate_plan
 from neurips23.planning.domains import blocksworld
 from neurips23.planning.domains.registry import generate_instances, get_domain
 from neurips23.planning.domains.rename import (
@@ -13,7 +14,6 @@ from neurips23.planning.domains.rename import (
     rename_domain,
     rename_problem,
 )
-from neurips23.planning.validate import validate_plan
 
 
 def brute_force_states(n: int) -> set:

@@ -6,10 +6,10 @@ import sys
 import pytest
 
 from neurips23.cli import main
+from neurips23.pddl.validate import validate_plan
 from neurips23.planning.domains.registry import generate_instances, get_domain
 from neurips23.planning.heuristic import run_lpg
 from neurips23.planning.refs import lpg_binary
-from neurips23.planning.validate import validate_plan
 
 
 class CopyExample:

@@ -92,8 +92,8 @@ def test_join_grounding_gives_the_same_actions_as_brute_force(tmp_path):
     enumerating every object and checking every static atom grounds."""
     import itertools
 
-    from neurips23.planning.pddl import load_domain, load_problem
-    from neurips23.planning.task import ground, static_predicates
+    from neurips23.pddl.parser import load_domain, load_problem
+    from neurips23.pddl.task import ground, static_predicates
 
     d, p = write_visitall(tmp_path, n=5)
     dom = load_domain(d)

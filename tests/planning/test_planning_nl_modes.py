@@ -3,12 +3,13 @@ branch (valid, invalid, no plan, feedback rounds, self-critique) is checked exac
 
 import random
 
+from neurips23.pddl.task import ground
+from neurips23.pddl.validate import validate_plan
 from neurips23.planning import nl
 from neurips23.planning.domains.registry import generate_instances, get_domain
 from neurips23.planning.heuristic import levenshtein, random_seed_plan, seeded_search_repair
 from neurips23.planning.modes import Query, autonomous, backprompt, make_prompt, resample
-from neurips23.planning.task import ground
-from neurips23.planning.validate import validate_plan
+from neurips23.planning.plan_text import plan_section
 
 
 class Scripted:
@@ -41,7 +42,7 @@ def test_one_shot_prompt_has_planbench_structure():
     assert p.startswith("I am playing with a set of blocks")
     assert p.count("[STATEMENT]") == 2 and p.count("[PLAN END]") == 1 and p.endswith("[PLAN]\n")
     assert "As initial conditions I have that, " in p and "the hand is empty" in p
-    assert nl.plan_section(p.split("[STATEMENT]")[1]).strip() == v.plan(insts[0].plan)
+    assert plan_section(p.split("[STATEMENT]")[1]).strip() == v.plan(insts[0].plan)
     z = make_prompt(spec, v, q, "zero_shot")
     assert z.count("[STATEMENT]") == 1 and nl.ZERO_SHOT_QUESTION in z
     d = make_prompt(spec, v, q, "pddl")

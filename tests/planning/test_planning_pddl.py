@@ -4,14 +4,14 @@ rejected with file:line:column."""
 import pytest
 
 from neurips23.errors import DataError
-from neurips23.planning.domains import blocksworld, logistics
-from neurips23.planning.pddl import (
+from neurips23.pddl.parser import (
     domain_to_pddl,
     parse_domain,
     parse_problem,
     problem_to_pddl,
 )
-from neurips23.planning.task import ground
+from neurips23.pddl.task import ground
+from neurips23.planning.domains import blocksworld, logistics
 
 
 def test_blocksworld_grounding_by_hand():

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from neurips23.cli import main
+from neurips23.pddl.parser import load_domain, load_problem
+from neurips23.pddl.validate import validate_plan
 from neurips23.planning.domains.instance_dir import domain_spec, locate, read_instances
 from neurips23.planning.domains.registry import Instance, get_domain
 from neurips23.planning.modes import Query, judge, make_prompt
-from neurips23.planning.pddl import load_domain, load_problem
-from neurips23.planning.validate import validate_plan
 
 DATA = Path(__file__).parent / "data" / "planbench"
 FOLDER = {"blocksworld": "blocksworld", "mystery_blocksworld": "blocksworld/mystery",

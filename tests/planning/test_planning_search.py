@@ -6,11 +6,11 @@ from collections import deque
 
 import pytest
 
+from neurips23.pddl.parser import parse_domain, parse_problem
+from neurips23.pddl.search import h_ff, h_max, search
+from neurips23.pddl.task import ground
+from neurips23.pddl.validate import validate_plan
 from neurips23.planning.domains.registry import generate_instances, get_domain
-from neurips23.planning.pddl import parse_domain, parse_problem
-from neurips23.planning.search import h_ff, h_max, search
-from neurips23.planning.task import ground
-from neurips23.planning.validate import validate_plan
 
 
 def bfs_length(task) -> int | None:

@@ -6,10 +6,10 @@ import random
 import pytest
 
 from neurips23.errors import DataError
+from neurips23.pddl.parser import parse_domain, parse_problem
+from neurips23.pddl.task import ground
+from neurips23.pddl.validate import parse_plan, validate_plan
 from neurips23.planning.domains.registry import generate_instances, get_domain
-from neurips23.planning.pddl import parse_domain, parse_problem
-from neurips23.planning.task import ground
-from neurips23.planning.validate import parse_plan, validate_plan
 
 TOGGLE = """
 (define (domain toggle)

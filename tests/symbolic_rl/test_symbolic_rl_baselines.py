@@ -4,13 +4,14 @@ R-MAX's systematic exploration bound."""
 import pytest
 
 from neurips23.symbolic_rl.baselines import BASELINES, q_learning, r_max, run_baseline
+from neurips23.symbolic_rl.config import LearnerSettings
 from neurips23.symbolic_rl.domains import load_task, task_files
-from neurips23.symbolic_rl.experiment import LearnerSettings, learn
+from neurips23.symbolic_rl.experiment import learn
 
 
 def _valid(task, sim, plan):
-    from neurips23.planning.pddl import load_domain, load_problem
-    from neurips23.planning.validate import validate_plan
+    from neurips23.pddl.parser import load_domain, load_problem
+    from neurips23.pddl.validate import validate_plan
 
     d, p = task_files(task)
     dom = load_domain(d)

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from neurips23.errors import ConfigError
+from neurips23.symbolic_rl.config import SymbolicRLConfig
 from neurips23.symbolic_rl.reproduce import (
-    SymbolicRLConfig,
     computed_claims,
     make_claims,
     ratio_claim,

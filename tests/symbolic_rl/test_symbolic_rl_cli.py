@@ -18,8 +18,8 @@ def run(monkeypatch, capsys, *args):
 
 
 def test_learn_writes_a_valid_plan_and_a_readable_model(tmp_path, monkeypatch, capsys):
-    from neurips23.planning.pddl import load_domain, load_problem
-    from neurips23.planning.validate import parse_plan, validate_plan
+    from neurips23.pddl.parser import load_domain, load_problem
+    from neurips23.pddl.validate import parse_plan, validate_plan
 
     d, p = task_files("blocksworld-4-2")
     code, out, _ = run(monkeypatch, capsys, "symbolic-rl", "learn", d, p, "--out", tmp_path,
@@ -76,9 +76,9 @@ def sixty_blocks(tmp_path_factory):
     """A 60-block Blocksworld problem: minutes of exploration, far past a 2 s limit."""
     import random
 
+    from neurips23.pddl.parser import domain_to_pddl, problem_to_pddl
     from neurips23.planning.domains import blocksworld
     from neurips23.planning.domains.registry import get_domain
-    from neurips23.planning.pddl import domain_to_pddl, problem_to_pddl
 
     root = tmp_path_factory.mktemp("bw60")
     (root / "d.pddl").write_text(domain_to_pddl(get_domain("blocksworld").domain))
@@ -113,7 +113,7 @@ def test_a_command_run_inside_a_longer_process_counts_from_its_own_start():
     full test session once ate a 600 s limit before `learn` had read its files."""
     import time
 
-    from neurips23.planning import limits
+    from neurips23.pddl import limits
     from neurips23.utils import mark_command_start
 
     with open("/proc/self/stat") as f:

@@ -1,4 +1,4 @@
-"""The simulator (counting, failure semantics, agreement with the planning validator), the
+"""The simulator (counting, failure semantics, agreement with the PDDL layer's validator), the
 Gymnasium wrapper (gymnasium's own checker) and the shipped tasks."""
 
 import random
@@ -6,8 +6,8 @@ import random
 import pytest
 
 from neurips23.errors import DataError
-from neurips23.planning.pddl import load_domain, load_problem
-from neurips23.planning.validate import validate_plan
+from neurips23.pddl.parser import load_domain, load_problem
+from neurips23.pddl.validate import validate_plan
 from neurips23.symbolic_rl.domains import (
     TASKS,
     doorkey_problem,
@@ -92,8 +92,8 @@ def test_shipped_doorkey_files_are_the_generators_output(size):
 
 @pytest.mark.parametrize("task", sorted(TASKS))
 def test_every_shipped_task_is_solvable(task):
-    from neurips23.planning.search import search
-    from neurips23.planning.task import ground
+    from neurips23.pddl.search import search
+    from neurips23.pddl.task import ground
 
     d, p = task_files(task)
     dom = load_domain(d)
@@ -102,9 +102,9 @@ def test_every_shipped_task_is_solvable(task):
 
 @pytest.mark.parametrize("task", ["blocksworld-4-1", "gripper-4", "doorkey-6x6"])
 def test_held_out_goals_are_new_distinct_and_reachable(task):
-    from neurips23.planning.pddl import parse_problem
-    from neurips23.planning.search import search
-    from neurips23.planning.task import ground
+    from neurips23.pddl.parser import parse_problem
+    from neurips23.pddl.search import search
+    from neurips23.pddl.task import ground
     from neurips23.symbolic_rl.pddl_writer import problem_pddl
 
     sim = load_task(task)

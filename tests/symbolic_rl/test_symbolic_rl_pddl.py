@@ -1,13 +1,13 @@
-"""The learned model written as PDDL: read back by the planning package's reader with the same
+"""The learned model written as PDDL: read back by the PDDL layer's reader with the same
 semantics, plans checked by its validator, and read by unified-planning."""
 
 import random
 
 import pytest
 
-from neurips23.planning.pddl import parse_domain, parse_problem
-from neurips23.planning.task import ground
-from neurips23.planning.validate import validate_plan
+from neurips23.pddl.parser import parse_domain, parse_problem
+from neurips23.pddl.task import ground
+from neurips23.pddl.validate import validate_plan
 from neurips23.symbolic_rl.domains import load_task, task_files
 from neurips23.symbolic_rl.model import OptimisticModel
 from neurips23.symbolic_rl.pddl_writer import (

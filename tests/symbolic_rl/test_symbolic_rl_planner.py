@@ -1,4 +1,4 @@
-"""The k-plans planner: optimal first plans against the planning package's A*, the k shortest
+"""The k-plans planner: optimal first plans against the PDDL layer's A*, the k shortest
 against brute-force enumeration, plan properties on partially learned models, and the optional
 forbid-iterative planner."""
 
@@ -28,9 +28,9 @@ def true_view(sim) -> PlanningView:
 @pytest.mark.parametrize("task", ["blocksworld-4-1", "blocksworld-4-2", "gripper-2",
                                   "doorkey-5x5"])
 def test_hmax_first_plan_is_optimal_like_the_planning_packages_astar(task):
-    from neurips23.planning.pddl import load_domain, load_problem
-    from neurips23.planning.search import search
-    from neurips23.planning.task import ground
+    from neurips23.pddl.parser import load_domain, load_problem
+    from neurips23.pddl.search import search
+    from neurips23.pddl.task import ground
 
     sim = load_task(task)
     d, p = task_files(task)

@@ -21,7 +21,7 @@ def validate(domain: Path, problem: Path, plan: Path,
              verbose: bool = typer.Option(False, "-v", "--verbose",
                                           help="Print VAL's plan-repair advice.")) -> None:
     """Validate PLAN for PROBLEM in DOMAIN (VAL semantics). Exit 0 valid, 1 invalid, 2 error."""
-    from neurips23.planning.validate import parse_plan, validate_plan
+    from neurips23.pddl.validate import parse_plan, validate_plan
     from neurips23.utils import read_text_file
 
     dom, prob = _load(domain, problem)
@@ -47,9 +47,9 @@ def solve(domain: Path, problem: Path,
           ) -> None:
     """Plan with our sound planners. Exit 0 solved, 1 unsolvable or out of time."""
     from neurips23.errors import UserError
-    from neurips23.planning.limits import Limits, OutOfTime, process_age
-    from neurips23.planning.search import HEURISTICS, search
-    from neurips23.planning.task import ground
+    from neurips23.pddl.limits import Limits, OutOfTime, process_age
+    from neurips23.pddl.search import HEURISTICS, search
+    from neurips23.pddl.task import ground
 
     if algorithm not in {"astar", "gbfs"}:
         raise UserError(f"--algorithm {algorithm!r}: choose astar or gbfs")
@@ -78,7 +78,7 @@ def solve(domain: Path, problem: Path,
 
 def _load(domain: Path, problem: Path):
     """Domain and problem, with the reader's notes (what it accepted but ignores) on stderr."""
-    from neurips23.planning.pddl import load_domain, load_problem
+    from neurips23.pddl.parser import load_domain, load_problem
 
     dom = load_domain(domain)
     for note in dom.notes:
@@ -97,8 +97,8 @@ def generate(domain: str = typer.Option("blocksworld", help="blocksworld | myste
     import json
 
     from neurips23.errors import UserError
+    from neurips23.pddl.parser import domain_to_pddl, problem_to_pddl
     from neurips23.planning.domains.registry import generate_instances, get_domain
-    from neurips23.planning.pddl import domain_to_pddl, problem_to_pddl
     from neurips23.utils import atomic_write_text
 
     spec = get_domain(domain)

@@ -49,8 +49,8 @@ def training_texts(train: list[Instance], intro: bool = False, repair_fraction: 
                    seed: int = 0) -> list[tuple[str, str]]:
     """(prompt, response) pairs in plain text: one-shot queries, and repair episodes (a wrong
     plan, its PlanBench feedback, then the right plan) for back-prompting."""
-    from neurips23.planning.task import ground
-    from neurips23.planning.validate import validate_plan
+    from neurips23.pddl.task import ground
+    from neurips23.pddl.validate import validate_plan
 
     spec = get_domain("blocksworld")
     v = spec.verbalizer(intro)
@@ -253,8 +253,8 @@ def heuristic_experiment(spec: DomainSpec, queries: Sequence[Query], model_rows:
     length. An arm's effort on a problem is the mean over `planner_seeds` planner seeds; a
     planner that did not finish (unsolved, timeout, crash) leaves it NaN, and such problems
     are counted (`failed`, `n_dropped`), never silently left out."""
+    from neurips23.pddl.task import ground
     from neurips23.planning.heuristic import levenshtein, random_seed_plan, repair
-    from neurips23.planning.task import ground
 
     arms = ("model", "empty", "random")
     effort: dict[str, list[float]] = {k: [] for k in arms}

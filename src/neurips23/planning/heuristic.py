@@ -12,9 +12,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from neurips23.planning.pddl import Domain, Problem, domain_to_pddl, problem_to_pddl
-from neurips23.planning.task import GroundTask, ground
-from neurips23.planning.validate import validate_plan
+from neurips23.pddl.parser import Domain, Problem, domain_to_pddl, problem_to_pddl
+from neurips23.pddl.task import GroundTask, ground
+from neurips23.pddl.validate import validate_plan
 
 
 @dataclass
@@ -127,7 +127,7 @@ def seeded_search_repair(task: GroundTask, seed_plan: list[str], time_limit: flo
     unit differs from LPG's flips; compare seeds with one planner only)."""
     import time
 
-    from neurips23.planning.search import search
+    from neurips23.pddl.search import search
 
     t0 = time.perf_counter()
     s = task.init

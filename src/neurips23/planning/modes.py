@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from neurips23.errors import DataError
+from neurips23.pddl.parser import Problem
+from neurips23.pddl.validate import PlanStep, validate_plan
 from neurips23.planning import nl
 from neurips23.planning.domains.registry import DomainSpec, Instance
-from neurips23.planning.pddl import Problem
-from neurips23.planning.validate import PlanStep, validate_plan
+from neurips23.planning.plan_text import Verbalizer, plan_section
 
 STYLES = ("one_shot", "zero_shot", "pddl", "pddl_zero")
 STOPS = ("[PLAN END]", "[STATEMENT]", "[FEEDBACK]", "[VERIFICATION]")
@@ -26,7 +27,7 @@ class Query:
     meta: dict = field(default_factory=dict)
 
 
-def make_prompt(spec: DomainSpec, v: nl.Verbalizer, q: Query, style: str = "one_shot",
+def make_prompt(spec: DomainSpec, v: Verbalizer, q: Query, style: str = "one_shot",
                 intro: bool = True) -> str:
     """PlanBench's prompt for `q` in one of STYLES."""
     if style == "one_shot":
@@ -44,7 +45,7 @@ def make_prompt(spec: DomainSpec, v: nl.Verbalizer, q: Query, style: str = "one_
     raise DataError(f"unknown prompt style '{style}' (choose from: {', '.join(STYLES)})")
 
 
-def judge(spec: DomainSpec, v: nl.Verbalizer, problem: Problem, text: str) -> dict:
+def judge(spec: DomainSpec, v: Verbalizer, problem: Problem, text: str) -> dict:
     """Parse model text and validate it: plan, unparsed lines, verdict and feedback."""
     parsed = v.parse(text, problem, spec.domain)
     row: dict = {"plan": [str(s) for s in parsed.steps], "unparsed": parsed.unparsed,
@@ -136,7 +137,7 @@ def backprompt(lm, spec: DomainSpec, queries: Sequence[Query], rounds: int = 15,
             feedback = _record_round(rows[i], r + 1, text, judge(spec, v, queries[i].problem,
                                                                  text), crit, verifier)
             if feedback is not None:
-                turns[i].append((nl.plan_section(text), feedback))
+                turns[i].append((plan_section(text), feedback))
                 convs[i] += [{"role": "assistant", "content": text},
                              {"role": "user", "content": feedback}]
                 still.append(i)
@@ -159,7 +160,7 @@ def _transcript(base: str, turns: list[tuple[str, str]], history: int | None) ->
 
 def _self_critiques(lm, bases: list[str], texts: list[str], chat: bool, gen: dict) -> list[str]:
     """Self-critique: the model asked whether its own plan is valid."""
-    prompts = [b + nl.plan_section(t).rstrip() + "\n[PLAN END]\n\n" + VERIFY_QUESTION +
+    prompts = [b + plan_section(t).rstrip() + "\n[PLAN END]\n\n" + VERIFY_QUESTION +
                "\n\n[VERIFICATION]\n" for b, t in zip(bases, texts, strict=True)]
     return [c[0] for c in ask(lm, prompts, chat, **gen)]
 

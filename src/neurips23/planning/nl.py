@@ -1,119 +1,20 @@
-"""PlanBench's natural-language interface: verbalising states, goals and plans, the one-shot /
-zero-shot / PDDL prompts, the text -> plan parser (which keeps every line it could not read)
-and the back-prompting feedback messages."""
+"""PlanBench's natural-language interface: each domain's wording (a `plan_text.Verbalizer`,
+which also reads plans back from model text), the one-shot / zero-shot / PDDL prompts and the
+back-prompting feedback messages."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from neurips23.planning.pddl import Atom, Domain, Problem, domain_to_pddl, problem_to_pddl
-from neurips23.planning.validate import PlanStep, ValidationResult
+from neurips23.pddl.parser import Domain, Problem, domain_to_pddl, problem_to_pddl
+from neurips23.pddl.validate import PlanStep, ValidationResult
+from neurips23.planning.plan_text import Verbalizer
 
 COLOURS = ["red", "blue", "orange", "yellow", "white", "magenta", "black", "cyan", "green",
            "violet", "silver", "gold"]  # PlanBench shows blocks a..l as colours
 
 STOP = "[STATEMENT]"
 ZERO_SHOT_QUESTION = "What is the plan to achieve my goal? Just give the actions in the plan."
-
-
-@dataclass
-class Verbalizer:
-    """Templates that turn atoms and actions into sentences, `{0}` `{1}` marking arguments.
-
-    Objects show as `objects[o]` (a fixed table, e.g. Blocksworld's colours), else as
-    `display(o)` (a naming rule, e.g. Logistics' `p0` -> `package_0`), else as themselves;
-    `undisplay` inverts the rule when reading text without the problem at hand."""
-
-    predicates: dict[str, str]
-    actions: dict[str, str]
-    objects: dict[str, str] = field(default_factory=dict)  # object -> display word(s)
-    domain_intro: str = ""
-    display: Callable[[str], str] | None = None
-    undisplay: Callable[[str], str | None] | None = None
-
-    def obj(self, o: str) -> str:
-        """The words that show object `o`."""
-        if o in self.objects:
-            return self.objects[o]
-        return self.display(o) if self.display else o
-
-    def atom(self, a: Atom) -> str:
-        """One atom as a phrase ('' for predicates PlanBench does not verbalise)."""
-        t = self.predicates.get(a[0])
-        if t is None:
-            return "(" + " ".join(a) + ")"
-        return t.format(*(self.obj(x) for x in a[1:]))
-
-    def atoms(self, atoms, feedback: bool = False) -> str:
-        """PlanBench's list style, 'x, y and z', atoms sorted by their PDDL names as PlanBench
-        sorts them ('pred a b' in statements, 'pred_a_b' in feedback)."""
-        sep = "_" if feedback else " "
-        phrases = [p for p in (self.atom(a) for a in sorted(atoms, key=sep.join)) if p]
-        if len(phrases) <= 1:
-            return "".join(phrases)
-        return ", ".join(phrases[:-1]) + " and " + phrases[-1]
-
-    def step(self, name: str, args) -> str:
-        """One action as an imperative sentence."""
-        t = self.actions.get(name)
-        if t is None:
-            return "(" + " ".join((name, *args)) + ")"
-        return t.format(*(self.obj(x) for x in args))
-
-    def plan(self, steps) -> str:
-        """Plan lines, one action per line."""
-        out = []
-        for s in steps:
-            s = s if isinstance(s, PlanStep) else _pddl_step(str(s))
-            out.append(self.step(s.name, s.args))
-        return "\n".join(out)
-
-    def statement(self, problem: Problem) -> str:
-        """PlanBench's [STATEMENT] body for one problem."""
-        return (f"As initial conditions I have that, {self.atoms(problem.init)}.\n"
-                f"My goal is to have that {self.atoms(problem.goal)}.")
-
-    def parse(self, text: str, problem: Problem | None = None, domain: Domain | None = None
-              ) -> ParsedPlan:
-        """Model text -> plan (see `plan_text.read_plan`); every line that is not an action is
-        kept as unparsed."""
-        from neurips23.planning.plan_text import read_plan
-
-        return read_plan(self, text, problem, domain)
-
-
-@dataclass
-class ParsedPlan:
-    """The plan read from model text and the lines that could not be read."""
-
-    steps: list[PlanStep]
-    unparsed: list[str]
-    no_plan: bool
-
-
-_PDDL_LINE = re.compile(r"^\(\s*([^()\s]+)((?:\s+[^()\s]+)*)\s*\)$")
-
-
-def _pddl_step(s: str) -> PlanStep:
-    m = _PDDL_LINE.match(s.strip().lower())
-    if not m:
-        raise ValueError(f"not a plan step: {s!r}")
-    return PlanStep(m.group(1), tuple(m.group(2).split()))
-
-
-def plan_section(text: str) -> str:
-    """The text between [PLAN] (if present) and [PLAN END] / the next [STATEMENT]."""
-    low = text.lower()
-    i = low.find("[plan]")
-    if i >= 0:
-        text, low = text[i + 6:], low[i + 6:]
-    for marker in ("[plan end]", "[statement]"):
-        j = low.find(marker)
-        if j >= 0:
-            text, low = text[:j], low[:j]
-    return text
 
 
 # ------------------------------------------------------------------ prompts

@@ -1,6 +1,9 @@
-"""Reading a plan out of model text, at least as leniently as PlanBench's extractor
-(`text_to_plan_*`: an action keyword plus the object words of the line, in order), while
-keeping every non-empty line it could not read.
+"""A domain's wording and reading plans back from model text.
+
+`Verbalizer` holds the sentences that show a domain's atoms and actions (PlanBench's wording
+for each domain is built in `nl`); `read_plan` reads a plan out of model text, at least as
+leniently as PlanBench's extractor (`text_to_plan_*`: an action keyword plus the object words
+of the line, in order), while keeping every non-empty line it could not read.
 
 A line is read, in order of preference, as
 1. a PDDL step, `(unstack a b)`;
@@ -21,15 +24,113 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
-from neurips23.planning.nl import _PDDL_LINE, ParsedPlan, Verbalizer, plan_section
-from neurips23.planning.pddl import Domain, Problem
-from neurips23.planning.validate import PlanStep
+from neurips23.pddl.parser import Atom, Domain, Problem
+from neurips23.pddl.validate import PlanStep
 
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9_\-]*")
 _FILLERS = {"the", "a", "an", "block", "object"}
 
+
+@dataclass
+class Verbalizer:
+    """Templates that turn atoms and actions into sentences, `{0}` `{1}` marking arguments.
+
+    Objects show as `objects[o]` (a fixed table, e.g. Blocksworld's colours), else as
+    `display(o)` (a naming rule, e.g. Logistics' `p0` -> `package_0`), else as themselves;
+    `undisplay` inverts the rule when reading text without the problem at hand."""
+
+    predicates: dict[str, str]
+    actions: dict[str, str]
+    objects: dict[str, str] = field(default_factory=dict)  # object -> display word(s)
+    domain_intro: str = ""
+    display: Callable[[str], str] | None = None
+    undisplay: Callable[[str], str | None] | None = None
+
+    def obj(self, o: str) -> str:
+        """The words that show object `o`."""
+        if o in self.objects:
+            return self.objects[o]
+        return self.display(o) if self.display else o
+
+    def atom(self, a: Atom) -> str:
+        """One atom as a phrase ('' for predicates PlanBench does not verbalise)."""
+        t = self.predicates.get(a[0])
+        if t is None:
+            return "(" + " ".join(a) + ")"
+        return t.format(*(self.obj(x) for x in a[1:]))
+
+    def atoms(self, atoms, feedback: bool = False) -> str:
+        """PlanBench's list style, 'x, y and z', atoms sorted by their PDDL names as PlanBench
+        sorts them ('pred a b' in statements, 'pred_a_b' in feedback)."""
+        sep = "_" if feedback else " "
+        phrases = [p for p in (self.atom(a) for a in sorted(atoms, key=sep.join)) if p]
+        if len(phrases) <= 1:
+            return "".join(phrases)
+        return ", ".join(phrases[:-1]) + " and " + phrases[-1]
+
+    def step(self, name: str, args) -> str:
+        """One action as an imperative sentence."""
+        t = self.actions.get(name)
+        if t is None:
+            return "(" + " ".join((name, *args)) + ")"
+        return t.format(*(self.obj(x) for x in args))
+
+    def plan(self, steps) -> str:
+        """Plan lines, one action per line."""
+        out = []
+        for s in steps:
+            s = s if isinstance(s, PlanStep) else _pddl_step(str(s))
+            out.append(self.step(s.name, s.args))
+        return "\n".join(out)
+
+    def statement(self, problem: Problem) -> str:
+        """PlanBench's [STATEMENT] body for one problem."""
+        return (f"As initial conditions I have that, {self.atoms(problem.init)}.\n"
+                f"My goal is to have that {self.atoms(problem.goal)}.")
+
+    def parse(self, text: str, problem: Problem | None = None, domain: Domain | None = None
+              ) -> ParsedPlan:
+        """Model text -> plan (see `read_plan`); every line that is not an action is kept as
+        unparsed."""
+        return read_plan(self, text, problem, domain)
+
+
+@dataclass
+class ParsedPlan:
+    """The plan read from model text and the lines that could not be read."""
+
+    steps: list[PlanStep]
+    unparsed: list[str]
+    no_plan: bool
+
+
+_PDDL_LINE = re.compile(r"^\(\s*([^()\s]+)((?:\s+[^()\s]+)*)\s*\)$")
+
+
+def _pddl_step(s: str) -> PlanStep:
+    m = _PDDL_LINE.match(s.strip().lower())
+    if not m:
+        raise ValueError(f"not a plan step: {s!r}")
+    return PlanStep(m.group(1), tuple(m.group(2).split()))
+
+
+def plan_section(text: str) -> str:
+    """The text between [PLAN] (if present) and [PLAN END] / the next [STATEMENT]."""
+    low = text.lower()
+    i = low.find("[plan]")
+    if i >= 0:
+        text, low = text[i + 6:], low[i + 6:]
+    for marker in ("[plan end]", "[statement]"):
+        j = low.find(marker)
+        if j >= 0:
+            text, low = text[:j], low[:j]
+    return text
+
+
+# ------------------------------------------------------------------ reading plans
 
 def normalise(line: str) -> str:
     """Lower-case, without markdown emphasis, numbering ('1.', 'step 3:'), bullets or final
@@ -100,7 +201,7 @@ def _score(domain: Domain | None, problem: Problem | None, name: str, args: tupl
     (0 without a problem to check against)."""
     if domain is None or problem is None:
         return 0
-    from neurips23.planning.task import instantiate, static_predicates
+    from neurips23.pddl.task import instantiate, static_predicates
 
     act = domain.actions.get(name)
     if act is None or len(act.parameters) != len(args):
@@ -115,7 +216,7 @@ def _score_max(domain: Domain | None, name: str) -> int:
     """The score of a binding whose every type and static precondition holds."""
     if domain is None or name not in domain.actions:
         return 0
-    from neurips23.planning.task import static_predicates
+    from neurips23.pddl.task import static_predicates
 
     act = domain.actions[name]
     static = static_predicates(domain)

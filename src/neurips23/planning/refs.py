@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from neurips23.planning.pddl import Domain, Problem, domain_to_pddl, problem_to_pddl
+from neurips23.pddl.parser import Domain, Problem, domain_to_pddl, problem_to_pddl
 
 
 def _quiet_up():

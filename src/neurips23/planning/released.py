@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from neurips23.core.claims import Claim, Rule, combine, measured_claim
+from neurips23.core.reproduction import Outcome
 from neurips23.core.stats import mover_difference, wilson_interval
 from neurips23.errors import DataError
+from neurips23.pddl.parser import Problem, parse_domain, parse_problem
+from neurips23.planning.config import PlanningConfig
 from neurips23.planning.domains.instance_dir import domain_spec
 from neurips23.planning.domains.registry import DomainSpec
 from neurips23.planning.modes import judge
-from neurips23.planning.pddl import Problem, parse_domain, parse_problem
+from neurips23.report.records import Run
 
 RELEASED_DIR = Path(__file__).parent / "released"
 DOMAINS = {"blocksworld": "Blocksworld", "blocksworld_3": "Blocksworld",
@@ -260,11 +263,9 @@ def verification_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def run_released(cfg: Any, run: Any) -> Any:
+def run_released(cfg: PlanningConfig, run: Run) -> Outcome:
     """`neurips23 reproduce planning --profile released`: PlanBench's GPT-4 answers, our reader
     and validator, the released_* rules of `cfg`; no model."""
-    from neurips23.core.reproduction import Outcome
-
     rows = score_generation(cfg.released_dir)
     ver = score_verification(cfg.released_dir)
     run.log(f"validated {len(rows)} GPT-4 answers and {len(ver)} verification plans")

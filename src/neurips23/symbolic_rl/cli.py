@@ -47,7 +47,7 @@ def learn(domain: Path = typer.Argument(..., help="Ground-truth PDDL domain (hid
     """Explore until a plan reaches the goal. Exit 0 found, 1 not within the budget or the time
     limit, 2 bad input."""
     from neurips23.errors import UserError
-    from neurips23.planning.limits import Limits, OutOfTime, process_age
+    from neurips23.pddl.limits import Limits, OutOfTime, process_age
     from neurips23.symbolic_rl.explore import make_planner, optimistic_exploration
     from neurips23.symbolic_rl.model import OptimisticModel
     from neurips23.symbolic_rl.simulator import load_simulator

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
-from typing import Literal
 
 from neurips23.symbolic_rl.baselines import run_baseline
+from neurips23.symbolic_rl.config import BaselineSettings, LearnerSettings
 from neurips23.symbolic_rl.diagnostics import model_scores, soundness
 from neurips23.symbolic_rl.domains import family, sample_goals, task_files
 from neurips23.symbolic_rl.explore import make_planner, optimistic_exploration
@@ -20,35 +19,9 @@ from neurips23.symbolic_rl.simulator import Simulator
 LEARNERS = ("lifted", "grounded")
 
 
-@dataclass
-class LearnerSettings:
-    """The optimistic learner's settings (the paper's k = 10 diverse plans, failure bound 10,
-    precondition length cap 10; every action probed in every visited state and grounded
-    hypotheses over all propositions, as the official learners run)."""
-
-    k_plans: int = 10
-    probe: bool = True
-    grounded_vocabulary: Literal["all", "arguments"] = "all"
-    planner: Literal["kshortest", "forbiditerative"] = "kshortest"
-    heuristic: Literal["hadd", "hmax"] = "hadd"
-    max_expansions: int = 20_000
-    failure_bound: int = 10
-    max_precondition_length: int = 10
-
-
-@dataclass
-class BaselineSettings:
-    """Tabular RL settings: α, γ, ε and the episode length."""
-
-    alpha: float = 0.1
-    gamma: float = 0.95
-    epsilon: float = 0.1
-    episode_steps: int = 200
-
-
 def load_pair(task: str):
-    """(domain, problem) objects of a shipped task, read by the planning package's reader."""
-    from neurips23.planning.pddl import load_domain, load_problem
+    """(domain, problem) objects of a shipped task, read by the PDDL layer's reader."""
+    from neurips23.pddl.parser import load_domain, load_problem
 
     dpath, ppath = task_files(task)
     domain = load_domain(dpath)
@@ -56,9 +29,9 @@ def load_pair(task: str):
 
 
 def plan_is_valid(domain, problem_text: str, spec, plan: list[int]) -> bool:
-    """The plan checked by the planning package's validator (VAL semantics) on the true model."""
-    from neurips23.planning.pddl import parse_problem
-    from neurips23.planning.validate import validate_plan
+    """The plan checked by the PDDL layer's validator (VAL semantics) on the true model."""
+    from neurips23.pddl.parser import parse_problem
+    from neurips23.pddl.validate import validate_plan
 
     problem = parse_problem(problem_text, domain, "<held-out>")
     return validate_plan(domain, problem, [spec.action_str(a) for a in plan]).valid

@@ -111,7 +111,7 @@ def optimistic_exploration(sim: Simulator, model: OptimisticModel, planner: Plan
     """Algorithm 1: explore with k plans per round on the optimistic model until the goal,
     probing every action along each failed plan's states (`probe`, on as in the paper's runs).
 
-    `limits` (planning.limits.Limits) are checked every round (OutOfTime / OutOfMemory);
+    `limits` (pddl.limits.Limits) are checked every round (OutOfTime / OutOfMemory);
     `progress(round, interactions)` is called after every round."""
     t0 = time.perf_counter()
     spec = sim.spec

@@ -6,7 +6,7 @@ as PDDL). Each precondition hypothesis becomes its own action (the paper's "acti
 - lifted: one action per (schema, hypothesis) with the schema's parameters; this is the
   reusable model, which a planner can ground on any problem of the domain.
 
-Names are lower-case letters, digits, '-' and '_', so the planning package's reader,
+Names are lower-case letters, digits, '-' and '_', so the PDDL layer's reader,
 unified-planning and Fast Downward read them back (tests check the first two).
 """
 

@@ -118,7 +118,7 @@ def k_shortest_plans(view: PlanningView, init: int, goal: int, k: int = 10,
     """Up to k loop-free plans, distinct as action multisets, by A* (f = g + h) with each state
     expanded up to k times. With h_max they are the k shortest; with h_add (default) a search
     that is far cheaper on the optimistic model and finds near-shortest plans. `limits`
-    (planning.limits.Limits) are checked as it expands: OutOfTime / OutOfMemory past them."""
+    (pddl.limits.Limits) are checked as it expands: OutOfTime / OutOfMemory past them."""
     order = list(range(len(view.hyps))) if order is None else list(order)
     copies = action_copies(view, order)
     res = PlannerResult()

@@ -108,10 +108,10 @@ class Simulator:
     """A resettable black-box STRIPS simulator; `interactions` counts every step."""
 
     def __init__(self, domain, problem, limits=None):
-        from neurips23.planning.task import ground
+        from neurips23.pddl.task import ground
 
         props = propositions(domain, problem)
-        gtask = ground(domain, problem, limits)  # `limits` (planning.limits) bound grounding
+        gtask = ground(domain, problem, limits)  # `limits` (pddl.limits) bound grounding
         actions = [(ga.name, tuple(ga.args)) for ga in gtask.actions]
         self.spec = TaskSpec(
             domain_name=domain.name, problem_name=problem.name, types=dict(domain.types),
@@ -155,8 +155,8 @@ class Simulator:
 
 def load_simulator(domain_path: str | Path, problem_path: str | Path, limits=None) -> Simulator:
     """A simulator from a domain and a problem file (reader errors name file:line:column);
-    `limits` (planning.limits.Limits) bound its grounding in time and memory."""
-    from neurips23.planning.pddl import load_domain, load_problem
+    `limits` (pddl.limits.Limits) bound its grounding in time and memory."""
+    from neurips23.pddl.parser import load_domain, load_problem
 
     domain = load_domain(domain_path)
     return Simulator(domain, load_problem(problem_path, domain), limits)
@@ -164,7 +164,7 @@ def load_simulator(domain_path: str | Path, problem_path: str | Path, limits=Non
 
 def simulator_from_text(domain_text: str, problem_text: str, source: str = "<pddl>") -> Simulator:
     """A simulator from PDDL text."""
-    from neurips23.planning.pddl import parse_domain, parse_problem
+    from neurips23.pddl.parser import parse_domain, parse_problem
 
     domain = parse_domain(domain_text, f"{source}:domain")
     return Simulator(domain, parse_problem(problem_text, domain, f"{source}:problem"))

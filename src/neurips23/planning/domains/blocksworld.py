@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 
-from neurips23.planning.pddl import Atom, Problem
+from neurips23.pddl.parser import Atom, Problem
 
 DOMAIN_PDDL = """\
 (define (domain blocksworld-4ops)

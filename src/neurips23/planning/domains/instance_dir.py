@@ -15,10 +15,10 @@ import re
 from pathlib import Path
 
 from neurips23.errors import DataError
+from neurips23.pddl.parser import Domain, Problem, load_domain, load_problem
+from neurips23.pddl.validate import parse_plan
 from neurips23.planning import nl
 from neurips23.planning.domains.registry import DomainSpec, Instance
-from neurips23.planning.pddl import Domain, Problem, load_domain, load_problem
-from neurips23.planning.validate import parse_plan
 
 DOMAIN_FILES = ("generated_domain.pddl", "domain.pddl")
 INSTANCE_DIRS = ("generated_basic", "generated")
@@ -82,9 +82,9 @@ def read_instances(path: str | Path, n: int | None = None, plan_time_limit: floa
 
 def _plan(domain: Domain, problem: Problem, plan_file: Path, time_limit: float
           ) -> tuple[list[str], str]:
-    from neurips23.planning.search import search
-    from neurips23.planning.task import ground
-    from neurips23.planning.validate import validate_plan
+    from neurips23.pddl.search import search
+    from neurips23.pddl.task import ground
+    from neurips23.pddl.validate import validate_plan
     from neurips23.utils import read_text_file
 
     if plan_file.is_file():

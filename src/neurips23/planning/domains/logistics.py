@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from neurips23.planning.pddl import Problem
+from neurips23.pddl.parser import Problem
 
 DOMAIN_PDDL = """\
 (define (domain logistics-strips)

@@ -7,6 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from neurips23.errors import UserError
+from neurips23.pddl.parser import Domain, Problem, parse_domain
+from neurips23.pddl.search import search
+from neurips23.pddl.task import ground
 from neurips23.planning import nl
 from neurips23.planning.domains import blocksworld, logistics
 from neurips23.planning.domains.rename import (
@@ -16,9 +19,7 @@ from neurips23.planning.domains.rename import (
     rename_domain,
     rename_problem,
 )
-from neurips23.planning.pddl import Domain, Problem, parse_domain
-from neurips23.planning.search import search
-from neurips23.planning.task import ground
+from neurips23.planning.plan_text import Verbalizer
 
 
 @dataclass
@@ -36,7 +37,7 @@ class DomainSpec:
 
     name: str
     domain: Domain
-    verbalizer: Callable[[bool], nl.Verbalizer]
+    verbalizer: Callable[[bool], Verbalizer]
     renaming: Renaming | None = None  # from the base vocabulary to this one
     base: str | None = None  # the domain this one renames
 

@@ -8,7 +8,7 @@ import random
 import string
 from dataclasses import dataclass, field
 
-from neurips23.planning.pddl import Action, Atom, Domain, Problem
+from neurips23.pddl.parser import Action, Atom, Domain, Problem
 
 # PlanBench's deceptive Mystery Blocksworld vocabulary.
 MYSTERY_ACTIONS = {"pick-up": "attack", "put-down": "succumb", "stack": "overcome",

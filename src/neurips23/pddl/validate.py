@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 
 from neurips23.errors import DataError
-from neurips23.planning.pddl import Atom, Domain, Problem
-from neurips23.planning.task import instantiate
+from neurips23.pddl.parser import Atom, Domain, Problem
+from neurips23.pddl.task import instantiate
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from neurips23.planning.limits import Limits, OutOfTime
-from neurips23.planning.task import GroundTask
+from neurips23.pddl.limits import Limits, OutOfTime
+from neurips23.pddl.task import GroundTask
 
 INF = math.inf
 

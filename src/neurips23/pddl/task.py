@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from neurips23.planning.limits import Limits
-from neurips23.planning.pddl import Action, Atom, Domain, Problem
+from neurips23.pddl.limits import Limits
+from neurips23.pddl.parser import Action, Atom, Domain, Problem
 
 CHECK_EVERY = 256  # bindings between two looks at the clock while grounding
 
