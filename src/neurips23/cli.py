@@ -157,7 +157,8 @@ def models_train(
     from neurips23.lm.models import TINY_CONFIGS
     from neurips23.lm.tasks import get_task
     from neurips23.lm.train import TrainConfig
-    from neurips23.substrate.reproduce import SubstrateConfig, cached_task_model
+    from neurips23.substrate.config import SubstrateConfig
+    from neurips23.substrate.reproduce import cached_task_model
 
     get_task(task)
     if size not in TINY_CONFIGS:
@@ -188,7 +189,7 @@ def serve(model: str = typer.Option("smollm2-135m", help="Built-in model name, c
           api_key_env: str = typer.Option(None, help="Require the key in this env variable.")) -> None:
     """Serve a model as an OpenAI-compatible API (/v1/completions, /v1/chat/completions)."""
     from neurips23.serve import serve as run_server
-    from neurips23.serve.app import Limits
+    from neurips23.serve.state import Limits
     limits = Limits(token_limit=max_tokens, max_pending=max_pending,
                     request_tokens=max_request_tokens, timeout_s=request_timeout,
                     body_bytes=max_body_bytes)

@@ -17,6 +17,7 @@ from typing import Any
 
 from neurips23.core.claims import Claim, Rule, combine, measured_claim
 from neurips23.core.reproduction import Outcome
+from neurips23.core.run import Run
 from neurips23.core.stats import mover_difference, wilson_interval
 from neurips23.errors import DataError
 from neurips23.pddl.parser import Problem, parse_domain, parse_problem
@@ -24,7 +25,6 @@ from neurips23.planning.config import PlanningConfig
 from neurips23.planning.domains.instance_dir import domain_spec
 from neurips23.planning.domains.registry import DomainSpec
 from neurips23.planning.modes import judge
-from neurips23.report.records import Run
 
 RELEASED_DIR = Path(__file__).parent / "released"
 DOMAINS = {"blocksworld": "Blocksworld", "blocksworld_3": "Blocksworld",

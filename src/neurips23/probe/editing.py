@@ -43,8 +43,8 @@ def peak_layer(effect: dict[int, float], layers: list[int]) -> int:
 def measure(subject, b: EditingBudget, log: Callable[[str], None]) -> dict:
     """Per known fact: the trace's peak layer and effect, and p(new), p(true) before and after
     the ROME edit at that layer."""
+    from neurips23.editing.config import SweepSettings
     from neurips23.editing.experiment import (
-        SweepSettings,
         edit_deltas,
         fact_probs,
         model_corpus,

@@ -79,7 +79,7 @@ def decide(data: dict, b: MultilingualBudget) -> ProbeResult:
     """The fidelity gap (high minus low tier, per question, bootstrap) and the low tier's token
     premium over English (bootstrap over sentences)."""
     from neurips23.multilingual.cost import premium_interval
-    from neurips23.multilingual.reproduce import tier_split
+    from neurips23.multilingual.languages import tier_split
 
     high, low = tier_split(b.languages)
     by = {(r["language"], r["id"]): bool(r["faithful"]) for r in data["fidelity"]}
