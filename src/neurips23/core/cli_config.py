@@ -65,6 +65,19 @@ def _option_type(tp: Any) -> tuple[Any, str]:
     return None, ""
 
 
+def _shown_default(default: Any, flag: str) -> str:
+    """" [default: X]" for the help text (the option itself defaults to None, so that only the
+    options given on the command line override the config file); a bool shows the flag that is
+    on. The bracket is escaped: typer's help is rich markup."""
+    if isinstance(default, bool):
+        shown = flag if default else f"--no-{flag[2:]}"
+    elif isinstance(default, list | tuple):
+        shown = ",".join(map(str, default))
+    else:
+        shown = "" if default is None else str(default)
+    return rf" \[default: {shown}]" if shown else ""
+
+
 def config_options(cls: type, exclude: Sequence[str] = ()) -> list[inspect.Parameter]:
     """One typer option per scalar field of `cls` (default None: only given options count)."""
     hints = typing.get_type_hints(cls)
@@ -77,17 +90,47 @@ def config_options(cls: type, exclude: Sequence[str] = ()) -> list[inspect.Param
             continue
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
-        shown = ",".join(map(str, default)) if isinstance(default, list | tuple) else default
+        flag = "--" + f.name.replace("_", "-")
         help_text = f.metadata.get("help", "")
         if choices and choices != "comma-separated":
             help_text = f"{help_text} ({choices})".strip()
-        help_text += f" [default: {shown}]" if shown not in (None, "") else ""
-        flag = "--" + f.name.replace("_", "-")
         decls = [f"{flag}/--no-{flag[2:]}"] if tp is bool else [flag]
         params.append(inspect.Parameter(
             f.name, inspect.Parameter.KEYWORD_ONLY, annotation=tp | None,
-            default=typer.Option(None, *decls, help=help_text, show_default=False)))
+            default=typer.Option(None, *decls, help=help_text + _shown_default(default, flag),
+                                 show_default=False, metavar="" if tp is bool else None)))
     return params
+
+
+def _walk_defaults(section: Any, prefix: str) -> list[tuple[str, str]]:
+    out = []
+    for g in dataclasses.fields(section):
+        v = getattr(section, g.name)
+        if dataclasses.is_dataclass(v):
+            out += _walk_defaults(v, f"{prefix}{g.name}.")
+        else:
+            out.append((prefix + g.name, ",".join(map(str, v)) if isinstance(v, list | tuple) else str(v)))
+    return out
+
+
+def nested_defaults(cls: type) -> list[tuple[str, str]]:
+    """(dotted key, default) of every field inside the nested sections of `cls` (the keys reached
+    with `--set section.key=value` or the YAML file), for the command's help."""
+    out = []
+    for f in dataclasses.fields(cls):
+        if f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+        else:
+            value = f.default
+        if dataclasses.is_dataclass(value):
+            out += _walk_defaults(value, f.name + ".")
+    return out
+
+
+def _escape(text: str | None) -> str | None:
+    from rich.markup import escape
+
+    return escape(text) if text else text
 
 
 def config_command(app: typer.Typer, cls: type, name: str | None = None,
@@ -114,7 +157,11 @@ def config_command(app: typer.Typer, cls: type, name: str | None = None,
         command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         command.__doc__ = fn.__doc__
         command.__name__ = fn.__name__
-        app.command(name or fn.__name__.replace("_", "-"))(command)
+        command.__config_class__ = cls  # type: ignore[attr-defined]
+        nested = nested_defaults(cls)
+        epilog = ("Nested settings (--set key=value or the YAML file), with their defaults: "
+                  + "; ".join(f"{k} = {v}" for k, v in nested)) if nested else None
+        app.command(name or fn.__name__.replace("_", "-"), epilog=_escape(epilog))(command)
         return fn
 
     return decorate
