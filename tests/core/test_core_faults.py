@@ -28,7 +28,7 @@ def test_a_non_finite_number_is_refused_in_overrides(raw):
 
 
 def test_a_non_finite_number_is_refused_in_a_yaml_file_and_in_a_rule_threshold(tmp_path):
-    from neurips23.dpo.reproduce import DPOConfig
+    from neurips23.dpo.config import DPOConfig
 
     path = tmp_path / "c.yaml"
     path.write_text("lr: .nan\n")

@@ -5,8 +5,9 @@ import random
 
 import pytest
 
+from neurips23.dpo.config import DPOConfig
 from neurips23.dpo.frontier import frontier_by_seed, select_point
-from neurips23.dpo.reproduce import DPOConfig, dominance_claim, kl_order_claim, summarize
+from neurips23.dpo.reproduce import dominance_claim, kl_order_claim, summarize
 
 KLS = (0.3, 0.8, 1.5, 3.5)
 

@@ -9,9 +9,9 @@ import random
 
 import pytest
 
+from neurips23.emergence.config import EmergenceConfig
 from neurips23.emergence.predictions import claim_lengths, emergence_index, model_check
 from neurips23.emergence.reproduce import (
-    EmergenceConfig,
     claim_ce_smooth,
     claim_em_from_ce,
     claim_larger_test_set,

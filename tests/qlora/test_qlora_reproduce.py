@@ -7,9 +7,9 @@ import math
 import random
 
 from neurips23.qlora.comparison import pretrain_examples, rotate_examples
+from neurips23.qlora.config import QLoRAConfig
 from neurips23.qlora.datatypes import PerplexityTable
 from neurips23.qlora.reproduce import (
-    QLoRAConfig,
     finetune_claims,
     memory_claim,
     mse_claim,

@@ -6,12 +6,8 @@ import random
 import pytest
 
 from neurips23.core.reproduction import resolve_config
-from neurips23.toolformer.reproduce import (
-    REPRODUCTION,
-    ToolformerConfig,
-    pretrained_claim,
-    tiny_claims,
-)
+from neurips23.toolformer.config import ToolformerConfig
+from neurips23.toolformer.reproduce import REPRODUCTION, pretrained_claim, tiny_claims
 
 ARMS = ("base", "plus_c", "toolformer_disabled", "toolformer", "unfiltered", "seeds_only")
 CLAIMS = ("auroc", "precision", "vs_disabled", "vs_plus_c", "vs_unfiltered", "vs_seeds",

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from neurips23.tot.config import PROFILES, ToTConfig
 from neurips23.tot.game24 import authors_pick, uses_input_numbers
-from neurips23.tot.reproduce import COMPARISONS, PROFILES, ToTConfig, tot_claims
+from neurips23.tot.reproduce import COMPARISONS, tot_claims
 
 ARMS = ("io_pass1", "cot_pass1", "cot_sc_matched", "cot_sc_all", "tot_b1_top1", "tot_b5_top1",
         "tot_b5_random_values_top1", "tot_b5_authors_pick", "cot_authors_pick_matched",

@@ -13,10 +13,11 @@ import math
 from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from neurips23.dpo.config import DPOConfig
 from neurips23.dpo.data import PreferencePair
 from neurips23.dpo.sentiment import (
     NEGATIVE,
@@ -28,9 +29,6 @@ from neurips23.dpo.sentiment import (
     sample_completions,
     true_reward,
 )
-
-if TYPE_CHECKING:
-    from neurips23.dpo.reproduce import DPOConfig
 
 VERSION = 1
 

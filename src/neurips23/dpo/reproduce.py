@@ -1,6 +1,7 @@
 """`neurips23 reproduce dpo`: DPO §6.1 (Fig. 2 left) at CPU scale — does DPO's reward-vs-KL
-frontier dominate the baselines trained on the same preference pairs? The frontier itself is
-built seed by seed in `dpo.frontier`; this module holds the settings, the claims and the run.
+frontier dominate the baselines trained on the same preference pairs? The settings and profiles
+are in `dpo.config`, the frontier is built seed by seed in `dpo.frontier`; this module holds the
+claims and the run.
 
 The claims, each with its rule fixed in the config:
 - dominance over Preferred-FT and over Unlikelihood at every KL budget of a grid: per seed,
@@ -15,12 +16,12 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from neurips23.core.claims import Claim, Rule, combine, measured_claim
 from neurips23.core.reproduction import Outcome, Reproduction
+from neurips23.dpo.config import PROFILES, DPOConfig
 from neurips23.dpo.frontier import (
     aggregate,
     frontier_by_seed,
@@ -31,54 +32,6 @@ from neurips23.dpo.frontier import (
 )
 
 BASELINES = ("Preferred-FT", "Unlikelihood")
-
-
-@dataclass
-class DPOConfig:
-    """Settings of the frontier reproduction (defaults are the full profile)."""
-
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
-    world_seed: int = 0
-    review_length: int = 24
-    n_reviews: int = 60000
-    model_size: str = "nano"
-    sft_steps: int = 800
-    sft_batch_size: int = 64
-    sft_lr: float = 3e-3
-    prompt_len: int = 5
-    n_prompts: int = 2000
-    samples_per_prompt: int = 4
-    betas: list[float] = field(default_factory=lambda: [0.1, 0.5, 2.0, 5.0])
-    dpo_lr: float = 3e-4
-    pft_lrs: list[float] = field(default_factory=lambda: [3e-4, 1e-3])
-    ul_alphas: list[float] = field(default_factory=lambda: [0.1, 1.0])
-    ul_lr: float = 1e-3
-    steps: int = 160
-    batch_size: int = 64
-    eval_every: int = 40
-    n_val: int = 512  # prompts that choose each method's best checkpoint within a KL budget
-    n_test: int = 1024  # other prompts, on which the chosen checkpoints are reported
-    bon_ns: list[int] = field(default_factory=lambda: [1, 4, 16])
-    # KL budgets where "DPO's frontier is above the baseline's" is tested: the range the
-    # baselines' checkpoints span in the pilot (0.3-1.2) and beyond, where DPO alone goes.
-    kl_grid: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 4.0])
-    dominance: Rule = field(default_factory=lambda: Rule(
-        "above", 0.0, min_n=3, reason="the paper's statement is dominance (DPO's frontier "
-        "strictly above the baselines'), not an effect size: the per-seed difference of test "
-        "rewards must be positive with its whole t-interval over seeds"))
-    kl_order: Rule = field(default_factory=lambda: Rule(
-        "above", 0.0, min_n=3, reason="β weights the KL penalty (eq. 3): at the same step a "
-        "smaller β must have drifted further from π_ref, so KL(smaller β) − KL(larger β) > 0 "
-        "for every adjacent pair of β, paired by seed"))
-    workers: int = 1  # seeds in parallel processes (one torch thread each); 0 or 1: this process
-
-
-PROFILES: dict[str, dict[str, Any]] = {
-    "full": {"workers": 2},
-    "quick": dict(seeds=[0, 1], n_reviews=20000, sft_steps=300, n_prompts=400, betas=[0.1, 2.0],
-                  pft_lrs=[1e-3], ul_alphas=[1.0], steps=90, batch_size=32, eval_every=30,
-                  n_val=128, n_test=256, bon_ns=[1, 4, 16]),
-}
 
 
 # --- the claims --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import numpy as np
 
 from neurips23.core.stats import wilson_interval
 from neurips23.emergence import metrics as M
-from neurips23.emergence.results import SampleResult
+from neurips23.emergence.samples import SampleResult
 from neurips23.errors import DataError
 
 # metric name -> (higher is better, binary outcome per sample)

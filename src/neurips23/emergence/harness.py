@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from neurips23.emergence.results import SampleResult, number
+from neurips23.emergence.samples import SampleResult, number
 from neurips23.errors import DataError
 from neurips23.lm.data import read_json, read_jsonl
 

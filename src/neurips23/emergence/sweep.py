@@ -15,16 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from neurips23.emergence import metrics as M
 from neurips23.emergence.arithmetic import ALPHABET, get_task, split_problems
+from neurips23.emergence.config import EmergenceConfig
 from neurips23.errors import ConfigError
-
-if TYPE_CHECKING:
-    from neurips23.emergence.reproduce import EmergenceConfig
 
 CACHE_VERSION = "emergence-v2"
 MEMBER = re.compile(r"^d(?P<hidden>\d+)l(?P<layers>\d+)$")
@@ -160,7 +158,7 @@ def chance_levels(data: Data, test_size: int) -> dict[tuple, float]:
 class SweepResult:
     """table[(task, seed, member, L, "standard"|"large")] = length_metrics(...)."""
 
-    cfg: Any  # EmergenceConfig
+    cfg: EmergenceConfig
     params: dict[str, int]
     table: dict[tuple, dict]
     samples: list[dict]

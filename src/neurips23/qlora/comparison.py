@@ -8,20 +8,11 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from neurips23.lm.data import Example
+from neurips23.qlora.config import ARMS, QLoRAConfig
 
-if TYPE_CHECKING:
-    from neurips23.qlora.reproduce import QLoRAConfig
-
-ARMS = {
-    "full": "(a) full finetune, fp32",
-    "lora16": "(b) LoRA, bf16 base",
-    "qlora_fp4": "(c) QLoRA FP4",
-    "qlora_nf4": "(d) QLoRA NF4",
-    "qlora_nf4_dq": "(e) QLoRA NF4+DQ",
-}
 ALPHABET = "0123456789revsort ="
 
 

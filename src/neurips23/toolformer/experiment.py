@@ -11,8 +11,9 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from neurips23.lm.train import TrainConfig
 from neurips23.toolformer import synthetic as S
 from neurips23.toolformer.annotate import (
     Annotation,
@@ -23,11 +24,8 @@ from neurips23.toolformer.annotate import (
     choose_calls,
     score_candidates,
 )
-
-if TYPE_CHECKING:
-    from neurips23.lm.train import TrainConfig
-    from neurips23.toolformer.reproduce import ToolformerConfig
-    from neurips23.toolformer.tools import Document
+from neurips23.toolformer.config import ToolformerConfig
+from neurips23.toolformer.tools import Document
 
 VERSION = 1
 ARMS = ("base", "plus_c", "toolformer_disabled", "toolformer", "unfiltered", "seeds_only")
@@ -120,7 +118,7 @@ def evaluate_arm(path: str | Path, cfg: ToolformerConfig, seed: int, mode: str =
     """Held-out arithmetic and weekday accuracy (first number / word predicted), call rates."""
     from neurips23.lm.models import load_model
     from neurips23.toolformer.inference import InferenceConfig, generate_with_tools
-    from neurips23.toolformer.tools import Document, make_tools
+    from neurips23.toolformer.tools import make_tools
 
     model, tok = load_model(path)
     tools = make_tools(["calculator", "calendar"])

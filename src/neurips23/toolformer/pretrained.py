@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from neurips23.toolformer import synthetic as S
 from neurips23.toolformer.annotate import FilterConfig, annotate
+from neurips23.toolformer.config import PretrainedStageConfig
 from neurips23.toolformer.sampling import PAPER_THRESHOLDS
 from neurips23.toolformer.tools import Document, make_tools
-
-if TYPE_CHECKING:
-    from neurips23.toolformer.reproduce import PretrainedStageConfig
 
 
 def stage_texts(n: int, seed: int) -> dict[str, list[Document]]:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from neurips23.toolformer.reproduce import ToolformerConfig
+from neurips23.toolformer.config import ToolformerConfig
 
 ARM_NAMES = {"base": "base (pretrained + seeds)", "plus_c": "+C (no calls)",
              "toolformer_disabled": "Toolformer, calls disabled", "toolformer": "Toolformer",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from neurips23.core.stats import auroc
+from neurips23.tot.config import ToTConfig
 from neurips23.tot.data import ALPHABET, build_examples, fmt, held_out_states, split_puzzles
 from neurips23.tot.game24 import Game24Task, authors_pick, int_solvable, puzzles, uses_input_numbers
 from neurips23.tot.game24.prompts import value_prompt
@@ -24,14 +25,14 @@ DATA_VERSION = "tot-game24-v1"
 
 
 # ------------------------------------------------------------------------------ the model
-def data_key(cfg: Any, seed: int) -> dict[str, Any]:
+def data_key(cfg: ToTConfig, seed: int) -> dict[str, Any]:
     """Everything about the training data that the cached model depends on."""
     keys = ("n_test", "holdout", "n_examples", "propose_lines")
     return {"method": "tot", "version": DATA_VERSION, "seed": seed,
             **{k: getattr(cfg, k) for k in keys}}
 
 
-def get_model(cfg: Any, seed: int, progress: bool = True) -> tuple[Any, Any, Path]:
+def get_model(cfg: ToTConfig, seed: int, progress: bool = True) -> tuple[Any, Any, Path]:
     """The tiny proposer/evaluator for `seed`, trained once and cached (`lm.tiny`)."""
     from neurips23.lm.models import load_model
     from neurips23.lm.tiny import cached_tiny_lm
@@ -73,7 +74,7 @@ def evaluator_auroc(backend: Any, states: Sequence[tuple[int, ...]]) -> float:
     return auroc(scores, [int_solvable(s) for s in states])
 
 
-def run_seed(cfg: Any, seed: int, log: Any = print) -> tuple[list[dict], dict]:
+def run_seed(cfg: ToTConfig, seed: int, log: Any = print) -> tuple[list[dict], dict]:
     """Train (or load) the model for `seed` and run every method on its test puzzles."""
     import random
 

@@ -21,6 +21,7 @@ from typing import Any
 from neurips23.core.claims import Claim, Rule, computed_claim, measured_claim
 from neurips23.core.stats import mover_difference, t_interval, wilson_interval
 from neurips23.errors import DataError
+from neurips23.tot.config import ToTConfig
 from neurips23.tot.game24.answer import authors_pick, check_answer, uses_input_numbers
 
 RELEASED_DIR = Path(__file__).parent / "released"
@@ -313,7 +314,7 @@ def table_2_lines(table: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def run_released(cfg: Any, run: Any) -> Any:
+def run_released(cfg: ToTConfig, run: Any) -> Any:
     """`neurips23 reproduce tot --profile released`: the authors' logs, our checker, the
     released_* rules of `cfg`; no model."""
     from neurips23.core.reproduction import Outcome

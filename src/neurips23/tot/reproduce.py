@@ -1,6 +1,6 @@
 """`neurips23 reproduce tot`: ToT against IO, CoT and CoT-SC on Game of 24 (paper §4.1, Table 2)
 with one tiny model trained from scratch in the paper's formats, under a strict hold-out of
-every test sub-state (the arms: `tot.arms`).
+every test sub-state (the settings and profiles: `tot.config`; the arms: `tot.arms`).
 
 Three ways to score a ToT search, each labelled where it is reported:
 - top-1: the single highest-valued final (no checker of any kind; our primary metric);
@@ -13,89 +13,12 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from neurips23.core.claims import Claim, Rule, measured_claim
-from neurips23.core.cli_config import param
 from neurips23.core.reproduction import Outcome, Reproduction
 from neurips23.core.stats import bootstrap_ci, mcnemar_p, t_interval
-
-
-def _rule(direction: str, threshold: float, min_n: int, reason: str) -> Any:
-    return field(default_factory=lambda: Rule(direction, threshold, min_n=min_n, reason=reason))
-
-
-@dataclass
-class ToTConfig:
-    """Settings of `neurips23 reproduce tot`: the tiny model, the arms, and the claims' rules."""
-
-    source: Literal["tiny", "released"] = param(
-        "tiny", "tiny: train and search with our tiny model; released: re-score the authors' "
-        "GPT-4 logs (no model).")
-    released_dir: str = param("", "Folder of the authors' gzip-compressed logs (default: the "
-                                  "copy shipped in neurips23/tot/released).")
-    seeds: list[int] = param([0, 1, 2], "Seeds: one model and one test split each.")
-    n_test: int = param(300, "Test puzzles per seed (integer-solvable, never trained on).")
-    holdout: Literal["strict", "puzzles"] = param(
-        "strict", "strict: every test sub-state of >=2 numbers is held out of propose/value "
-        "training; puzzles: only the test puzzles (the leaky regime).")
-    model_size: str = param("mini", "Tiny model size (nano, micro, mini, small).")
-    train_steps: int = param(3000, "Training steps.")
-    batch_size: int = param(128, "Training batch size.")
-    lr: float = param(2e-3, "Peak learning rate.")
-    n_examples: int = param(60000, "Training examples (mixture of propose/value/cot/io/judge).")
-    propose_lines: int = param(8, "Random legal moves per propose target.")
-    k_samples: int = param(50, "CoT samples per puzzle (CoT-SC, best-of-k); must cover ToT's "
-                               "token budget for the matched comparison.")
-    k_io: int = param(20, "IO samples per puzzle.")
-    n_evaluate: int = param(3, "Value samples per state (the paper's 3).")
-    temperature: float = param(0.7, "Sampling temperature (the paper's 0.7).")
-    max_tokens: int = param(240, "Most tokens per proposal.")
-    sample_max_tokens: int = param(160, "Most tokens per IO/CoT sample.")
-    value_max_tokens: int = param(12, "Most tokens per value sample.")
-    gen_batch_size: int = param(1024, "Sequences per forward pass.")
-    auroc_states: int = param(600, "Held-out states scored for the evaluator's AUROC.")
-    n_boot: int = param(2000, "Bootstrap resamples for intervals.")
-    device: str = param("", "cpu | cuda (default: cuda when available).")
-    workers: int = param(1, "Seeds run in parallel processes; 0 or 1 runs them in this process.")
-    learned_min: float = param(0.05, "Precondition of every comparison: CoT pass@1 at least "
-                                     "this (a model that solves nothing alone shows nothing).")
-    beats_cot_sc: Rule = _rule(
-        "above", 0.0, 100, "Table 2: ToT b=5 74% vs CoT-SC 9%. The paired success difference "
-        "over puzzle-runs must be above 0 with its whole interval; 100 puzzle-runs resolve "
-        "about 10 points")
-    wider_helps: Rule = _rule(
-        "above", 0.0, 100, "Table 2: b=5 (74%) above b=1 (45%): paired difference above 0")
-    values_help: Rule = _rule(
-        "above", 0.0, 100, "the paper's ablations credit the LM's state evaluation: model "
-        "values above random values, paired difference above 0")
-    evaluator_auroc: Rule = _rule(
-        "above", 0.75, 3, "a useful evaluator (the plan's pass mark): AUROC of sure-vs-"
-        "impossible on held-out 3-number states above 0.75; seeds are the units (t interval)")
-    beats_best_of_k: Rule = _rule(
-        "above", 0.0, 100, "Fig. 3a / repo log (ToT any-of-5 69% vs CoT best-of-100 49%): with "
-        "a verifier on both sides, at matched tokens, paired difference above 0")
-    released_checker_agrees: Rule = _rule(
-        "above", 0.99, 100, "on the authors' outputs: our checker implements the paper's "
-        "success test, so it must agree with the logs' own r (Wilson lower bound above 0.99); "
-        "also the precondition of every comparison there")
-    released_beats_cot_sc: Rule = _rule(
-        "above", 0.0, 100, "on the authors' outputs, Table 2: ToT b=5 74% vs CoT-SC 9%; the "
-        "success difference over the 100 puzzles must be above 0 with its whole 95% interval "
-        "(Newcombe's, from the two Wilson intervals)")
-    released_beats_best_of_k: Rule = _rule(
-        "above", 0.0, 100, "on the authors' outputs, Fig. 3a / repo log: ToT any-of-5 (69%) vs "
-        "CoT best-of-100 (49%), a checker on both sides; difference above 0 (Newcombe)")
-
-
-PROFILES: dict[str, dict[str, Any]] = {
-    "quick": dict(seeds=[0], n_test=12, model_size="nano", train_steps=40, batch_size=32,
-                  lr=5e-3, n_examples=2000, k_samples=48, k_io=4, gen_batch_size=128,
-                  auroc_states=200, n_boot=500),
-    "full": {"workers": 3},
-    "released": {"source": "released"},
-}
+from neurips23.tot.config import PROFILES, ToTConfig
 
 LABELS = {  # how each success figure is scored, shown beside it
     "io_pass1": "pass@1 (mean over IO samples)", "cot_pass1": "pass@1 (mean over CoT samples)",
