@@ -32,7 +32,7 @@ def main() -> None:
 
     from neurips23.config import load_config
     from neurips23.emergence.arithmetic import ALPHABET
-    from neurips23.emergence.reproduce import PROFILES, EmergenceConfig
+    from neurips23.emergence.config import PROFILES, EmergenceConfig
     from neurips23.emergence.sweep import (
         MAX_POSITIONS,
         build_data,

@@ -181,7 +181,7 @@ def main() -> None:
             m, tok = load_model(args.model)
         else:
             from neurips23.tot.arms import get_model
-            from neurips23.tot.reproduce import PROFILES, ToTConfig
+            from neurips23.tot.config import PROFILES, ToTConfig
 
             m, tok, _ = get_model(ToTConfig(**PROFILES["quick"]), 0)
         model = HFBackend(m, tok, batch_size=256)
