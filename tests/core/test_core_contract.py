@@ -142,3 +142,16 @@ def test_docs_blocks_are_generated_from_the_newest_run(tmp_path, monkeypatch):
     text = page.read_text()
     assert done == [(page, "m", run.id)] and "stale" not in text and run.id in text
     assert "| A > B |" in text and "| A | 0.5 |" in text and text.endswith("after\n")
+
+
+def test_resolve_config_runs_each_methods_validate_before_any_work():
+    import pytest
+
+    from neurips23.core.reproduction import get_reproduction, resolve_config
+    from neurips23.errors import ConfigError
+
+    bad = {"editing": "methods=bogus", "multilingual": "folds=1", "locality": "n_vars=0",
+           "symbolic_rl": "tasks=nope", "qlora": "workers=-1"}
+    for method, override in bad.items():
+        with pytest.raises(ConfigError, match=override.split("=")[0]):
+            resolve_config(get_reproduction(method), "quick", overrides=[override])

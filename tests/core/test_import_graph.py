@@ -110,3 +110,4 @@ def test_a_methods_config_sits_below_the_rest_of_its_package():
         config = f"neurips23.{m}.config"
         assert config in graph, f"{m} has no config.py"
         assert not any(d.startswith(f"neurips23.{m}.reproduce") for d in graph[config])
+

@@ -10,7 +10,6 @@ from neurips23.config import load_config
 from neurips23.core.claims import Rule
 from neurips23.errors import ConfigError
 from neurips23.multilingual.config import PROFILES, MultilingualConfig
-from neurips23.multilingual.experiment import validate
 from neurips23.multilingual.languages import tier_split
 from neurips23.multilingual.reproduce import (
     confusion_claim,
@@ -178,7 +177,7 @@ def test_profiles_name_real_fields_and_quick_is_smaller():
     for prof in PROFILES.values():
         assert set(prof) <= names
     quick = load_config(MultilingualConfig, base=PROFILES["quick"])
-    validate(quick)
+    quick.validate()
     assert quick.n_questions * len(quick.fidelity_languages) < CFG.n_questions * len(CFG.fidelity_languages)
     high, low = tier_split(quick.fidelity_languages)
     assert high and low  # the gap claim has both tiers even in the pipeline check
@@ -194,7 +193,7 @@ def test_profiles_name_real_fields_and_quick_is_smaller():
 def test_bad_config_is_one_clear_error(override, field):
     cfg = load_config(MultilingualConfig, base=override)
     with pytest.raises(ConfigError, match=field):
-        validate(cfg)
+        cfg.validate()
 
 
 class EnglishOnlyModel:

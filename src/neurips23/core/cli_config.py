@@ -148,10 +148,12 @@ def config_command(app: typer.Typer, cls: type, name: str | None = None,
 
         def command(**kwargs: Any) -> Any:
             from neurips23.config import load_config
+            from neurips23.core.reproduction import validate_config
 
             config_file = kwargs.pop("config", None)
             overrides = kwargs.pop("set_", None) or []
             cfg = load_config(cls, config_file, overrides, options=kwargs)
+            validate_config(cfg)
             return fn(cfg)
 
         command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]

@@ -10,7 +10,10 @@ function; the core owns everything else (config resolution, run record, threads,
 `run` receives the resolved config and an open run record (`run.dir`, `run.log`,
 `run.save_plot`, `run.log_samples`) and returns the metrics and claims; the core writes
 results.json. Only profiles listed in `finding_profiles` produce findings: the verdicts of
-any other profile (quick) are marked as pipeline checks in the console and the report.
+any other profile (quick) are marked as pipeline checks in the console and the report. A
+config may define `validate(self) -> None` (ConfigError naming the field): `resolve_config`
+calls it, so `neurips23 reproduce` rejects every bad setting of every method before the first
+one starts.
 """
 
 from __future__ import annotations
@@ -72,11 +75,19 @@ def resolve_config(repro: Reproduction, profile: str, config_file: str | Path | 
             rule = change["_rule"]
             rule.reason = (f"OVERRIDDEN ({change['changed']}; declared: {change['declared']}). "
                            + change["declared_reason"])
+    validate_config(cfg)
+    return cfg
+
+
+def validate_config(cfg: Any) -> None:
+    """The contract's check of a resolved config, before any work: the one `workers` rule, then
+    the config's own `validate()` (a ConfigError naming the field), where it has one."""
     if hasattr(cfg, "workers"):
         from neurips23.core.seeds import worker_count
 
-        worker_count(cfg.workers)  # one rule for every method, checked before any work
-    return cfg
+        worker_count(cfg.workers)  # one rule for every method
+    if callable(getattr(cfg, "validate", None)):
+        cfg.validate()
 
 
 def rule_changes(declared: Any, used: Any, prefix: str = "") -> list[dict]:
@@ -149,6 +160,7 @@ def run_reproduction(repro: Reproduction, cfg: Any, profile: str, runs_dir: str 
     from neurips23.core.units import storing_units, units_key
     from neurips23.utils import quiet_third_party, set_torch_threads
 
+    validate_config(cfg)  # also for a config built in code rather than resolved
     quiet_third_party()
     set_torch_threads()
     finding = profile in repro.finding_profiles

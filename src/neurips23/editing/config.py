@@ -13,6 +13,8 @@ from neurips23.editing.finetune import FinetuneHparams
 from neurips23.editing.rome import RomeHparams
 from neurips23.lm.train import TrainConfig
 
+METHODS: tuple[str, ...] = ("rome", "ft1", "ft5")
+
 
 @dataclass
 class SweepSettings:
@@ -46,6 +48,27 @@ class SweepSettings:
     ft1: FinetuneHparams = field(default_factory=lambda: FinetuneHparams(eps=1e-4))
     ft5: FinetuneHparams = field(default_factory=lambda: FinetuneHparams(eps=5e-5))
     seed: int = param(0, "Seed of the context prefixes.")
+
+    def validate(self) -> None:
+        """ConfigError naming the first field that cannot work (before any model is loaded)."""
+        from neurips23.editing.problems import PROBLEMS, get_problem
+        from neurips23.errors import ConfigError
+
+        bad = [m for m in self.methods if m not in METHODS]
+        if bad or not self.methods:
+            raise ConfigError(f"methods: {bad or '[]'} not valid; choose from {', '.join(METHODS)}")
+        for p in self.problems:
+            get_problem(p)
+        if not self.problems:
+            raise ConfigError(f"problems: empty; choose from {', '.join(PROBLEMS)}")
+        for name in ("samples", "trace_window", "ft5_width"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.noise < 0 or self.noise_multiple < 0:
+            raise ConfigError("noise and noise_multiple must be non-negative")
+        if any(len(p) != 2 or p[0] < 2 or p[1] < 0 for p in self.context_lengths):
+            raise ConfigError(f"context_lengths: {self.context_lengths}; each entry is [tokens >= 2, "
+                              "count >= 0]")
 
 
 @dataclass

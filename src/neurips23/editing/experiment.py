@@ -19,11 +19,9 @@ from neurips23.editing.config import SweepSettings
 from neurips23.editing.facts import Fact
 from neurips23.editing.finetune import FinetuneHparams, constrained_finetune, finetune_layers
 from neurips23.editing.modules import LayerNames, get_module, layer_names, weights_added
-from neurips23.editing.problems import PROBLEMS, Problem, get_problem
+from neurips23.editing.problems import Problem, get_problem
 from neurips23.editing.rome import context_templates, key_second_moment, rome_edit
 from neurips23.errors import ConfigError
-
-METHODS: tuple[str, ...] = ("rome", "ft1", "ft5")
 
 
 @dataclass
@@ -39,32 +37,13 @@ class Shared:
     layers: list[int]
 
 
-def check_settings(s: SweepSettings) -> None:
-    """Raise a ConfigError naming the first field that cannot work."""
-    bad = [m for m in s.methods if m not in METHODS]
-    if bad or not s.methods:
-        raise ConfigError(f"methods: {bad or '[]'} not valid; choose from {', '.join(METHODS)}")
-    for p in s.problems:
-        get_problem(p)
-    if not s.problems:
-        raise ConfigError(f"problems: empty; choose from {', '.join(PROBLEMS)}")
-    for name in ("samples", "trace_window", "ft5_width"):
-        if getattr(s, name) < 1:
-            raise ConfigError(f"{name} must be at least 1, got {getattr(s, name)}")
-    if s.noise < 0 or s.noise_multiple < 0:
-        raise ConfigError("noise and noise_multiple must be non-negative")
-    if any(len(p) != 2 or p[0] < 2 or p[1] < 0 for p in s.context_lengths):
-        raise ConfigError(f"context_lengths: {s.context_lengths}; each entry is [tokens >= 2, "
-                          "count >= 0]")
-
-
 def prepare(model, tok, facts: Sequence[Fact], corpus: Sequence[str], s: SweepSettings,
             log: Callable[[str], Any] = lambda m: None) -> Shared:
     """Noise level from the subjects' embeddings, ROME's context prefixes and each edited
     layer's key second moment C from `corpus`."""
     from neurips23.editing.tracing import subject_embedding_std
 
-    check_settings(s)
+    s.validate()
     names = layer_names(model)
     layers = list(s.layers) or list(range(names.n_layers))
     if any(not 0 <= x < names.n_layers for x in layers):

@@ -572,9 +572,7 @@ def _notes(units: list[dict], claims: list[Claim], cfg: EditingConfig, meta: dic
 def run_editing(cfg: EditingConfig, run) -> Outcome:
     """Trace and edit at every chosen layer, regress, decide the claims."""
     from neurips23.core.seeds import map_seeds
-    from neurips23.editing.experiment import check_settings
 
-    check_settings(cfg)
     if cfg.model == "tiny":
         units = map_seeds(functools.partial(run_world_seed, cfg), cfg.seeds, cfg.workers,
                           log=run.log)

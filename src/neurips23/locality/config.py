@@ -81,6 +81,9 @@ class LocalityConfig:
         return Locality(self.geom_p, self.zipf_k, self.keep_p)
 
     def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
         """ConfigError naming the field for settings that cannot run (before any work starts)."""
         bad = [c for c in self.conditions if c not in FORMATS]
         if bad:

@@ -66,6 +66,30 @@ class MultilingualConfig:
         "languages are answered in kind (copies excluded) more often than low-resource ones; "
         "Welch interval with languages as the units"))
 
+    def validate(self) -> None:
+        """ConfigError for settings the arms cannot run with (before any model is loaded)."""
+        from neurips23.errors import ConfigError
+        from neurips23.multilingual.langid import BACKENDS
+
+        for name in ("languages", "fidelity_languages", "judge_languages"):
+            bad = [x for x in getattr(self, name) if x not in FIXTURE_LANGUAGES]
+            if bad:
+                raise ConfigError(f"{name}: {', '.join(bad)} not in the parallel text "
+                                  f"({', '.join(FIXTURE_LANGUAGES)})")
+        if "eng" not in self.languages:
+            raise ConfigError("languages must include 'eng' (premiums are relative to English)")
+        checks = [("n_questions", 1 <= self.n_questions <= 24, "between 1 and 24"),
+                  ("n_pairs", 1 <= self.n_pairs <= 60, "between 1 and 60"),
+                  ("folds", self.folds >= 2, "at least 2"),
+                  ("english_share", 0 < self.english_share < 1, "strictly between 0 and 1"),
+                  ("bpe_vocab", self.bpe_vocab > 256, "above 256 (the byte alphabet)"),
+                  ("max_tokens", self.max_tokens >= 1, "at least 1"),
+                  ("backend", self.backend in ("hf", "openai"), "hf or openai"),
+                  ("langid", self.langid in BACKENDS, f"one of {', '.join(BACKENDS)}")]
+        for key, ok, want in checks:
+            if not ok:
+                raise ConfigError(f"{key} = {getattr(self, key)!r}: must be {want}")
+
 
 PROFILES = {
     # A pipeline check, not a finding (docs/multilingual.md): most claims have too few units and

@@ -4,35 +4,9 @@ from __future__ import annotations
 
 import math
 
-from neurips23.errors import ConfigError
 from neurips23.multilingual.config import MultilingualConfig
 from neurips23.multilingual.fixtures import parallel_questions, parallel_sentences
 from neurips23.multilingual.languages import language_name, tier_of, tier_split
-
-
-def validate(cfg: MultilingualConfig) -> None:
-    """ConfigError for settings the arms cannot run with (before any model is loaded)."""
-    from neurips23.multilingual.fixtures import FIXTURE_LANGUAGES
-    from neurips23.multilingual.langid import BACKENDS
-
-    for name in ("languages", "fidelity_languages", "judge_languages"):
-        bad = [x for x in getattr(cfg, name) if x not in FIXTURE_LANGUAGES]
-        if bad:
-            raise ConfigError(f"{name}: {', '.join(bad)} not in the parallel text "
-                              f"({', '.join(FIXTURE_LANGUAGES)})")
-    if "eng" not in cfg.languages:
-        raise ConfigError("languages must include 'eng' (premiums are relative to English)")
-    checks = [("n_questions", 1 <= cfg.n_questions <= 24, "between 1 and 24"),
-              ("n_pairs", 1 <= cfg.n_pairs <= 60, "between 1 and 60"),
-              ("folds", cfg.folds >= 2, "at least 2"),
-              ("english_share", 0 < cfg.english_share < 1, "strictly between 0 and 1"),
-              ("bpe_vocab", cfg.bpe_vocab > 256, "above 256 (the byte alphabet)"),
-              ("max_tokens", cfg.max_tokens >= 1, "at least 1"),
-              ("backend", cfg.backend in ("hf", "openai"), "hf or openai"),
-              ("langid", cfg.langid in BACKENDS, f"one of {', '.join(BACKENDS)}")]
-    for key, ok, want in checks:
-        if not ok:
-            raise ConfigError(f"{key} = {getattr(cfg, key)!r}: must be {want}")
 
 
 def parallel_items(languages) -> dict[str, list[str]]:

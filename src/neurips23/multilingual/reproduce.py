@@ -149,9 +149,8 @@ def fidelity_gap_claim(high: Mapping[str, float], low: Mapping[str, float], rule
 
 def run_multilingual(cfg: MultilingualConfig, run) -> Outcome:
     """Run the three arms, decide the claims, write tables and plots."""
-    from neurips23.multilingual.experiment import cost_arm, fidelity_arm, judge_arm, validate
+    from neurips23.multilingual.experiment import cost_arm, fidelity_arm, judge_arm
 
-    validate(cfg)
     cost = cost_arm(cfg, run)
     model = _load_model(cfg, run)
     fid = fidelity_arm(cfg, run, model)

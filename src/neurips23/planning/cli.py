@@ -158,18 +158,18 @@ class EvalConfig:
                              "travel as <nl>).")
     runs_dir: Path = param(Path("runs"), "Where the run record goes.")
 
+    def validate(self) -> None:
+        """ConfigError naming the option that cannot run."""
+        from neurips23.errors import ConfigError
 
-def _check_eval(cfg: EvalConfig) -> None:
-    from neurips23.errors import ConfigError
-
-    if not cfg.model:
-        raise ConfigError("--model is required (HF name/path or the endpoint's model name)")
-    for name in ("n", "rounds", "samples", "max_tokens", "planner_seeds"):
-        if getattr(cfg, name) < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got "
-                              f"{getattr(cfg, name)}")
-    if any(b < 2 for b in cfg.blocks):
-        raise ConfigError(f"--blocks {cfg.blocks}: every block count must be >= 2")
+        if not self.model:
+            raise ConfigError("--model is required (HF name/path or the endpoint's model name)")
+        for name in ("n", "rounds", "samples", "max_tokens", "planner_seeds"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got "
+                                  f"{getattr(self, name)}")
+        if any(b < 2 for b in self.blocks):
+            raise ConfigError(f"--blocks {self.blocks}: every block count must be >= 2")
 
 
 @config_command(app, EvalConfig, name="eval")
@@ -190,7 +190,6 @@ def eval_cmd(cfg: EvalConfig) -> None:
     )
     from neurips23.planning.modes import Query
 
-    _check_eval(cfg)
     if cfg.instances is not None:
         from neurips23.planning.domains.instance_dir import read_instances
 

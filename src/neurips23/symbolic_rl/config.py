@@ -95,6 +95,10 @@ class SymbolicRLConfig:
         "interactions on the target task, paired by seed, t-interval: below 0"))
 
     def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """ConfigError naming the setting that cannot run (unknown task or baseline, ...)."""
         from neurips23.errors import ConfigError
         from neurips23.symbolic_rl.baselines import BASELINES
         from neurips23.symbolic_rl.domains import TASKS

@@ -45,7 +45,7 @@ class RunConfig:
     seed: int = param(0, "Sampling seed.")
     runs_dir: str = param("runs", "Where the run record goes.")
 
-    def check(self) -> None:
+    def validate(self) -> None:
         """Counts must be positive."""
         for name in ("chunk", "b", "k", "n_evaluate", "max_tokens"):
             if getattr(self, name) < 1:
@@ -105,7 +105,7 @@ def run_game24(s: RunConfig) -> Path:
     from neurips23.core.run import start_run
     from neurips23.lm.backends import load_backend
 
-    s.check()
+    s.validate()
     xs = select_puzzles(s.puzzles, s.puzzle_file)
     model = load_backend(s.backend, s.model, base_url=s.base_url or None,
                          api_key_env=s.api_key_env, timeout=s.timeout)

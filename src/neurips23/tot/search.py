@@ -40,7 +40,7 @@ class BFSConfig:
     cot: bool = True
     seed: int = 0
 
-    def check(self) -> None:
+    def validate(self) -> None:
         """Raise ConfigError for an unknown mode or a non-positive count."""
         for name, allowed in (("generate", GENERATE), ("evaluate", EVALUATE),
                               ("select", SELECT)):
@@ -137,7 +137,7 @@ def bfs(task: ThoughtTask, model: Any, xs: Sequence[str], cfg: BFSConfig | None 
         meter: Meter | None = None) -> list[SearchResult]:
     """ToT-BFS (Algorithm 1) on every problem in `xs`, in lockstep over the task's steps."""
     cfg = cfg or BFSConfig()
-    cfg.check()
+    cfg.validate()
     meter = meter or Meter(model, chat=chat)
     call = _Caller(meter, cfg.seed)
     rng = random.Random(cfg.seed)
@@ -225,7 +225,7 @@ def dfs(task: ThoughtTask, model: Any, x: str, cfg: DFSConfig | None = None, *, 
     bcfg = BFSConfig(evaluate=cfg.evaluate, n_evaluate=cfg.n_evaluate,
                      temperature=cfg.temperature, max_tokens=cfg.max_tokens,
                      value_max_tokens=cfg.value_max_tokens, seed=cfg.seed)
-    bcfg.check()
+    bcfg.validate()
     meter = meter or Meter(model, chat=chat)
     call = _Caller(meter, cfg.seed)
     rng = random.Random(cfg.seed)
