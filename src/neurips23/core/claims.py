@@ -37,6 +37,14 @@ class Rule:
     reason: str = ""
 
 
+def rule(direction: Literal["above", "below", "within"], threshold: float, *, margin: float = 0.0,
+         min_n: int = 2, confidence: float = 0.95, reason: str = "") -> Rule:
+    """A config field holding a claim's Rule (the one way methods declare one): a fresh Rule per
+    config, with the reason as the field's help."""
+    return field(default_factory=lambda: Rule(direction, threshold, margin, min_n, confidence, reason),
+                 metadata={"help": reason})  # type: ignore[return-value]
+
+
 def decide(rule: Rule, low: float, high: float, n: int | None = None) -> Verdict:
     """The verdict of `rule` on an interval [low, high] computed from n independent units."""
     if n is not None and n < rule.min_n:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from neurips23.core.claims import Rule
+from neurips23.core.claims import Rule, rule
 
 
 @dataclass
@@ -39,14 +39,14 @@ class DPOConfig:
     # KL budgets where "DPO's frontier is above the baseline's" is tested: the range the
     # baselines' checkpoints span in the pilot (0.3-1.2) and beyond, where DPO alone goes.
     kl_grid: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 4.0])
-    dominance: Rule = field(default_factory=lambda: Rule(
+    dominance: Rule = rule(
         "above", 0.0, min_n=3, reason="the paper's statement is dominance (DPO's frontier "
         "strictly above the baselines'), not an effect size: the per-seed difference of test "
-        "rewards must be positive with its whole t-interval over seeds"))
-    kl_order: Rule = field(default_factory=lambda: Rule(
+        "rewards must be positive with its whole t-interval over seeds")
+    kl_order: Rule = rule(
         "above", 0.0, min_n=3, reason="β weights the KL penalty (eq. 3): at the same step a "
         "smaller β must have drifted further from π_ref, so KL(smaller β) − KL(larger β) > 0 "
-        "for every adjacent pair of β, paired by seed"))
+        "for every adjacent pair of β, paired by seed")
     workers: int = 1  # seeds in parallel processes (one torch thread each); 0 or 1: this process
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from neurips23.core.claims import Rule
+from neurips23.core.claims import Rule, rule
 from neurips23.core.cli_config import param
 from neurips23.editing.finetune import FinetuneHparams
 from neurips23.editing.rome import RomeHparams
@@ -107,17 +107,17 @@ class EditingConfig(SweepSettings):
                                   "precondition.")
     tracing_alpha: float = param(0.05, "Precondition: the traced effect's layer profile beats "
                                  "the shuffled-layer control at this permutation p-value.")
-    delta_r2_rule: Rule = field(default_factory=lambda: Rule(
+    delta_r2_rule: Rule = rule(
         "below", 0.032, min_n=3, reason="Hase et al.: tracing adds 0.001 R² for ROME Error "
         "Injection and at most 0.032 for any method and problem (Fig. 6); 'adds little' = "
-        "under the paper's own bound of 3.2 points"))
-    layer_vs_trace_rule: Rule = field(default_factory=lambda: Rule(
+        "under the paper's own bound of 3.2 points")
+    layer_vs_trace_rule: Rule = rule(
         "above", 0.5, min_n=3, reason="Table 1: R²_layer 0.947 vs R²_trace 0.016, a gap of "
         "0.93; 'far better' = the edit layer explains at least 50 points more of the rewrite "
-        "score than tracing does"))
-    forcing_rule: Rule = field(default_factory=lambda: Rule(
+        "score than tracing does")
+    forcing_rule: Rule = rule(
         "above", 0.0, min_n=3, reason="§5: Fact Forcing, which noises the subject as tracing "
-        "does, is the one problem where tracing adds R² (about 3 points with finetuning)"))
+        "does, is the one problem where tracing adds R² (about 3 points with finetuning)")
 
 
 PROFILES: dict[str, dict[str, Any]] = {

@@ -5,15 +5,11 @@ here."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
-from neurips23.core.claims import Rule
+from neurips23.core.claims import Rule, rule
 from neurips23.core.cli_config import param
-
-
-def _rule(*args, **kw):
-    return field(default_factory=lambda: Rule(*args, **kw))
 
 
 @dataclass
@@ -41,8 +37,7 @@ class EmergenceConfig:
     # ---- the claims: target length, rules and their settings, fixed before the run
     target_length: int = param(0, "Target length L the claims are tested at; 0 = each task's "
                                "full answer width (the paper's longest targets).")
-    metric_swap: Rule = _rule(
-        "above", 0.0, min_n=3, reason="the paper: exact match looks emergent where edit distance "
+    metric_swap: Rule = rule("above", 0.0, min_n=3, reason="the paper: exact match looks emergent where edit distance "
         "on the same outputs is smooth, so EM's emergence index (1 - 1/score) exceeds TED's; "
         "t interval over seeds, each seed a whole family")
     min_top_em: float = param(0.1, "Precondition of prediction 1: the largest member's exact "
@@ -55,34 +50,27 @@ class EmergenceConfig:
     correction: Literal["bonferroni", "none"] = param(
         "bonferroni", "Multiple-comparison correction of prediction 2's intervals over its "
         "(task, member) cells and per-task predictions.")
-    above_chance: Rule = _rule(
-        "above", 0.0, min_n=100, reason="the paper (Fig. 4): with more test data every small "
+    above_chance: Rule = rule("above", 0.0, min_n=100, reason="the paper (Fig. 4): with more test data every small "
         "model's exact match is above chance; Wilson interval of exact match minus chance, "
         "hits pooled over seeds, every (task, member) cell must hold")
-    predicted: Rule = _rule(
-        "within", 0.0, margin=math.log(3), min_n=100, reason="the paper (§2, Fig. 4): the "
+    predicted: Rule = rule("within", 0.0, margin=math.log(3), min_n=100, reason="the paper (§2, Fig. 4): the "
         "resolved accuracy follows the smooth curve exp(-L CE_token); log(measured / predicted) "
         "within log 3, pooled over the small members and seeds, since greedy decoding and "
         "Jensen's gap move exact match by small factors while L moves it by powers of ten")
     min_hits_per_length: int = param(5, "Prediction 3 fits a model only where it has at least "
                                      "this many exact matches at every L (log EM measured).")
-    geometric: Rule = _rule(
-        "above", 0.0, min_n=3, reason="the paper (§3, App. A): exact match falls geometrically "
+    geometric: Rule = rule("above", 0.0, min_n=3, reason="the paper (§3, App. A): exact match falls geometrically "
         "in L, so log EM ~ L fits better than EM ~ L (median R^2 difference over fits, "
         "bootstrap over fits); an absolute R^2 >= 0.9 also holds for a linear or flat decline")
-    linear: Rule = _rule(
-        "above", 0.0, min_n=3, reason="the paper (App. A): edit distance grows quasi-linearly, "
+    linear: Rule = rule("above", 0.0, min_n=3, reason="the paper (App. A): edit distance grows quasi-linearly, "
         "E[TED] ~ L eps, so TED ~ L fits better than log TED ~ L (median R^2 difference)")
-    em_from_ce: Rule = _rule(
-        "above", 0.9, min_n=6, reason="the paper's model (§2, Eq. 3): exact match = "
+    em_from_ce: Rule = rule("above", 0.9, min_n=6, reason="the paper's model (§2, Eq. 3): exact match = "
         "exp(-L CE_token); Pearson r over every (seed, member, L) point of a task, bootstrap "
         "over models; 0.9 is the reproduction brief's criterion")
-    ce_monotone: Rule = _rule(
-        "below", -0.9, min_n=3, reason="the paper (§2, Eq. 1): per-token CE falls with size "
+    ce_monotone: Rule = rule("below", -0.9, min_n=3, reason="the paper (§2, Eq. 1): per-token CE falls with size "
         "(power law); Spearman rho of CE with parameters, t interval over seeds; -0.9 is the "
         "brief's criterion")
-    ce_smooth: Rule = _rule(
-        "below", 0.5, min_n=3, reason="no single step between adjacent sizes takes half of "
+    ce_smooth: Rule = rule("below", 0.5, min_n=3, reason="no single step between adjacent sizes takes half of "
         "CE's drop (else CE itself jumps and the mirage account does not explain the jump); "
         "t interval over seeds")
     min_ce_drop: float = param(0.05, "Precondition of the CE-smoothness claim: CE falls by at "

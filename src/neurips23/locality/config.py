@@ -4,9 +4,9 @@ estimators, the claims' rules (declared before the run) and the profiles."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
-from neurips23.core.claims import Rule
+from neurips23.core.claims import Rule, rule
 from neurips23.core.cli_config import param
 from neurips23.errors import ConfigError, UserError
 from neurips23.lm.train import TrainConfig
@@ -15,10 +15,8 @@ from neurips23.locality.formats import FORMATS, Locality
 MODEL_DIMS = dict(hidden_size=64, num_hidden_layers=3, num_attention_heads=4, intermediate_size=192)
 
 
-def _rule(direction: str, threshold: float, reason: str, margin: float = 0.0) -> Any:
-    return field(default_factory=lambda: Rule(direction, threshold, margin, min_n=3, reason=reason))
-"""Every locality rule counts worlds (one net, its data and its models), the independent
-units: the interval is a t interval over per-world means of the paired differences."""
+# Every locality rule counts worlds (one net, its data and its models), the independent units:
+# the interval is a t interval over per-world means of the paired differences.
 
 
 @dataclass
@@ -54,26 +52,27 @@ class LocalityConfig:
     marginal_ratio: float = param(1.25, "Precondition: under local training the marginal "
                                   "predictor's MSE must be at least this multiple of direct "
                                   "prediction's, or every claim is inconclusive.")
-    scaffold_beats_direct: Rule = _rule(
-        "above", 0.0, "MSE(direct) - MSE(scaffolded) under local training; the paper: "
+    scaffold_beats_direct: Rule = rule(
+        "above", 0.0, min_n=3, reason="MSE(direct) - MSE(scaffolded) under local training; the paper: "
         "0.027 - 0.016 = 0.011 > 0. Reproduced when the whole paired-bootstrap interval over "
         "held-out pairs is above 0.")
-    free_beats_direct: Rule = _rule(
-        "above", 0.0, "MSE(direct) - MSE(free) under local training, on items where free "
+    free_beats_direct: Rule = rule(
+        "above", 0.0, min_n=3, reason="MSE(direct) - MSE(free) under local training, on items where free "
         "generation named the target; the paper: 0.027 - 0.014 = 0.013 > 0.")
-    free_matches_scaffold: Rule = _rule(
-        "within", 0.0, "MSE(free) - MSE(scaffolded) under local training within ±0.005, half "
-        "the paper's direct-scaffolded gap (0.011); the paper: 0.014 - 0.016 = -0.002.",
-        margin=0.005)
+    free_matches_scaffold: Rule = rule(
+        "within", 0.0, margin=0.005, min_n=3, reason="MSE(free) - MSE(scaffolded) under local training within ±0.005, "
+        "half "
+        "the paper's direct-scaffolded gap (0.011); the paper: 0.014 - 0.016 = -0.002.")
     adjacent_ratio: float = param(1.25, "Precondition of the wrong-local claim: each wrong-local "
                                   "model learned what it saw, its direct MSE on adjacent "
                                   "(trained-on) pairs at most the marginal's / this ratio.")
-    negative_does_not_help: Rule = _rule(
-        "within", 0.0, "MSE(direct) - MSE(negative scaffold) under local training within ±0.005 "
+    negative_does_not_help: Rule = rule(
+        "within", 0.0, margin=0.005, min_n=3, reason="MSE(direct) - MSE(negative scaffold) under local training "
+        "within ±0.005 "
         "(half the paper's reasoning gap) of 0, both ways: a negative scaffold that hurts is not "
-        "'does not help' either; the paper: 0.027 - 0.027 = 0.", margin=0.005)
-    wrong_local_smaller_gap: Rule = _rule(
-        "above", 0.0, "[MSE(direct) - MSE(scaffolded)] local minus the same wrong-local, paired "
+        "'does not help' either; the paper: 0.027 - 0.027 = 0.")
+    wrong_local_smaller_gap: Rule = rule(
+        "above", 0.0, min_n=3, reason="[MSE(direct) - MSE(scaffolded)] local minus the same wrong-local, paired "
         "by world: reasoning helps less when locality does not match the net; the paper: "
         "0.011 local vs 0.005 wrong-local.")
 

@@ -3,9 +3,9 @@ before the run) and its profiles."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from neurips23.core.claims import Rule
+from neurips23.core.claims import Rule, rule
 from neurips23.core.cli_config import param
 from neurips23.multilingual.fixtures import FIXTURE_LANGUAGES
 
@@ -43,28 +43,28 @@ class MultilingualConfig:
     exclude_echoes: bool = param(True, "Fidelity counts an answer in the asked language only "
                                  "when it is not a copy of the question (a copy is in the asked "
                                  "language without answering in it).")
-    premium_rule: Rule = field(default_factory=lambda: Rule(
+    premium_rule: Rule = rule(
         "above", 1.0, min_n=3, reason="a disparity between tiers, languages as the unit: the "
         "low tier's premium over English is larger than the non-English high tier's (ratio of "
         "geometric means > 1, Welch interval over languages), so a tokenizer that charges every "
-        "non-English language alike shows none"))
-    training_mix_rule: Rule = field(default_factory=lambda: Rule(
+        "non-English language alike shows none")
+    training_mix_rule: Rule = rule(
         "above", 1.1, min_n=10, reason="the English-heavy BPE charges non-English languages at "
         "least 10% more (geometric mean over languages of its premium / the balanced BPE's premium, "
         "same vocabulary, held-out text); 10% is a material cost, smaller gaps could be noise of "
-        "how merges fall"))
-    position_rule: Rule = field(default_factory=lambda: Rule(
+        "how merges fall")
+    position_rule: Rule = rule(
         "above", 0.2, min_n=20, reason="a judge that reads content picks the same response in both "
         "orders; picking the same position in both orders in more than 20% of pairs is position "
-        "bias (Zheng et al. 2023 report GPT-4 inconsistent on about a third of MT-Bench pairs)"))
-    confusion_rule: Rule = field(default_factory=lambda: Rule(
+        "bias (Zheng et al. 2023 report GPT-4 inconsistent on about a third of MT-Bench pairs)")
+    confusion_rule: Rule = rule(
         "below", 0.5, min_n=3, reason="language confusion: asked in a low-resource language, the "
         "English-centric model answers in that language (not by copying the question) less than "
-        "half of the time; the mean over low-tier languages, each language one unit"))
-    fidelity_gap_rule: Rule = field(default_factory=lambda: Rule(
+        "half of the time; the mean over low-tier languages, each language one unit")
+    fidelity_gap_rule: Rule = rule(
         "above", 0.0, min_n=3, reason="fidelity falls with resources: non-English high-resource "
         "languages are answered in kind (copies excluded) more often than low-resource ones; "
-        "Welch interval with languages as the units"))
+        "Welch interval with languages as the units")
 
     def validate(self) -> None:
         """ConfigError for settings the arms cannot run with (before any model is loaded)."""

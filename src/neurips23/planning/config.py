@@ -3,16 +3,11 @@ experiment, and every claim's rule, fixed before the run), its profiles and the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from neurips23.core.claims import Rule
+from neurips23.core.claims import Rule, rule
 from neurips23.core.cli_config import param
-
-
-def _rule(direction: str, threshold: float, min_n: int, reason: str, help: str = "") -> Any:
-    return field(default_factory=lambda: Rule(direction, threshold, min_n=min_n, reason=reason),
-                 metadata={"help": help or reason})
 
 
 @dataclass
@@ -53,40 +48,39 @@ class PlanningConfig:
                                        "fraction of the planning examples (so the model can "
                                        "write them).")
     # the claims' rules, fixed before the run
-    autonomous_rule: Rule = _rule(
-        "below", 0.5, 30, "the paper's figure is a minority of valid plans (GPT-4 34%); 'mostly "
+    autonomous_rule: Rule = rule(
+        "below", 0.5, min_n=30, reason="the paper's figure is a minority of valid plans (GPT-4 34%); 'mostly "
         "invalid' is a success rate whose whole Wilson interval lies below one half")
     obfuscation_retained: float = param(
         0.5, "Obfuscation collapses when the obfuscated success is below this fraction of the "
         "Blocksworld success (the paper keeps 4.3/34.3 = 1/8).")
-    obfuscation_rule: Rule = _rule(
-        "below", 0.0, 30, "a collapse keeps less than `obfuscation_retained` of the Blocksworld "
+    obfuscation_rule: Rule = rule(
+        "below", 0.0, min_n=30, reason="a collapse keeps less than `obfuscation_retained` of the Blocksworld "
         "success: the paired mean of obfuscated_i - retained x blocksworld_i has its whole "
         "interval below 0, in every obfuscated vocabulary")
-    backprompt_rule: Rule = _rule(
-        "above", 0.0, 20, "feedback helps only if it beats asking again without feedback: "
+    backprompt_rule: Rule = rule(
+        "above", 0.0, min_n=20, reason="feedback helps only if it beats asking again without feedback: "
         "success within k plans with feedback minus success of k resampled plans, paired by "
         "problem, has its whole bootstrap interval above 0")
-    heuristic_rule: Rule = _rule(
-        "below", 0.0, 20, "a model seed cuts search if the paired effort difference to the "
+    heuristic_rule: Rule = rule(
+        "below", 0.0, min_n=20, reason="a model seed cuts search if the paired effort difference to the "
         "empty seed and to a random seed of the same length is below 0 with its whole "
         "interval")
     heuristic_max_dropped: float = param(
         0.1, "Largest fraction of problems that may be dropped because the planner did not "
         "finish an arm before the heuristic claim is inconclusive.")
-    released_validator_agrees: Rule = _rule(
-        "above", 0.99, 100, "on the authors' outputs: our reader and validator stand in for "
+    released_validator_agrees: Rule = rule(
+        "above", 0.99, min_n=100, reason="on the authors' outputs: our reader and validator stand in for "
         "PlanBench's extractor and VAL, so they must agree with VAL's flags (Wilson lower bound "
         "above 0.99); also the precondition of every claim there")
-    released_autonomous: Rule = _rule(
-        "below", 0.5, 30, "on the authors' outputs: 'mostly invalid' is GPT-4's success with its "
+    released_autonomous: Rule = rule(
+        "below", 0.5, min_n=30, reason="on the authors' outputs: 'mostly invalid' is GPT-4's success with its "
         "whole Wilson interval below one half, in Blocksworld and Logistics, one- and zero-shot")
-    released_obfuscation: Rule = _rule(
-        "below", 0.0, 30, "on the authors' outputs: Mystery's success minus "
+    released_obfuscation: Rule = rule("below", 0.0, min_n=30, reason="on the authors' outputs: Mystery's success minus "
         "`obfuscation_retained` x Blocksworld's, interval from the two Wilson intervals "
         "(MOVER), wholly below 0, one- and zero-shot")
-    released_backprompt: Rule = _rule(
-        "above", 0.0, 30, "on the authors' outputs: back-prompting's success minus one-shot's "
+    released_backprompt: Rule = rule(
+        "above", 0.0, min_n=30, reason="on the authors' outputs: back-prompting's success minus one-shot's "
         "on the same 50 problems, interval from the two Wilson intervals (MOVER), wholly above "
         "0 in Blocksworld and in Logistics (the domains where §5 reports the gain)")
 

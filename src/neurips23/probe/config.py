@@ -12,14 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from neurips23.core.claims import Rule
+from neurips23.core.claims import Rule, rule
 from neurips23.core.cli_config import param
 
 PROBES: tuple[str, ...] = ("planning", "tot", "mirage", "multilingual", "toolformer", "editing")
-
-
-def _rule(direction: str, threshold: float, min_n: int, reason: str) -> Rule:
-    return Rule(direction, threshold, min_n=min_n, reason=reason)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -38,12 +34,11 @@ class PlanningBudget:
     #                             read; below that the parser, not planning, is measured
     retained: float = 0.5       # "collapse": obfuscated success under half of Blocksworld's
     target_minutes: float = 3.0
-    plans_poorly: Rule = field(default_factory=lambda: _rule(
-        "below", 0.5, 5, "PlanBench Table 1: GPT-4 one-shot plans are 34% valid on "
-        "Blocksworld; 'plans poorly' = the Wilson interval of valid plans lies below one half"))
-    collapse: Rule = field(default_factory=lambda: _rule(
-        "below", 0.0, 5, "PlanBench §3: 34% -> 3% valid on Mystery Blocksworld; per problem "
-        "obfuscated - 0.5 x Blocksworld success, bootstrap interval below 0"))
+    plans_poorly: Rule = rule("below", 0.5, min_n=5, reason="PlanBench Table 1: GPT-4 one-shot plans are 34% valid on "
+        "Blocksworld; 'plans poorly' = the Wilson interval of valid plans lies below one half")
+    collapse: Rule = rule(
+        "below", 0.0, min_n=5, reason="PlanBench §3: 34% -> 3% valid on Mystery Blocksworld; per problem "
+        "obfuscated - 0.5 x Blocksworld success, bootstrap interval below 0")
 
 
 @dataclass
@@ -58,9 +53,9 @@ class TotBudget:
     temperature: float = 0.7    # the paper's sampling temperature
     seed: int = 0
     target_minutes: float = 4.0
-    search_helps: Rule = field(default_factory=lambda: _rule(
-        "above", 0.0, 3, "ToT §4.1: GPT-4 solves 74% with ToT (b=5) vs 4% with CoT; per puzzle "
-        "ToT success - CoT success rate, bootstrap interval above 0"))
+    search_helps: Rule = rule(
+        "above", 0.0, min_n=3, reason="ToT §4.1: GPT-4 solves 74% with ToT (b=5) vs 4% with CoT; per puzzle "
+        "ToT success - CoT success rate, bootstrap interval above 0")
 
 
 @dataclass
@@ -74,10 +69,10 @@ class MirageBudget:
     em_ceiling: float = 0.1     # precondition: exact match at most 10%, the regime where the
     #                             paper says the discontinuous metric hides progress
     target_minutes: float = 1.0
-    above_chance: Rule = field(default_factory=lambda: _rule(
-        "above", 0.0, 10, "Schaeffer et al. §3: per-token metrics rise smoothly where exact "
+    above_chance: Rule = rule(
+        "above", 0.0, min_n=10, reason="Schaeffer et al. §3: per-token metrics rise smoothly where exact "
         "match sits at 0; per problem, per-digit accuracy minus the same answer scored against "
-        "the other problems' answers (chance for this model's outputs), bootstrap above 0"))
+        "the other problems' answers (chance for this model's outputs), bootstrap above 0")
 
 
 @dataclass
@@ -96,12 +91,11 @@ class MultilingualBudget:
     n_boot: int = 2000
     seed: int = 0
     target_minutes: float = 2.0
-    fidelity_gap: Rule = field(default_factory=lambda: _rule(
-        "above", 0.0, 3, "Aya / Marchisio et al.: models drift out of low-resource languages; "
-        "per question, fidelity(high-resource, non-English) - fidelity(low-resource) above 0"))
-    premium: Rule = field(default_factory=lambda: _rule(
-        "above", 1.0, 5, "Aya §7 / Petrov et al.: the same content costs more tokens in "
-        "low-resource languages; mean low-resource token premium over English above 1"))
+    fidelity_gap: Rule = rule(
+        "above", 0.0, min_n=3, reason="Aya / Marchisio et al.: models drift out of low-resource languages; "
+        "per question, fidelity(high-resource, non-English) - fidelity(low-resource) above 0")
+    premium: Rule = rule("above", 1.0, min_n=5, reason="Aya §7 / Petrov et al.: the same content costs more tokens in "
+        "low-resource languages; mean low-resource token premium over English above 1")
 
 
 @dataclass
@@ -113,9 +107,9 @@ class ToolformerBudget:
     max_tokens: int = 40        # "[Calculator(123 * 45)->5535] 5535" and a little more
     seed: int = 0
     target_minutes: float = 1.5
-    tool_helps: Rule = field(default_factory=lambda: _rule(
-        "above", 0.0, 5, "Toolformer Table 4: with the calculator GPT-J's math accuracy rises "
-        "(ASDiv 7.5 -> 40.4); per problem, accuracy with the tool - without, bootstrap above 0"))
+    tool_helps: Rule = rule(
+        "above", 0.0, min_n=5, reason="Toolformer Table 4: with the calculator GPT-J's math accuracy rises "
+        "(ASDiv 7.5 -> 40.4); per problem, accuracy with the tool - without, bootstrap above 0")
 
 
 @dataclass
@@ -132,9 +126,9 @@ class EditingBudget:
     v_steps: int = 10           # ROME's v* optimisation steps (ROME: 20)
     seed: int = 0
     target_minutes: float = 3.0
-    edit_lands: Rule = field(default_factory=lambda: _rule(
-        "above", 0.5, 2, "ROME Table 1: efficacy ~100% on GPT-2 XL; after the edit p(new) > "
-        "p(true) on more than half the facts (Wilson interval above 0.5)"))
+    edit_lands: Rule = rule(
+        "above", 0.5, min_n=2, reason="ROME Table 1: efficacy ~100% on GPT-2 XL; after the edit p(new) > "
+        "p(true) on more than half the facts (Wilson interval above 0.5)")
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from neurips23.core.claims import Rule
+from neurips23.core.claims import Rule, rule
 
 ARMS = {
     "full": "(a) full finetune, fp32",
@@ -49,23 +49,23 @@ class QLoRAConfig:
     memory_batch: int = 1
     memory_seq: int = 128
     memory_rank: int = 16
-    matches_16bit: Rule = field(default_factory=lambda: Rule(
+    matches_16bit: Rule = rule(
         "above", -0.03, min_n=3, reason="'matches' read as non-inferiority: the paired "
         "accuracy gap (QLoRA NF4+DQ − reference) may not lose more than 3 points; Table 4's "
-        "gaps between 16-bit and NF4+DQ are within 1 point"))
-    nf4_beats_fp4: Rule = field(default_factory=lambda: Rule(
+        "gaps between 16-bit and NF4+DQ are within 1 point")
+    nf4_beats_fp4: Rule = rule(
         "below", 0.0, min_n=3, reason="the paper ranks NF4 above FP4 (Table 4: FP4 52.2 vs "
-        "NF4+DQ 53.1): held-out loss NF4 − FP4, paired by seed, below 0"))
-    mse_order: Rule = field(default_factory=lambda: Rule(
+        "NF4+DQ 53.1): held-out loss NF4 − FP4, paired by seed, below 0")
+    mse_order: Rule = rule(
         "below", 0.0, min_n=20, reason="NF4 is built for normally distributed weights (§3): "
-        "log(MSE NF4 / MSE other) per weight matrix below 0, t-interval over matrices"))
-    ppl_order: Rule = field(default_factory=lambda: Rule(
+        "log(MSE NF4 / MSE other) per weight matrix below 0, t-interval over matrices")
+    ppl_order: Rule = rule(
         "below", 0.0, min_n=8, reason="Table 2 orders NF4+DQ (27.41) below FP4 (31.07) and "
-        "Int4 (34.34): log-perplexity difference below 0, bootstrap over text chunks"))
-    memory_ratio: Rule = field(default_factory=lambda: Rule(
+        "Int4 (34.34): log-perplexity difference below 0, bootstrap over text chunks")
+    memory_ratio: Rule = rule(
         "below", 0.45, min_n=2, reason="4-bit linear weights are 4.127/16 = 0.26 of bf16; with "
         "the 16-bit rest, adapters and activations on top, a step whose memory is mostly "
-        "weights should need under 0.45 of bf16 LoRA's (target set before the run)"))
+        "weights should need under 0.45 of bf16 LoRA's (target set before the run)")
 
 
 PROFILES: dict[str, dict[str, Any]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from neurips23.core.claims import Rule
+from neurips23.core.claims import Rule, rule
 from neurips23.lm.train import TrainConfig
 
 
@@ -20,9 +20,9 @@ class SubstrateConfig:
     arch: str = "llama"
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=400, batch_size=32,
                                                                    lr=3e-3, log_every=20))
-    learned: Rule = field(default_factory=lambda: Rule(
+    learned: Rule = rule(
         "above", 0.2, min_n=50, reason="exact match on 3-8 digit strings is ~0 by chance; a "
-        "model that learned the task clears 20% with its whole interval"))
+        "model that learned the task clears 20% with its whole interval")
 
 
 PROFILES = {

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from neurips23.core.claims import Rule
+from neurips23.core.claims import Rule, rule
 from neurips23.core.cli_config import param
 
 # the paper's statements (Section 6) that the claims test, as the report quotes them
@@ -74,25 +74,25 @@ class SymbolicRLConfig:
     transfer_source: str = param("blocksworld-4-1", "Task the transferred lifted model learns on.")
     transfer_target: str = param("blocksworld-5-1", "Task with more objects it transfers to.")
     workers: int = param(2, "Worker processes; 0 or 1 runs them in this process.")
-    vs_qlearning: Rule = field(default_factory=lambda: Rule(
+    vs_qlearning: Rule = rule(
         "below", math.log10(0.2), min_n=3, reason="log10 of (lifted / Q-learning) interactions "
         "per seed, t-interval over seeds, on every task: the whole interval below log10(0.2), "
         "i.e. at least 5x fewer; the paper reports a large gap, and 5x is the margin fixed before "
-        "running. A run out of budget counts as the budget, which only shrinks the ratio's gap"))
-    vs_rmax: Rule = field(default_factory=lambda: Rule(
+        "running. A run out of budget counts as the budget, which only shrinks the ratio's gap")
+    vs_rmax: Rule = rule(
         "below", 0.0, min_n=3, reason="log10 of (lifted / R-MAX) interactions, t-interval over "
-        "seeds, on every task: the whole interval below 0 (strictly fewer interactions)"))
-    lifted_vs_grounded: Rule = field(default_factory=lambda: Rule(
+        "seeds, on every task: the whole interval below 0 (strictly fewer interactions)")
+    lifted_vs_grounded: Rule = rule(
         "below", 0.0, min_n=3, reason="log10 of (lifted / grounded) interactions, t-interval over "
-        "seeds, on every task: below 0"))
-    zero_shot: Rule = field(default_factory=lambda: Rule(
+        "seeds, on every task: below 0")
+    zero_shot: Rule = rule(
         "above", 0.2, min_n=3, reason="fraction of held-out goals whose first plan on the frozen "
         "lifted model is valid minus the unlearned optimistic model's on the same goals, per "
         "seed (the independent unit), t-interval over seeds, per task: the learned model solves "
-        "at least 20 points more goals than planning with no learning does"))
-    transfer: Rule = field(default_factory=lambda: Rule(
+        "at least 20 points more goals than planning with no learning does")
+    transfer: Rule = rule(
         "below", 0.0, min_n=3, reason="log10 of (with transferred model / from scratch) "
-        "interactions on the target task, paired by seed, t-interval: below 0"))
+        "interactions on the target task, paired by seed, t-interval: below 0")
 
     def __post_init__(self) -> None:
         self.validate()

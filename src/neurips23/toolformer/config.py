@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from neurips23.core.claims import Rule
+from neurips23.core.claims import Rule, rule
 from neurips23.core.cli_config import param
 from neurips23.lm.train import TrainConfig
 from neurips23.toolformer.sampling import SamplingConfig
@@ -72,30 +72,30 @@ class ToolformerConfig:
         10.0, "Precondition: +C's per-token perplexity on plain text must be below this for any "
               "comparison to count (a uniform guess over the 3,385 tokens scores 3,385; the "
               "filler grammar's own entropy allows about 3).")
-    filter_auroc: Rule = field(default_factory=lambda: Rule(
+    filter_auroc: Rule = rule(
         "above", 0.75, min_n=3, reason="L⁻ − L⁺ must rank a call whose result is what the text "
-        "says next above one whose result is not in most pairs; 0.5 is chance"))
-    filter_precision_gain: Rule = field(default_factory=lambda: Rule(
+        "says next above one whose result is not in most pairs; 0.5 is chance")
+    filter_precision_gain: Rule = rule(
         "above", 0.2, min_n=3, reason="kept calls must be helpful 20 points more often than "
-        "the calls sampled before filtering"))
-    arithmetic_vs_disabled: Rule = field(default_factory=lambda: Rule(
+        "the calls sampled before filtering")
+    arithmetic_vs_disabled: Rule = rule(
         "above", 0.10, min_n=3, reason="Table 4: +25.6 points over the same model with calls "
-        "disabled on ASDiv; a 10-point gain is far beyond what a tiny model gets by chance"))
-    arithmetic_vs_plus_c: Rule = field(default_factory=lambda: Rule(
-        "above", 0.10, min_n=3, reason="Table 4: +30.8 points over GPT-J finetuned on C"))
-    arithmetic_vs_unfiltered: Rule = field(default_factory=lambda: Rule(
+        "disabled on ASDiv; a 10-point gain is far beyond what a tiny model gets by chance")
+    arithmetic_vs_plus_c: Rule = rule(
+        "above", 0.10, min_n=3, reason="Table 4: +30.8 points over GPT-J finetuned on C")
+    arithmetic_vs_unfiltered: Rule = rule(
         "above", 0.0, min_n=3, reason="§2: the filter is what turns sampled calls into useful "
-        "training data, so C* from unfiltered calls must do worse"))
-    arithmetic_vs_seeds_only: Rule = field(default_factory=lambda: Rule(
-        "above", 0.0, min_n=3, reason="self-annotation must add to what the seeded calls teach"))
-    weekday_gain: Rule = field(default_factory=lambda: Rule(
+        "training data, so C* from unfiltered calls must do worse")
+    arithmetic_vs_seeds_only: Rule = rule(
+        "above", 0.0, min_n=3, reason="self-annotation must add to what the seeded calls teach")
+    weekday_gain: Rule = rule(
         "above", 0.25, min_n=3, reason="Table 7 (Dateset): 27.3 vs ≤ 8.4 without the calendar; "
-        "here chance is 1/7, so the calendar must add 25 points over the best baseline"))
-    perplexity_unchanged: Rule = field(default_factory=lambda: Rule(
+        "here chance is 1/7, so the calendar must add 25 points over the best baseline")
+    perplexity_unchanged: Rule = rule(
         "within", 1.0, margin=0.03, min_n=3, reason="Table 8: perplexity with calls disabled "
         "equals +CC's (10.3 vs 10.3); we allow ±3% on the ratio. Counts only when C* holds "
         "min_c_star_helpful helpful calls per seed (an empty C* is +C, ratio 1 by construction) "
-        "and ±3% is finer than the base-vs-+C perplexity gap (the band can see finetuning)"))
+        "and ±3% is finer than the base-vs-+C perplexity gap (the band can see finetuning)")
     min_c_star_helpful: int = param(
         20, "Precondition of every claim that compares finetuned arms: each seed's C* holds at "
             "least this many helpful calls (a filter that keeps nothing makes C* = C).")
@@ -103,10 +103,10 @@ class ToolformerConfig:
         0.05, "Precondition of the accuracy claims: some arm's mean accuracy beats chance (0 for "
               "a number among ~1,000, 1/7 for a weekday) by this much; else nothing was learned "
               "that a comparison could rank.")
-    pretrained_few_useful_calls: Rule = field(default_factory=lambda: Rule(
+    pretrained_few_useful_calls: Rule = rule(
         "below", 0.2, min_n=10, reason="our extension of Fig. 4 (which is about downstream tool "
         "use across sizes) to annotation by one size: a 135M model should give under 20% of "
-        "texts a kept, helpful call (48 texts resolve that with up to 4 such texts)"))
+        "texts a kept, helpful call (48 texts resolve that with up to 4 such texts)")
     planted_min_kept: float = param(
         0.5, "Positive control of the SmolLM2 stage: the share of planted gold calls (the right "
              "call at the answer) that the same execute + filter stages must keep; if fewer are "

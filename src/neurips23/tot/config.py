@@ -4,15 +4,11 @@ the claims import it from here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from neurips23.core.claims import Rule
+from neurips23.core.claims import Rule, rule
 from neurips23.core.cli_config import param
-
-
-def _rule(direction: str, threshold: float, min_n: int, reason: str) -> Any:
-    return field(default_factory=lambda: Rule(direction, threshold, min_n=min_n, reason=reason))
 
 
 @dataclass
@@ -50,31 +46,31 @@ class ToTConfig:
     workers: int = param(1, "Seeds run in parallel processes; 0 or 1 runs them in this process.")
     learned_min: float = param(0.05, "Precondition of every comparison: CoT pass@1 at least "
                                      "this (a model that solves nothing alone shows nothing).")
-    beats_cot_sc: Rule = _rule(
-        "above", 0.0, 100, "Table 2: ToT b=5 74% vs CoT-SC 9%. The paired success difference "
+    beats_cot_sc: Rule = rule(
+        "above", 0.0, min_n=100, reason="Table 2: ToT b=5 74% vs CoT-SC 9%. The paired success difference "
         "over puzzle-runs must be above 0 with its whole interval; 100 puzzle-runs resolve "
         "about 10 points")
-    wider_helps: Rule = _rule(
-        "above", 0.0, 100, "Table 2: b=5 (74%) above b=1 (45%): paired difference above 0")
-    values_help: Rule = _rule(
-        "above", 0.0, 100, "the paper's ablations credit the LM's state evaluation: model "
+    wider_helps: Rule = rule(
+        "above", 0.0, min_n=100, reason="Table 2: b=5 (74%) above b=1 (45%): paired difference above 0")
+    values_help: Rule = rule(
+        "above", 0.0, min_n=100, reason="the paper's ablations credit the LM's state evaluation: model "
         "values above random values, paired difference above 0")
-    evaluator_auroc: Rule = _rule(
-        "above", 0.75, 3, "a useful evaluator (the plan's pass mark): AUROC of sure-vs-"
+    evaluator_auroc: Rule = rule(
+        "above", 0.75, min_n=3, reason="a useful evaluator (the plan's pass mark): AUROC of sure-vs-"
         "impossible on held-out 3-number states above 0.75; seeds are the units (t interval)")
-    beats_best_of_k: Rule = _rule(
-        "above", 0.0, 100, "Fig. 3a / repo log (ToT any-of-5 69% vs CoT best-of-100 49%): with "
+    beats_best_of_k: Rule = rule(
+        "above", 0.0, min_n=100, reason="Fig. 3a / repo log (ToT any-of-5 69% vs CoT best-of-100 49%): with "
         "a verifier on both sides, at matched tokens, paired difference above 0")
-    released_checker_agrees: Rule = _rule(
-        "above", 0.99, 100, "on the authors' outputs: our checker implements the paper's "
+    released_checker_agrees: Rule = rule(
+        "above", 0.99, min_n=100, reason="on the authors' outputs: our checker implements the paper's "
         "success test, so it must agree with the logs' own r (Wilson lower bound above 0.99); "
         "also the precondition of every comparison there")
-    released_beats_cot_sc: Rule = _rule(
-        "above", 0.0, 100, "on the authors' outputs, Table 2: ToT b=5 74% vs CoT-SC 9%; the "
+    released_beats_cot_sc: Rule = rule(
+        "above", 0.0, min_n=100, reason="on the authors' outputs, Table 2: ToT b=5 74% vs CoT-SC 9%; the "
         "success difference over the 100 puzzles must be above 0 with its whole 95% interval "
         "(Newcombe's, from the two Wilson intervals)")
-    released_beats_best_of_k: Rule = _rule(
-        "above", 0.0, 100, "on the authors' outputs, Fig. 3a / repo log: ToT any-of-5 (69%) vs "
+    released_beats_best_of_k: Rule = rule(
+        "above", 0.0, min_n=100, reason="on the authors' outputs, Fig. 3a / repo log: ToT any-of-5 (69%) vs "
         "CoT best-of-100 (49%), a checker on both sides; difference above 0 (Newcombe)")
 
 
