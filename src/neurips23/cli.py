@@ -45,6 +45,9 @@ def reproduce(
     resume: str = typer.Option(None, "--resume", help="Continue this unfinished run (its id "
                                "under runs/<method>/, one method, same config): its finished "
                                "per-seed units are reused."),
+    show_config: bool = typer.Option(False, "--show-config", help="Print each method's resolved "
+                                     "config as YAML (profile, --config and --set applied) and "
+                                     r"exit without running. \[default: off]"),
 ) -> None:
     """Run the paper reproductions, then gather the report."""
     from neurips23.core.reproduction import get_reproduction, resolve_config
@@ -56,8 +59,11 @@ def reproduce(
         raise UserError("--config and --set apply to one method: name exactly one method")
     if resume and len(names) != 1:
         raise UserError("--resume applies to one method: name exactly one method")
-    for name in names:  # resolve every config first: a typo fails before hours of work
-        resolve_config(get_reproduction(name), profile, config, set_)
+    # resolve every config first: a typo fails before hours of work
+    resolved = {name: resolve_config(get_reproduction(name), profile, config, set_) for name in names}
+    if show_config:
+        typer.echo(show_configs(resolved, profile), nl=False)
+        return
     for name in names:
         console.rule(f"[bold]reproduce {name} ({profile})")
         run_dir = run_reproduction(name, profile, config, set_, runs_dir, resume=resume)
@@ -66,6 +72,13 @@ def reproduce(
     if report:
         from neurips23.report.html import build_report
         console.print(f"report: {build_report(runs_dir)}")
+
+
+def show_configs(resolved: dict, profile: str) -> str:
+    """The resolved configs as YAML: one document per method, each headed `# method (profile)`."""
+    from neurips23.config import dump_yaml
+
+    return "---\n".join(f"# {name} ({profile})\n{dump_yaml(cfg)}" for name, cfg in resolved.items())
 
 
 def _print_claims(run_dir: Path) -> None:

@@ -75,3 +75,23 @@ def test_analysis_emergence_scores_compare_sharp_and_smooth_metrics_on_the_same_
     assert c["per_token_accuracy"].value == [0.0, 0.125, 0.625, 1.0]
 
 
+
+
+def test_analyze_command_takes_repeated_sizes_and_a_config_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from neurips23.cli import app
+
+    rows = [{"model": m, "task": "t", "prediction": p, "target": "12"}
+            for m, p in (("small", "10"), ("big", "12"))]
+    data = _write(tmp_path / "r.jsonl", rows)
+    res = CliRunner().invoke(app, ["emergence", "analyze", str(data), "--size", "small=70M",
+                                   "--size", "big=1.3B", "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    em = json.loads((tmp_path / "a" / "analysis.json").read_text())["tasks"]["t"]["curves"]
+    assert em["exact_match"]["params"] == [70e6, 1.3e9]
+    (tmp_path / "c.yaml").write_text(f"size: [small=1k, big=2k]\ntokens: word\nout: {tmp_path / 'b'}\n")
+    res = CliRunner().invoke(app, ["emergence", "analyze", str(data), "--config", str(tmp_path / "c.yaml")])
+    assert res.exit_code == 0, res.output
+    b = json.loads((tmp_path / "b" / "analysis.json").read_text())
+    assert b["tokens"] == "word" and b["tasks"]["t"]["curves"]["exact_match"]["params"] == [1e3, 2e3]

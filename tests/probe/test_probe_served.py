@@ -76,13 +76,14 @@ def comparable(result) -> dict:
 
 
 def test_probes_agree_in_process_and_through_serve(tiny_dir, tmp_path):
+    from neurips23.lm.backends import BackendOptions
     from neurips23.probe.subject import load_subject
     from neurips23.serve import background_server, create_app
 
-    local = load_subject(str(tiny_dir), "hf")
+    local = load_subject(BackendOptions(model=str(tiny_dir)))
     direct = run_probes(local, TINY_BUDGET, BOTH + ["editing"], tmp_path / "direct")
     with background_server(create_app(local.lm, "nano")) as url:
-        remote = load_subject("nano", "openai", base_url=url)
+        remote = load_subject(BackendOptions(backend="openai", model="nano", base_url=url))
         assert remote.logprobs and not remote.has_weights
         served = run_probes(remote, TINY_BUDGET, BOTH + ["editing"], tmp_path / "served")
     for (d, _), (s, _) in zip(direct[:-1], served[:-1], strict=True):

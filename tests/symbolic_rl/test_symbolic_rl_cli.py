@@ -125,3 +125,16 @@ def test_a_command_run_inside_a_longer_process_counts_from_its_own_start():
     assert limits.process_age() <= time.monotonic() - t0 + 0.5 < host_age + 0.5
     mark_command_start(own_process=True)
     assert limits.process_age() >= host_age - 0.5
+
+
+def test_learn_reads_its_options_from_a_config_file(tmp_path, monkeypatch, capsys):
+    d, p = task_files("blocksworld-4-2")
+    (tmp_path / "learn.yaml").write_text(f"out: {tmp_path / 'o'}\nbudget: 5\nlifted: true\n")
+    code, out, _ = run(monkeypatch, capsys, "symbolic-rl", "learn", d, p, "--config",
+                       tmp_path / "learn.yaml")
+    assert code == 1 and "interactions: 5" in out and (tmp_path / "o" / "learned-domain.pddl").exists()
+    code, _, err = run(monkeypatch, capsys, "symbolic-rl", "learn", d, p)
+    assert code == 2 and "--out is required" in err
+    code, _, err = run(monkeypatch, capsys, "symbolic-rl", "learn", d, p, "--out", tmp_path,
+                       "--time-limit", "nan")
+    assert code == 2 and "time_limit" in err and "finite" in err

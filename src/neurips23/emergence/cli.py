@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
+
+from neurips23.core.cli_arguments import arguments
+from neurips23.core.cli_config import config_command, param
 
 app = typer.Typer(
     help="Emergent abilities mirage (Schaeffer et al. 2023): re-score the same outputs under "
@@ -14,18 +18,30 @@ app = typer.Typer(
 )
 
 
-@app.command()
-def analyze(
-    results: Path = typer.Argument(..., help="Our per-sample JSONL (or a run dir holding "
-                                             "samples.jsonl), or an lm-evaluation-harness "
-                                             "--output_path directory written with --log_samples."),
-    size: list[str] = typer.Option([], "--size", help="MODEL=PARAMS (e.g. pythia-70m=70M) for "
-                                                      "models whose size the results lack."),
-    sizes: Path = typer.Option(None, "--sizes", help="JSON/YAML mapping model name → params."),
-    tokens: str = typer.Option("char", help="Edit distance over 'char' or 'word' tokens."),
-    out: Path = typer.Option(Path("emergence_analysis"), help="Where analysis.json and the "
-                                                               "per-task plots go."),
-) -> None:
+@dataclass
+class AnalyzeConfig:
+    """What `emergence analyze` reads and where it writes."""
+
+    results: Path | None = param(None, "Our per-sample JSONL (or a run dir holding samples.jsonl), "
+                                       "or an lm-evaluation-harness --output_path directory "
+                                       "written with --log_samples.")
+    size: list[str] = param([], "MODEL=PARAMS (e.g. pythia-70m=70M) for models whose size the "
+                                "results lack.")
+    sizes: Path | None = param(None, "JSON/YAML mapping model name → params (default: none).")
+    tokens: str = param("char", "Edit distance over 'char' or 'word' tokens.")
+    out: Path = param(Path("emergence_analysis"), "Where analysis.json and the per-task plots go.")
+
+    def validate(self) -> None:
+        """ConfigError when no results are named (the command line always names them)."""
+        from neurips23.errors import ConfigError
+
+        if self.results is None:
+            raise ConfigError("results: name the per-sample JSONL, run dir or harness output")
+
+
+@arguments(app, positional=("results",), repeatable=("size",))
+@config_command(app, AnalyzeConfig)
+def analyze(cfg: AnalyzeConfig) -> None:
     """Per task: every metric's curve across model size and its emergence score, with a plot.
     A sharp exact-match curve beside a smooth edit-distance curve on the same outputs points to
     a metric artefact."""
@@ -40,8 +56,9 @@ def analyze(
     from neurips23.utils import atomic_write_json
 
     console = Console()
-    mapping = read_size_file(sizes) if sizes else {}
-    mapping.update(parse_size_overrides(size))
+    results, tokens, out = cfg.results, cfg.tokens, cfg.out
+    mapping = read_size_file(cfg.sizes) if cfg.sizes else {}
+    mapping.update(parse_size_overrides(cfg.size))
     runs = []
     if results.is_dir() and any(results.rglob("samples_*.jsonl")):
         logs = read_harness_logs(results, mapping)

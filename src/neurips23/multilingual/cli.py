@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from neurips23.core.cli_config import config_command, param
+from neurips23.lm.backends import BackendOptions
 
 app = typer.Typer(help="Aya-style multilingual data and evaluation: language ID, cleaning, per-language "
                        "token cost, language fidelity and both-order win rates.",
@@ -176,15 +177,13 @@ def _print_premiums(tables: dict) -> None:
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(BackendOptions):
     """Generate with a model and score per language and resource tier."""
 
-    data: str = param("fixture:questions", "Records JSONL, or fixture:questions / fixture:translate.")
     backend: str = param("hf", "hf, openai or replay.")
     model: str = param("smollm2-135m", "Model name or path (hf), model id (openai), or JSONL of "
                        "recorded {prompt, output} (replay).")
-    base_url: str = param("", "Endpoint of the openai backend.")
-    api_key_env: str = param("OPENAI_API_KEY", "Environment variable holding the API key.")
+    data: str = param("fixture:questions", "Records JSONL, or fixture:questions / fixture:translate.")
     languages: list[str] = param([], "Only these languages (default: all in the data).")
     limit: int = param(0, "At most this many records per language (0: all).")
     max_tokens: int = param(64, "Tokens generated per output.")
@@ -263,9 +262,7 @@ def _eval_model(cfg: EvalConfig):
         return ReplayBackend(cfg.model)
     if cfg.backend not in ("hf", "openai"):
         raise ConfigError(f"backend {cfg.backend!r}: choose hf, openai or replay")
-    from neurips23.lm.backends import load_backend
-    return load_backend(cfg.backend, cfg.model, base_url=cfg.base_url or None,
-                        api_key_env=cfg.api_key_env, batch_size=cfg.batch_size)
+    return cfg.load(batch_size=cfg.batch_size)
 
 
 def _print_eval(report: dict) -> None:
@@ -282,15 +279,13 @@ def _print_eval(report: dict) -> None:
 
 
 @dataclass
-class WinrateConfig:
-    """Pairwise win rate of system A over system B, judged in both orders."""
+class WinrateConfig(BackendOptions):
+    """Pairwise win rate of system A over system B, judged in both orders; a model judge is the
+    backend settings' model."""
 
     a: str = param("", "outputs.jsonl of system A (from `aya eval`).")
     b: str = param("", "outputs.jsonl of system B (same ids).")
     judge: str = param("chrf", "chrf (needs targets), model, human or first-position.")
-    judge_backend: str = param("hf", "Backend of a model judge: hf or openai.")
-    judge_model: str = param("smollm2-135m", "Model of a model judge.")
-    base_url: str = param("", "Endpoint of an openai judge.")
     human_csv: str = param("", "CSV of human verdicts: id, order (12/21), verdict (A/B/tie).")
     n_boot: int = param(2000, "Bootstrap resamples.")
     seed: int = param(0, "Bootstrap seed.")
@@ -299,7 +294,8 @@ class WinrateConfig:
 
 @config_command(app, WinrateConfig)
 def winrate(cfg: WinrateConfig) -> None:
-    """Win/tie/loss of A over B per language and tier with bootstrap CIs; both orders always."""
+    """Win/tie/loss of A over B per language and tier with bootstrap CIs; both orders always. A
+    model judge (--judge model) is the model of --backend, --model and --base-url."""
     from neurips23.multilingual.winrate import judge_pairs, position_bias, win_rates_by_group
     from neurips23.utils import atomic_write_json
 
@@ -351,6 +347,5 @@ def _make_judge(cfg: WinrateConfig):
             raise ConfigError("--human-csv: the human judge needs a CSV of verdicts")
         return HumanJudge(cfg.human_csv)
     if cfg.judge == "model":
-        from neurips23.lm.backends import load_backend
-        return ModelJudge(load_backend(cfg.judge_backend, cfg.judge_model, base_url=cfg.base_url or None))
+        return ModelJudge(cfg.load())
     raise ConfigError(f"judge {cfg.judge!r}: choose chrf, model, human or first-position")

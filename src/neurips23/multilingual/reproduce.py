@@ -179,11 +179,11 @@ def run_multilingual(cfg: MultilingualConfig, run) -> Outcome:
 
 
 def _load_model(cfg: MultilingualConfig, run):
-    from neurips23.lm.backends import load_backend
+    from neurips23.lm.backends import BackendOptions
 
     run.log(f"loading {cfg.model} ({cfg.backend})")
-    return load_backend(cfg.backend, cfg.model, base_url=cfg.base_url or None,
-                        batch_size=cfg.batch_size)
+    return BackendOptions(backend=cfg.backend, model=cfg.model, base_url=cfg.base_url).load(
+        batch_size=cfg.batch_size)
 
 
 REPRODUCTION = Reproduction(

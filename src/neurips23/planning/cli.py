@@ -10,6 +10,7 @@ from typing import Literal
 import typer
 
 from neurips23.core.cli_config import config_command, finite, param
+from neurips23.lm.backends import BackendOptions
 
 app = typer.Typer(help="LLM planning (PlanBench): PDDL validator, planners, instance "
                        "generators, and the autonomous / back-prompting / heuristic modes.",
@@ -125,16 +126,12 @@ Mode = Literal["autonomous", "backprompt", "self-critique", "resample", "heurist
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(BackendOptions):
     """One of the paper's modes on any model (local transformers or an OpenAI-compatible
     endpoint), on generated problems."""
 
+    model: str = param("", "HF name/path, or the endpoint's model name (required).")
     mode: Mode = param("autonomous", "Which of the paper's modes to run.")
-    backend: Literal["hf", "openai"] = param("hf", "hf (local transformers) or openai (any "
-                                             "compatible endpoint).")
-    model: str = param("", "HF name/path, or the endpoint's model name.")
-    base_url: str = param("", "OpenAI-compatible base URL (openai backend).")
-    api_key_env: str = param("OPENAI_API_KEY", "Env var holding the API key.")
     domain: Literal["blocksworld", "mystery_blocksworld", "random_blocksworld",
                     "logistics"] = param("blocksworld", "Benchmark domain of generated problems.")
     instances: Path | None = param(None, "Read problems from this directory instead: "
@@ -180,7 +177,6 @@ def eval_cmd(cfg: EvalConfig) -> None:
 
     from neurips23.core.run import start_run
     from neurips23.errors import ConfigError
-    from neurips23.lm.backends import load_backend
     from neurips23.planning.domains.registry import generate_instances, get_domain
     from neurips23.planning.experiment import (
         autonomous_experiment,
@@ -203,8 +199,7 @@ def eval_cmd(cfg: EvalConfig) -> None:
                                    blocks=tuple(cfg.blocks))
     queries = [Query(inst.problem, insts[k], {"domain": spec.name, **inst.meta})
                for k, inst in enumerate(insts[1:])]  # PlanBench: the previous one is the example
-    lm = load_backend(cfg.backend, cfg.model, base_url=cfg.base_url or None,
-                      api_key_env=cfg.api_key_env)
+    lm = cfg.load()
     if cfg.word_level:
         from neurips23.planning.wordlm import WordLM
 

@@ -14,6 +14,7 @@ from typing import Literal
 
 from neurips23.core.claims import Rule, rule
 from neurips23.core.cli_config import param
+from neurips23.lm.backends import BackendOptions
 
 PROBES: tuple[str, ...] = ("planning", "tot", "mirage", "multilingual", "toolformer", "editing")
 
@@ -159,15 +160,9 @@ def standard_budget() -> Budget:
 
 
 @dataclass
-class ProbeConfig:
+class ProbeConfig(BackendOptions):
     """`neurips23 probe`: which model, which probes, which budget, where the card goes."""
 
-    model: str = param("smollm2-135m", "Model name or path (hf), or the endpoint's model id.")
-    backend: Literal["hf", "openai"] = param("hf", "hf: open weights in this process; openai: "
-                                             "an OpenAI-compatible endpoint (--base-url).")
-    base_url: str = param("", "The endpoint's base URL, e.g. http://127.0.0.1:8000/v1.")
-    api_key_env: str = param("OPENAI_API_KEY", "Environment variable holding the API key.")
-    timeout: float = param(600.0, "Seconds to wait for an endpoint's answer.")
     budget: Literal["quick", "standard"] = param("quick", "Sample counts and rules: quick "
                                                  "(minutes) or standard.")
     only: list[str] = param([], f"Run only these probes ({', '.join(PROBES)}).")

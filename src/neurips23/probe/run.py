@@ -73,7 +73,7 @@ def probe_model(cfg: ProbeConfig, log: Callable[[str], None] = lambda m: None,
         raise ConfigError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
     if subject is None:
         log(f"loading {cfg.model} ({cfg.backend})")
-        subject = load_subject(cfg.model, cfg.backend, cfg.base_url, cfg.api_key_env, cfg.timeout)
+        subject = load_subject(cfg)
     out = Path(cfg.out) / model_slug(subject.label)
     results = run_probes(subject, cfg.chosen, names, out, log)
     write_card(out, subject, cfg.budget, asdict(cfg.chosen), [r for r, _ in results])

@@ -7,7 +7,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from neurips23.lm.backends import BackendOptions
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 
@@ -87,22 +90,19 @@ def endpoint_has_logprobs(lm: Any) -> bool:
         return False
 
 
-def load_subject(model: str, backend: str = "hf", base_url: str = "",
-                 api_key_env: str = "OPENAI_API_KEY", timeout: float = 600.0) -> Subject:
+def load_subject(options: BackendOptions) -> Subject:
     """The model under test by name (hf: a built-in name, cached key, directory or hub name)
     or as an endpoint's model id (openai)."""
-    from neurips23.lm.backends import load_backend
-
-    if backend == "openai":
-        lm = load_backend("openai", model, base_url=base_url or None, api_key_env=api_key_env,
-                          timeout=timeout)
+    model = options.model
+    if options.backend == "openai":
+        lm = options.load()
         completions = endpoint_has_completions(lm)
-        return Subject(lm, model, "openai", endpoint_fingerprint(base_url, model),
+        return Subject(lm, model, "openai", endpoint_fingerprint(options.base_url, model),
                        logprobs=completions and endpoint_has_logprobs(lm), completions=completions)
     from neurips23.lm.models import model_source
 
     source, local = model_source(model)
-    lm = load_backend("hf", model)
+    lm = options.load()
     fingerprint = local_fingerprint(source) if local else hub_fingerprint(model)
     lm.model.requires_grad_(False)
     return Subject(lm, model, "hf", fingerprint, lm.model, lm.tokenizer, logprobs=True)

@@ -3,11 +3,13 @@ simulator, run the RL baselines on it, list the shipped tasks."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
-from neurips23.core.cli_config import finite
+from neurips23.core.cli_arguments import arguments
+from neurips23.core.cli_config import config_command, param
 
 app = typer.Typer(help="Optimistic exploration with symbolic model estimates (Sreedharan & Katz "
                        "2023): treat a PDDL domain + problem as a hidden simulator, learn an "
@@ -22,57 +24,67 @@ def _check_positive(name: str, value: int) -> None:
         raise UserError(f"--{name} {value}: must be at least 1")
 
 
-@app.command()
-def learn(domain: Path = typer.Argument(..., help="Ground-truth PDDL domain (hidden from the "
-                                        "learner)."),
-          problem: Path = typer.Argument(..., help="PDDL problem: objects, initial state, goal."),
-          out: Path = typer.Option(..., "--out", help="Folder for plan.txt and the learned "
-                                   "model."),
-          lifted: bool = typer.Option(False, "--lifted", help="Share effects and refutations "
-                                      "across each action schema's groundings."),
-          seed: int = typer.Option(0, help="Tie-breaking seed of the planner."),
-          budget: int = typer.Option(100_000, help="Most interactions (simulator steps)."),
-          k: int = typer.Option(10, help="Plans per exploration round."),
-          planner: str = typer.Option("kshortest", help="kshortest (built in) | "
-                                      "forbiditerative (if installed)"),
-          probe: bool = typer.Option(True, "--probe/--no-probe", help="Try every action in "
-                                     "every state a failed plan visited (the official "
-                                     "learners' test_all_actions; each try is an interaction)."),
-          time_limit: float = typer.Option(600.0, help="Seconds for the whole command: start-up, "
-                                           "reading, grounding and exploration.",
-                                           callback=finite),
-          memory_limit: float = typer.Option(None, help="Stop with an error when the process's "
-                                             "peak resident memory passes this many MB.",
-                                             callback=finite)) -> None:
+@dataclass
+class LearnConfig:
+    """What `symbolic-rl learn` does: explore one task until a plan reaches its goal."""
+
+    domain: Path | None = param(None, "Ground-truth PDDL domain (hidden from the learner).")
+    problem: Path | None = param(None, "PDDL problem: objects, initial state, goal.")
+    out: Path | None = param(None, "Folder for plan.txt and the learned model (required).")
+    lifted: bool = param(False, "Share effects and refutations across each action schema's "
+                                "groundings.")
+    seed: int = param(0, "Tie-breaking seed of the planner.")
+    budget: int = param(100_000, "Most interactions (simulator steps).")
+    k: int = param(10, "Plans per exploration round.")
+    planner: str = param("kshortest", "kshortest (built in) | forbiditerative (if installed)")
+    probe: bool = param(True, "Try every action in every state a failed plan visited (the "
+                              "official learners' test_all_actions; each try is an interaction).")
+    time_limit: float = param(600.0, "Seconds for the whole command: start-up, reading, "
+                                     "grounding and exploration.")
+    memory_limit: float | None = param(None, "Stop with an error when the process's peak "
+                                             "resident memory passes this many MB (default: no limit).")
+
+    def validate(self) -> None:
+        """UserError naming the option that cannot run (before any file is read)."""
+        from neurips23.errors import UserError
+
+        if self.domain is None or self.problem is None:
+            raise UserError("a PDDL domain and a problem file are required")
+        if self.out is None:
+            raise UserError("--out is required (the folder for plan.txt and the learned model)")
+        _check_positive("budget", self.budget)
+        _check_positive("k", self.k)
+        if self.planner not in ("kshortest", "forbiditerative"):
+            raise UserError(f"--planner {self.planner!r}: choose kshortest or forbiditerative")
+        if self.time_limit <= 0 or (self.memory_limit is not None and self.memory_limit <= 0):
+            raise UserError("--time-limit and --memory-limit must be positive")
+
+
+@arguments(app, positional=("domain", "problem"))
+@config_command(app, LearnConfig)
+def learn(cfg: LearnConfig) -> None:
     """Explore until a plan reaches the goal. Exit 0 found, 1 not within the budget or the time
     limit, 2 bad input."""
-    from neurips23.errors import UserError
     from neurips23.pddl.limits import Limits, OutOfTime, process_age
     from neurips23.symbolic_rl.explore import make_planner, optimistic_exploration
     from neurips23.symbolic_rl.model import OptimisticModel
     from neurips23.symbolic_rl.simulator import load_simulator
 
-    _check_positive("budget", budget)
-    _check_positive("k", k)
-    if planner not in ("kshortest", "forbiditerative"):
-        raise UserError(f"--planner {planner!r}: choose kshortest or forbiditerative")
-    if time_limit <= 0 or (memory_limit is not None and memory_limit <= 0):
-        raise UserError("--time-limit and --memory-limit must be positive")
-    limits = Limits.start(time_limit, memory_limit, already_spent=process_age())
+    limits = Limits.start(cfg.time_limit, cfg.memory_limit, already_spent=process_age())
     progress = ProgressLine()
     try:
-        progress.say(f"reading and grounding {problem}")
-        sim = load_simulator(domain, problem, limits)
+        progress.say(f"reading and grounding {cfg.problem}")
+        sim = load_simulator(cfg.domain, cfg.problem, limits)
         progress.say(f"grounded {len(sim.spec.actions)} actions; exploring")
-        model = OptimisticModel(sim.spec, lifted=lifted)
-        res = optimistic_exploration(sim, model, make_planner(planner, sim.spec, seed,
+        model = OptimisticModel(sim.spec, lifted=cfg.lifted)
+        res = optimistic_exploration(sim, model, make_planner(cfg.planner, sim.spec, cfg.seed,
                                                               limits=limits),
-                                     k, budget, limits=limits, progress=progress.round,
-                                     probe=probe)
+                                     cfg.k, cfg.budget, limits=limits, progress=progress.round,
+                                     probe=cfg.probe)
     except OutOfTime as e:
-        typer.echo(f"timeout: {e} ({time_limit:g} s)")
+        typer.echo(f"timeout: {e} ({cfg.time_limit:g} s)")
         raise typer.Exit(1) from None
-    _write_learned(sim, model, res, out, budget)
+    _write_learned(sim, model, res, cfg.out, cfg.budget)
 
 
 PROGRESS_SECONDS = 5.0

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from neurips23.core.cli_config import param
 from neurips23.errors import ConfigError
+from neurips23.lm.backends import BackendOptions
 from neurips23.lm.backends.base import Prices, Usage
 from neurips23.tot.game24 import Game24Task, puzzles, read_puzzle_file
 from neurips23.tot.game24.data import parse_index_range
@@ -16,18 +17,12 @@ from neurips23.tot.search import BFSConfig, bfs, sample_baseline
 
 
 @dataclass
-class RunConfig:
+class RunConfig(BackendOptions):
     """What `tot run` does: one method on chosen puzzles with any backend (the options of the
     command, written to the run's config.resolved.yaml)."""
 
     method: Literal["tot", "io", "cot", "cot-sc"] = param("tot", "The method to run.")
     task: Literal["game24"] = param("game24", "The task (Game of 24).")
-    backend: Literal["hf", "openai"] = param(
-        "hf", "hf: a model in this process; openai: any OpenAI-compatible endpoint.")
-    model: str = param("smollm2-135m", "Model name or path (hf), or the endpoint's model name.")
-    base_url: str = param("", "OpenAI-compatible base URL (openai backend).")
-    api_key_env: str = param("OPENAI_API_KEY", "Environment variable holding the API key.")
-    timeout: float = param(600.0, "Seconds to wait for an endpoint's answer (openai backend).")
     puzzles: str = param("900-999", "0-based puzzle indices, e.g. 900-999,3.")
     puzzle_file: str = param("", "The paper's 24.csv (Puzzles column); default: our exhaustive "
                                  "puzzle list, sorted.")
@@ -103,12 +98,10 @@ def run_game24(s: RunConfig) -> Path:
     from rich.progress import Progress
 
     from neurips23.core.run import start_run
-    from neurips23.lm.backends import load_backend
 
     s.validate()
     xs = select_puzzles(s.puzzles, s.puzzle_file)
-    model = load_backend(s.backend, s.model, base_url=s.base_url or None,
-                         api_key_env=s.api_key_env, timeout=s.timeout)
+    model = s.load()
     task = Game24Task(few_shot=s.few_shot)
     run = start_run("tot", s, Path(s.runs_dir), profile=f"run-{s.method}", kind="tool")
     rows: list[dict] = []
