@@ -18,6 +18,14 @@ from neurips23.errors import ConfigError
 T = TypeVar("T")
 
 
+def param(default: Any, help: str = "", **metadata: Any) -> Any:
+    """A config field with its CLI help (the one way to declare one) (a list/dict default is copied per instance)."""
+    meta = {"help": help, **metadata}
+    if isinstance(default, list | dict | set):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
 def load_config(cls: type[T], path: str | Path | None = None, overrides: Sequence[str] = (),
                 base: dict | None = None, options: dict | None = None) -> T:
     """Build `cls` from defaults <- `base` (a profile) <- YAML file <- `options` (CLI options

@@ -27,13 +27,7 @@ from typing import Any, Literal
 
 import typer
 
-
-def param(default: Any, help: str = "", **metadata: Any) -> Any:
-    """A config field with its CLI help (a list/dict default is copied per instance)."""
-    meta = {"help": help, **metadata}
-    if isinstance(default, list | dict | set):
-        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=meta)
-    return dataclasses.field(default=default, metadata=meta)
+from neurips23.config import param  # noqa: F401  (a config field with its CLI help; declared with the configs)
 
 
 def finite(ctx: Any, option: Any, value: float | None) -> float | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
+from neurips23.config import param
 from neurips23.lm.backends.base import GPT4_PRICES, LanguageModel, Prices, Score, Usage
 
 __all__ = ["BACKENDS", "GPT4_PRICES", "BackendOptions", "LanguageModel", "Prices", "Score", "Usage",
@@ -13,25 +14,20 @@ __all__ = ["BACKENDS", "GPT4_PRICES", "BackendOptions", "LanguageModel", "Prices
 BACKENDS = ("hf", "openai")
 
 
-def _param(default: Any, help: str) -> Any:
-    """A field with its CLI help, as `core.cli_config.param` declares it (lm stands below core)."""
-    return field(default=default, metadata={"help": help})
-
-
 @dataclass
 class BackendOptions:
     """Which model to talk to and how: the backend settings every command and config that takes
     `--backend/--model/--base-url/--api-key-env/--timeout` inherits (a subclass overrides a field
     whose default differs)."""
 
-    backend: Literal["hf", "openai"] = _param("hf", "hf: a model in this process; openai: an "
+    backend: Literal["hf", "openai"] = param("hf", "hf: a model in this process; openai: an "
                                                     "OpenAI-compatible endpoint (--base-url).")
-    model: str = _param("smollm2-135m", "Model name or path (hf), or the endpoint's model id.")
-    base_url: str = _param("", "The endpoint's base URL, e.g. http://127.0.0.1:8000/v1 (openai "
+    model: str = param("smollm2-135m", "Model name or path (hf), or the endpoint's model id.")
+    base_url: str = param("", "The endpoint's base URL, e.g. http://127.0.0.1:8000/v1 (openai "
                                "backend).")
-    api_key_env: str = _param("OPENAI_API_KEY", "Environment variable holding the API key "
+    api_key_env: str = param("OPENAI_API_KEY", "Environment variable holding the API key "
                                                 "(openai backend).")
-    timeout: float = _param(600.0, "Seconds to wait for an endpoint's answer (openai backend).")
+    timeout: float = param(600.0, "Seconds to wait for an endpoint's answer (openai backend).")
 
     def load(self, **extra: Any) -> LanguageModel:
         """The backend these options name (`extra`: more `load_backend` keywords, e.g. batch_size)."""
