@@ -189,6 +189,7 @@ def eval_cmd(cfg: EvalConfig) -> None:
         resampling_experiment,
     )
     from neurips23.planning.modes import Query
+    from neurips23.utils import readable_items
 
     if cfg.instances is not None:
         from neurips23.planning.domains.instance_dir import read_instances
@@ -229,4 +230,6 @@ def eval_cmd(cfg: EvalConfig) -> None:
     run.log_samples(rows)
     metrics["usage"] = lm.usage.snapshot() if hasattr(lm.usage, "snapshot") else {}
     path = run.finish(metrics, seeds=[cfg.seed])
-    typer.echo(f"{cfg.mode}: {metrics} -> {path}")
+    typer.echo(f"{cfg.mode}: results → {path}")
+    for name, value in readable_items(metrics):
+        typer.echo(f"  {name}: {value}")
