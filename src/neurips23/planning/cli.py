@@ -20,19 +20,15 @@ app = typer.Typer(help="LLM planning (PlanBench): PDDL validator, planners, inst
 def validate(domain: Path, problem: Path, plan: Path,
              verbose: bool = typer.Option(False, "-v", "--verbose",
                                           help="Print VAL's plan-repair advice.")) -> None:
-    """Validate PLAN for PROBLEM in DOMAIN (VAL semantics). Exit 0 valid, 1 invalid, 2 error."""
+    """Validate PLAN for PROBLEM in DOMAIN (VAL semantics): an invalid plan's failing step
+    (number, action and why) or unmet goals. Exit 0 valid, 1 invalid, 2 error."""
     from neurips23.pddl.validate import parse_plan, validate_plan
     from neurips23.utils import read_text_file
 
     dom, prob = _load(domain, problem)
     text = read_text_file(plan, "plan file")
     res = validate_plan(dom, prob, parse_plan(text, str(plan)), str(plan))
-    out = res.val_output()
-    if not verbose:  # VAL without -v: the verdict lines only
-        out = "\n".join(x for x in out.splitlines() if not x.startswith(("(", "Plan Repair",
-                                                                          "    ", "The goal")))
-        out += "\n"
-    typer.echo(out, nl=False)
+    typer.echo(res.val_output() if verbose else res.summary(), nl=False)
     raise typer.Exit(0 if res.valid else 1)
 
 
