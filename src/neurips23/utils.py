@@ -143,6 +143,33 @@ def finite_or_null(obj: Any) -> Any:
     return obj
 
 
+def readable_value(v: Any) -> str:
+    """One value for the console: floats to 4 significant digits (whole numbers from 10^4 on),
+    short lists inline."""
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, float | np.floating):
+        return f"{float(v):.0f}" if abs(v) >= 1e4 else f"{float(v):.4g}"  # no 1.235e+04
+    if isinstance(v, list | tuple):
+        if len(v) <= 8 and all(not isinstance(x, dict | list | tuple) for x in v):
+            return ", ".join(readable_value(x) for x in v) or "(none)"
+        return f"({len(v)} values)"
+    return str(v)
+
+
+def readable_items(values: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """(name, value) pairs of a nested dict for the console: nested names joined with dots,
+    values as `readable_value` writes them. Results files keep the dict itself."""
+    out: list[tuple[str, str]] = []
+    for k, v in values.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out += readable_items(v, name + ".")
+        else:
+            out.append((name, readable_value(v) if not isinstance(v, dict) else "(none)"))
+    return out
+
+
 def _json_default(o: Any) -> Any:
     if isinstance(o, np.generic):
         return o.item()

@@ -45,6 +45,20 @@ def test_trace_command(model_dir, facts_file, tmp_path):
     assert (out / "trace_000.png").exists() and not (out / "trace_001.png").exists()
 
 
+def test_heatmap_rows_are_the_labels(gpt2, word_tok):
+    import matplotlib.pyplot as plt
+
+    from neurips23.editing.cli import heatmap_figure
+    from neurips23.editing.tracing import row_labels, trace_fact
+
+    tr = trace_fact(gpt2, word_tok, "the home of zu ra is", "zu ra", "alvish",
+                    noise=0.5, kind="layer", samples=2)
+    fig = heatmap_figure(tr, row_labels(tr, word_tok))
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    plt.close(fig)
+    assert labels == ["the", "home", "of", "zu*", "ra*", "is"]
+
+
 def test_edit_and_analyze_commands(model_dir, facts_file, tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("the home of ba ko mi is avalon\nzu ra speaks alvish\n")

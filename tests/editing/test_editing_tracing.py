@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from neurips23.editing.tracing import (
     corrupted_probability,
     layer_effects,
+    row_labels,
     trace_fact,
     trace_fact_loop,
     window_layers,
@@ -142,3 +143,38 @@ def test_trace_against_a_direct_computation(gpt2, word_tok, kind, window):
                       for lv in range(L)] for t in range(T)])
     np.testing.assert_allclose(tr.scores, want, atol=1e-6)
     assert np.ptp(want) > 1e-3
+
+
+def _result(tokens, subject_range):
+    from neurips23.editing.tracing import TraceResult
+
+    return TraceResult("", "", "", tokens, subject_range, "layer", 1, 0.1, [0], 1.0, 0.0,
+                       np.zeros((len(tokens), 1)))
+
+
+def _tokenizer(vocab, pre_tokenizer, decoder):
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
+    tk = Tokenizer(models.WordLevel({w: i for i, w in enumerate(["<unk>", *vocab])}, "<unk>"))
+    tk.pre_tokenizer, tk.decoder = pre_tokenizer, decoder
+    return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="<unk>")
+
+
+def test_row_labels_are_decoded_tokens_with_the_subject_starred():
+    """GPT-2's byte-level marks (Ġ a space, Ċ a newline) and sentencepiece's ▁ do not reach
+    the heatmap: each row is its token's text, the subject's rows marked * as in ROME."""
+    from tokenizers import decoders, pre_tokenizers
+
+    bpe = ["The", "Ġcapital", "Ġof", "ĠNew", "ĠZealand", "Ċ", "Ġis"]
+    tok = _tokenizer(bpe, pre_tokenizers.ByteLevel(add_prefix_space=False), decoders.ByteLevel())
+    assert row_labels(_result(bpe, (3, 5)), tok) == ["The", "capital", "of", "New*", "Zealand*",
+                                                     "'\\n'", "is"]
+    sp = ["▁The", "▁capital", "▁of", "▁Paris"]
+    tok = _tokenizer(sp, pre_tokenizers.Metaspace(), decoders.Metaspace())
+    assert row_labels(_result(sp, (3, 4)), tok) == ["The", "capital", "of", "Paris*"]
+
+
+def test_row_labels_of_a_real_trace(gpt2, word_tok):
+    tr = trace_fact(gpt2, word_tok, PROMPT, SUBJECT, TARGET, noise=0.5, kind="layer", samples=2)
+    assert row_labels(tr, word_tok) == ["the", "home", "of", "ba*", "ko*", "mi*", "is"]

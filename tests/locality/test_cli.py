@@ -64,6 +64,12 @@ def test_data_train_estimate(world_file, tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 8 and all({"truth", "marginal", "direct", "free"} <= set(r) for r in rows)
     assert "marginal (control)" in res.output
+    res = runner.invoke(app, ["locality", "estimate", "--model", str(model), "--world", str(world_file),
+                              "--n-samples", "2", "--estimators", "free", "--max-steps", "2",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert all(r["free_steps"] <= 2 for r in rows) and "free generation" not in res.output
 
 
 @pytest.mark.parametrize("args, message", [
@@ -72,6 +78,7 @@ def test_data_train_estimate(world_file, tmp_path):
     (["data", "--world", "{w}", "--format", "global"], "training format 'global'"),
     (["estimate", "--world", "{tmp}/missing.json"], "missing.json"),
     (["estimate", "--world", "{w}", "--estimators", "direct,oracle"], "estimator 'oracle'"),
+    (["estimate", "--world", "{w}", "--max-steps", "0"], "--max-steps 0: free generation needs"),
 ])
 def test_bad_input_is_a_user_error(world_file, tmp_path, args, message):
     args = [a.format(w=world_file, tmp=tmp_path) for a in args]

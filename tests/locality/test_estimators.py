@@ -100,6 +100,27 @@ def test_scaffold_values_follow_the_readers_probabilities(world):
         assert all(line[1] == int(p) for lines in r.seen for line in lines[1:])
 
 
+def test_free_generation_reports_progress_and_caps_its_steps(world, tiny_model):
+    """`on_step` sees every step with the samples stopped so far; a step cap stops every
+    sample there (the rest never named the target: nan), and a progress hook changes nothing."""
+    net, queries, _ = world
+    model, tok = tiny_model
+    r = LMReader(model, tok, 12, batch_size=64)
+    seen = []
+    f = free_generation(r, queries, 3, seed=5, on_step=lambda k, done: seen.append((k, done)))
+    plain = free_generation(r, queries, 3, seed=5)
+    np.testing.assert_array_equal(f.probs, plain.probs)
+    assert [k for k, _ in seen] == list(range(1, len(seen) + 1)) and len(seen) == f.steps.max()
+    assert [d for _, d in seen] == sorted(d for _, d in seen)
+    assert seen[-1][1] == (~np.isnan(f.probs)).sum()  # stopped = named the target
+    capped = free_generation(r, queries, 3, seed=5, max_steps=2)
+    assert capped.steps.max() <= 2
+    early = plain.steps <= 2
+    assert early.any() and not early.all()
+    np.testing.assert_array_equal(capped.probs[early], plain.probs[early])
+    assert np.isnan(capped.probs[~early]).all()
+
+
 def test_batching_does_not_change_results(world, tiny_model):
     net, queries, _ = world
     model, tok = tiny_model

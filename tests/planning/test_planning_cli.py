@@ -1,6 +1,7 @@
 """`neurips23 plan ...`: validate's exit codes and messages, generate, solve, bad input."""
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -46,6 +47,26 @@ def test_validate_exit_codes(instances, monkeypatch, capsys):
     assert code == 2 and "broken.pddl:2:3: '(' is never closed" in err
     code, _, err = run(monkeypatch, capsys, "plan", "validate", d, p, instances / "nope.plan")
     assert code == 2 and "nope.plan: plan file not found" in err
+
+
+def test_validate_names_the_failing_step_without_verbose(monkeypatch, capsys, tmp_path):
+    """PlanBench's blocksworld instance-1 (b on c; a, c, d on the table; goal (on c b))."""
+    data = Path(__file__).parent / "data" / "planbench" / "instances" / "blocksworld"
+    d, p = data / "generated_domain.pddl", data / "generated_basic" / "instance-1.pddl"
+    plan = tmp_path / "model.plan"
+    plan.write_text("(unstack b c)\n(put-down b)\n(pick-up e)\n(stack e b)\n")
+    code, out, _ = run(monkeypatch, capsys, "plan", "validate", d, p, plan)
+    assert code == 1
+    assert out == "Plan failed to execute\nstep 3 (pick-up e): unknown object e\nPlan invalid\n"
+    plan.write_text("(unstack b c)\n(stack b a)\n(pick-up c)\n(stack c a)\n")
+    code, out, _ = run(monkeypatch, capsys, "plan", "validate", d, p, plan)
+    assert code == 1 and "step 4 (stack c a): unsatisfied precondition (clear a)" in out
+    plan.write_text("(unstack b c)\n(put-down b)\n")
+    code, out, _ = run(monkeypatch, capsys, "plan", "validate", d, p, plan)
+    assert code == 1 and "Goal not satisfied\nunsatisfied goal (on c b) after the last step" in out
+    plan.write_text("(unstack b c)\n(stack b a)\n(pick-up c)\n(stack c b)\n")
+    code, out, _ = run(monkeypatch, capsys, "plan", "validate", d, p, plan)
+    assert code == 0 and "Plan valid" in out
 
 
 def test_solve_and_bad_options(instances, monkeypatch, capsys):

@@ -53,7 +53,10 @@ def test_eval_modes_write_samples(mode, tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
         main()
     assert e.value.code in (0, None)
+    out = capsys.readouterr().out
     run = next((tmp_path / "planning").iterdir())
+    assert out.startswith(f"{mode}: results → {run / 'results.json'}\n")  # then name: value lines
+    assert "{" not in out and all(": " in line for line in out.splitlines()[1:])
     rows = [json.loads(x) for x in (run / "samples.jsonl").read_text().splitlines()]
     first = [r for r in rows if r["mode"] != "heuristic"]
     assert len(first) == 4 and all("prompt" in r for r in first)

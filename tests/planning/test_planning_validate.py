@@ -2,6 +2,7 @@
 unified-planning's plan validator on generated valid and mutated plans."""
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -155,3 +156,55 @@ def test_verdicts_match_unified_planning_on_1000_plans():
 def test_plan_given_as_strings_must_be_single_steps():
     with pytest.raises(DataError, match="expected one plan step, got ''"):
         validate_plan(bw(), bw_problem(INIT, "(on a b)"), [""])
+
+
+PLANBENCH = Path(__file__).parent / "data" / "planbench" / "instances"
+
+
+def planbench(domain: str, k: int):
+    """PlanBench's own domain file and its instance-k."""
+    from neurips23.pddl.parser import load_domain, load_problem
+
+    dom = load_domain(PLANBENCH / domain / "generated_domain.pddl")
+    return dom, load_problem(PLANBENCH / domain / "generated_basic" / f"instance-{k}.pddl", dom)
+
+
+# blocksworld instance-1: b on c, a c d on the table, goal (on c b); logistics instance-1: p0 at
+# airport l1-0, both planes at l0-0, goal p0 at l0-0
+@pytest.mark.parametrize("domain, plan, failure", [
+    ("blocksworld", "(unstack b c)\n(put-down b)\n(pick-up e)\n",
+     "step 3 (pick-up e): unknown object e"),
+    ("blocksworld", "(pick-up c)\n", "step 1 (pick-up c): unsatisfied precondition (clear c)"),
+    ("blocksworld", "; c is under b\n(unstack c d)\n",
+     "step 1 (unstack c d): unsatisfied preconditions (clear c), (on c d)"),
+    ("blocksworld", "(unstack b c)\n(put-down b)\n(pick-up c)\n(stack c a)\n",
+     "unsatisfied goal (on c b) after the last step"),
+    ("logistics", "(LOAD-AIRPLANE p0 a0 l1-0)\n",
+     "step 1 (load-airplane p0 a0 l1-0): unsatisfied precondition (at a0 l1-0)"),
+    ("logistics", "(fly-airplane a2 l0-0 l1-0)\n(fly-airplane a9 l0-0 l1-0)\n",
+     "step 1 (fly-airplane a2 l0-0 l1-0): unknown object a2"),
+])
+def test_failure_names_the_step_and_why_on_planbench_plans(domain, plan, failure):
+    dom, prob = planbench(domain, 1)
+    r = validate_plan(dom, prob, parse_plan(plan))
+    assert not r.valid and r.failure() == failure
+    assert failure in r.summary() and r.summary().endswith("Plan invalid\n")
+    assert r.reason == ("goal" if failure.startswith("unsatisfied goal") else "precondition")
+
+
+def test_unknown_objects_are_named_once_each_and_in_val_output():
+    dom, prob = planbench("blocksworld", 1)
+    r = validate_plan(dom, prob, ["(stack e f)"])  # VAL: unmet preconditions, not an error
+    assert r.unmet_preconditions == (("clear", "f"), ("holding", "e"))
+    assert r.failure() == "step 1 (stack e f): unknown objects e, f"
+    assert "\nunknown objects e, f\n" in r.val_output()
+    r = validate_plan(dom, prob, ["(stack e e)"])
+    assert r.unknown_objects == ("e",)
+
+
+def test_planbench_plans_valid():
+    dom, prob = planbench("logistics", 1)
+    plan = ["(fly-airplane a0 l0-0 l1-0)", "(load-airplane p0 a0 l1-0)",
+            "(fly-airplane a0 l1-0 l0-0)", "(unload-airplane p0 a0 l0-0)"]
+    r = validate_plan(dom, prob, plan)
+    assert r.valid and r.failure() == "" and "Plan valid\nFinal value: 4" in r.summary()

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from neurips23.tot.config import PROFILES, ToTConfig
 from neurips23.tot.game24 import authors_pick, uses_input_numbers
-from neurips23.tot.reproduce import COMPARISONS, tot_claims
+from neurips23.tot.reproduce import COMPARISONS, seed_line, tot_claims
 
 ARMS = ("io_pass1", "cot_pass1", "cot_sc_matched", "cot_sc_all", "tot_b1_top1", "tot_b5_top1",
         "tot_b5_random_values_top1", "tot_b5_authors_pick", "cot_authors_pick_matched",
@@ -109,3 +109,9 @@ def test_authors_pick_equals_the_official_evaluation(finals):
     rs = [float(ok) for *_, ok in finals]
     i = authors_pick(x, ys)
     assert (rs[i] if i is not None else 0) == official_pick_result(x, ys, rs)
+
+
+def test_seed_line_is_readable():
+    info = {"seed": 2, "model": "tiny-abc", "auroc_heldout_3": 0.712345, "auroc_heldout_2": 0.5,
+            "seconds": 123.4}
+    assert seed_line(info) == "seed 2 results: auroc_heldout_3: 0.7123, auroc_heldout_2: 0.5 (123s)"

@@ -92,3 +92,21 @@ def test_dfs_rejects_settings_it_cannot_honour():
         dfs(Game24Task(), None, "4 5 6 10", DFSConfig(evaluate="vote"))
     with pytest.raises(ConfigError, match="at least 1"):
         dfs(Game24Task(), None, "4 5 6 10", DFSConfig(max_children=0))
+
+
+def test_tot_run_progress_moves_per_search_step(tmp_path, fake_backend, monkeypatch):
+    """The bar advances after every BFS step of a chunk, not only when the chunk is done."""
+    from rich.progress import Progress
+
+    updates = []
+    update = Progress.update
+
+    def record(self, task_id, **kw):
+        update(self, task_id, **kw)
+        updates.append(self.tasks[0].completed)
+
+    monkeypatch.setattr(Progress, "update", record)
+    result = runner.invoke(app, ["run", "--model", "m", "--puzzles", "900-903", "--chunk", "4",
+                                 "--no-few-shot", "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    assert updates == pytest.approx([1, 2, 3, 4, 4])  # 4 steps of 4 puzzles, then the chunk

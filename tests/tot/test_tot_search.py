@@ -58,6 +58,16 @@ def test_each_step_sends_one_generation_and_one_value_batch():
     assert len(value_prompts) == len(set(value_prompts))
 
 
+def test_on_step_reports_each_step_after_its_calls():
+    task = Game24Task(few_shot=False)
+    lm = FakeGame24LM()
+    seen = []
+    bfs(task, lm, [_x(p) for p in CASES[:3]], BFSConfig(n_select=2),
+        on_step=lambda k: seen.append((k, len(lm.calls))))
+    assert [k for k, _ in seen] == [1, 2, 3, 4]
+    assert all(calls >= 1 for _, calls in seen) and seen[-1][1] == len(lm.calls)
+
+
 def test_value_cache_is_keyed_by_the_multiset_left():
     # Proposals write "left" numbers in reversed order; the canonical key still matches,
     # so the number of value prompts equals the number of distinct multisets (brute force).

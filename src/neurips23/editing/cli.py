@@ -108,7 +108,7 @@ def trace(cfg: TraceConfig) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from neurips23.editing.tracing import layer_effects, subject_embedding_std, trace_fact
+    from neurips23.editing.tracing import layer_effects, row_labels, subject_embedding_std, trace_fact
     from neurips23.utils import atomic_write_text
 
     facts = _facts(cfg.facts)
@@ -129,24 +129,32 @@ def trace(cfg: TraceConfig) -> None:
                       str(peak), f"{float(eff.max()):.2f}" if peak >= 0 else "-")
         lines.append(json.dumps({**tr.as_dict(), "effect": eff.tolist()}))
         if i < cfg.plots:
-            _heatmap(tr, out / f"trace_{i:03d}.png")
+            _heatmap(tr, row_labels(tr, tok), out / f"trace_{i:03d}.png")
     atomic_write_text(out / "traces.jsonl", "\n".join(lines) + "\n")
     Console().print(table)
     Console(stderr=True).print(f"σ = {noise:.4g} (embedding std {std:.4g}); wrote "
                                f"{out / 'traces.jsonl'}")
 
 
-def _heatmap(tr, path: Path) -> None:
+def heatmap_figure(tr, labels: list[str]):
+    """p(o) restored per (token, layer); rows labelled with `labels` (`tracing.row_labels`)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 0.3 * len(tr.tokens) + 1.5))
     im = ax.imshow(tr.scores, aspect="auto", cmap="Purples")
-    ax.set_yticks(range(len(tr.tokens)), tr.tokens, fontsize=7)
+    ax.set_yticks(range(len(tr.tokens)), labels, fontsize=7)
     ax.set_xticks(range(len(tr.layers)), tr.layers, fontsize=7)
-    ax.set(xlabel="layer", title=f"p({tr.answer.strip()}) restoring {tr.kind}")
+    ax.set(xlabel="layer", title=f"p({tr.answer.strip()}) restoring {tr.kind} (* subject)")
     fig.colorbar(im, ax=ax)
+    return fig
+
+
+def _heatmap(tr, labels: list[str], path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig = heatmap_figure(tr, labels)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
 

@@ -277,6 +277,19 @@ def layer_effects(result: TraceResult, token: Literal["max", "last_subject"] = "
     return np.maximum(eff / drop, 0.0)
 
 
+def row_labels(result: TraceResult, tok) -> list[str]:
+    """Heatmap row labels as ROME draws them: each token's text (byte-level or sentencepiece
+    marks decoded, surrounding spaces stripped; a whitespace token quoted, e.g. '\\n'), the
+    subject's tokens marked with *."""
+    b, e = result.subject_range
+    labels = []
+    for i, token in enumerate(result.tokens):
+        text = tok.convert_tokens_to_string([token])
+        text = text.strip() or repr(text)
+        labels.append(text + "*" if b <= i < e else text)
+    return labels
+
+
 def corrupted_probability(model, tok, prompt: str, subject: str, target: str | None = None, *,
                           noise: float, samples: int = 10, names: LayerNames | None = None,
                           seed: int = 1) -> float:

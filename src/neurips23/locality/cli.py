@@ -3,6 +3,8 @@ samples, train a tiny model on them, and run the estimators on any causal LM."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,6 +144,9 @@ class EstimateConfig:
     world: Path = param(Path("world.json"), "The world file the model was trained on.")
     estimators: list[str] = param(["direct", "scaffolded", "negative", "free"], "Which estimators.")
     n_samples: int = param(10, "Samples per item (scaffolded, negative, free).")
+    max_steps: int | None = param(None, "Free generation: most variables one sample generates "
+                                  "before it counts as never naming the target (default: the "
+                                  "net's size, as in the reproduction).")
     seed: int = param(0, "Sampling seed.")
     batch_size: int = param(64, "Partial samples per forward pass.")
     device: str = param("", "torch device (default: the model's).")
@@ -166,13 +171,17 @@ def estimate(cfg: EstimateConfig) -> None:
     unknown = [e for e in cfg.estimators if e not in ESTIMATORS]
     if unknown:
         raise UserError(f"estimator {unknown[0]!r}: choose from {', '.join(ESTIMATORS)}")
+    if cfg.max_steps is not None and cfg.max_steps < 1:
+        raise UserError(f"--max-steps {cfg.max_steps}: free generation needs at least one step")
     w = load_world(cfg.world)
     if not w.pairs:
         raise UserError(f"{cfg.world}: no held-out pairs (write the world with `locality net`)")
     model, tok = load_model(cfg.model, device=cfg.device or None)
     reader = LMReader(model, tok, w.net.n_vars, cfg.batch_size)
-    rows, timing = evaluate_estimators(reader, w.net, w.pair_tuples, cfg.n_samples, cfg.seed,
-                                       cfg.estimators)
+    with free_generation_bar(4 * len(w.pairs) * cfg.n_samples,
+                             cfg.max_steps or w.net.n_vars) as on_free_step:
+        rows, timing = evaluate_estimators(reader, w.net, w.pair_tuples, cfg.n_samples, cfg.seed,
+                                           cfg.estimators, cfg.max_steps, on_free_step)
     atomic_write_text(cfg.out, "".join(json.dumps(r) + "\n" for r in rows))
     t = Table("estimator", "MSE", "samples/s", title=f"{cfg.model} on {cfg.world}: {len(rows)} items")
     t.add_row("marginal (control)", f"{mse(rows, 'marginal'):.4f}", "")
@@ -180,3 +189,22 @@ def estimate(cfg: EstimateConfig) -> None:
         t.add_row(e, f"{mse(rows, e):.4f}", f"{timing[e]['samples_per_second']:.0f}")
     Console().print(t)
     typer.echo(f"rows → {cfg.out}")
+
+
+@contextmanager
+def free_generation_bar(samples: int, max_steps: int) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar of free generation on stderr (drawn on a terminal only): its step of
+    `max_steps` and how many of the `samples` samples have named their target."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        job = bar.add_task("free generation", total=max_steps, visible=False)
+
+        def on_step(step: int, finished: int) -> None:
+            bar.update(job, completed=step, visible=True,
+                       description=f"free generation: step {step}/{max_steps}, "
+                                   f"{finished}/{samples} samples reached the target")
+
+        yield on_step

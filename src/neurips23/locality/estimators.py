@@ -17,7 +17,7 @@ generator per call, row by row, so batching never changes a result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -111,8 +111,11 @@ class FreeGeneration:
 
 
 def free_generation(reader: Reader, queries: Sequence[Query], n_samples: int, seed: int,
-                    max_steps: int | None = None) -> FreeGeneration:
-    """The model chooses each next variable and samples its value until it names the target."""
+                    max_steps: int | None = None,
+                    on_step: Callable[[int, int], None] | None = None) -> FreeGeneration:
+    """The model chooses each next variable and samples its value until it names the target
+    (at most `max_steps` variables a sample; default the net's size). `on_step(k, finished)`
+    is called after step k with the number of samples that stopped so far, for progress."""
     rng = np.random.default_rng(seed)
     max_steps = reader.n_vars if max_steps is None else max_steps
     rows = [(qi, s) for qi in range(len(queries)) for s in range(n_samples)]
@@ -121,7 +124,7 @@ def free_generation(reader: Reader, queries: Sequence[Query], n_samples: int, se
     probs = np.full(len(rows), np.nan)
     steps = np.zeros(len(rows), dtype=int)
     active = list(range(len(rows)))
-    for _ in range(max_steps):
+    for step in range(max_steps):
         if not active:
             break
         u_var, u_val = rng.random(len(rows)), rng.random(len(rows))
@@ -139,6 +142,8 @@ def free_generation(reader: Reader, queries: Sequence[Query], n_samples: int, se
                 chains[r].lines.append((v, int(u_val[r] < pr)))
                 still.append(r)
         active = still
+        if on_step is not None:
+            on_step(step + 1, len(rows) - len(active))
     inter: list[list[list[int]]] = [[] for _ in queries]
     for r, (qi, _) in enumerate(rows):
         q = queries[qi]

@@ -5,7 +5,7 @@ then MSE per estimator (Prystawski et al. §3.3, Fig. 2)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -27,16 +27,22 @@ ESTIMATORS = ("direct", "scaffolded", "negative", "free")
 
 def evaluate_estimators(reader: Reader, net: BayesNet, pairs: Sequence[tuple[int, int]],
                         n_samples: int = 10, seed: int = 0,
-                        estimators: Sequence[str] = ESTIMATORS) -> tuple[list[dict], dict]:
+                        estimators: Sequence[str] = ESTIMATORS, max_steps: int | None = None,
+                        on_free_step: Callable[[int, int], None] | None = None
+                        ) -> tuple[list[dict], dict]:
     """Item rows (4 per pair) with the truth, the marginal and every estimate, and timings.
 
     Scaffolded, negative and free estimates average `n_samples` samples; free generation's
-    average runs over the samples that named the target (its `free_valid` says how many)."""
+    average runs over the samples that named the target (its `free_valid` says how many)
+    within `max_steps` variables (default the net's size); `on_free_step` sees its progress
+    (`free_generation`'s `on_step`)."""
     unknown = [e for e in estimators if e not in ESTIMATORS]
     if unknown:
         raise UserError(f"estimator {unknown[0]!r}: choose from {', '.join(ESTIMATORS)}")
     if n_samples < 1:
         raise UserError(f"n_samples = {n_samples}: at least one sample per item")
+    if max_steps is not None and max_steps < 1:
+        raise UserError(f"max_steps = {max_steps}: free generation needs at least one step")
     queries = queries_for_pairs(pairs)
     dist = net.distances()
     rng = np.random.default_rng([seed, 7])
@@ -69,7 +75,8 @@ def evaluate_estimators(reader: Reader, net: BayesNet, pairs: Sequence[tuple[int
             for r, e in zip(rows, est.mean(axis=1), strict=True):
                 r[name] = float(e)
     if "free" in estimators:
-        free = timed("free", lambda: free_generation(reader, queries, n_samples, seed + 3),
+        free = timed("free", lambda: free_generation(reader, queries, n_samples, seed + 3, max_steps,
+                                                     on_free_step),
                      len(queries) * n_samples)
         dsep = d_separating_fraction(net, queries, free)
         for i, (r, e) in enumerate(zip(rows, free.estimates(), strict=True)):

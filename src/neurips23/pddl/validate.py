@@ -5,7 +5,8 @@ the current state; deletes are applied before adds (an atom both deleted and add
 true); the goal is checked after the last step (extra steps after the goal is reached are
 allowed; an empty plan is valid iff the goal holds initially). An object the problem does
 not declare makes the preconditions that mention it unmet (VAL reports an unsatisfied
-precondition, not an error); an unknown action name is an error.
+precondition, not an error; our report names the unknown object); an unknown action name is an
+error.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class ValidationResult:
     unmet_preconditions: tuple[Atom, ...] = ()
     bad_arguments: tuple[str, ...] = ()  # "x is not of type truck"
     unmet_goals: tuple[Atom, ...] = ()
+    unknown_objects: tuple[str, ...] = ()  # arguments of the failed step the problem lacks
     plan_length: int = 0
     final_state: frozenset[Atom] = field(default_factory=frozenset)
 
@@ -78,13 +80,45 @@ class ValidationResult:
             return "type"
         return "precondition" if self.failed_step is not None else "goal"
 
+    def step_problem(self) -> str:
+        """What is wrong with the failing step ("" if none failed): its unknown objects,
+        else its wrongly typed arguments, else its unsatisfied preconditions."""
+        if self.failed_step is None:
+            return ""
+        if self.unknown_objects:
+            return _listing("unknown object", self.unknown_objects)
+        if self.bad_arguments:
+            return "; ".join(self.bad_arguments)
+        return _listing("unsatisfied precondition", [_atom(a) for a in self.unmet_preconditions])
+
+    def failure(self) -> str:
+        """Why the plan is invalid, in one line ("" if valid): the failing step's number,
+        action and `step_problem`, or the goals unmet after the last step."""
+        if self.valid:
+            return ""
+        if self.failed_step is None:
+            return _listing("unsatisfied goal", [_atom(a) for a in self.unmet_goals]) + \
+                " after the last step"
+        return f"step {self.failed_step} {self.failed_action}: {self.step_problem()}"
+
+    def summary(self) -> str:
+        """The verdict without VAL's repair advice: VAL's first and last lines with
+        `failure()` between them."""
+        if self.valid:
+            return ("Plan executed successfully - checking goal\nPlan valid\n"
+                    f"Final value: {self.plan_length}\n")
+        if self.bad_arguments:
+            head = "Bad plan description!"
+        elif self.failed_step is not None:
+            head = "Plan failed to execute"
+        else:
+            head = "Plan executed successfully - checking goal\nGoal not satisfied"
+        return f"{head}\n{self.failure()}\nPlan invalid\n"
+
     def val_output(self) -> str:
         """A VAL-like report (`validate -v` wording)."""
-        def atom(a: Atom) -> str:
-            return "(" + " ".join(a) + ")"
-
         def advice(atoms: tuple[Atom, ...]) -> list[str]:
-            sets = [f"(Set {atom(a)} to true)" for a in atoms]
+            sets = [f"(Set {_atom(a)} to true)" for a in atoms]
             if len(sets) == 1:
                 return sets
             return ["(Follow each of:", "    " + sets[0]] + ["    and " + s for s in sets[1:]] + [
@@ -99,6 +133,7 @@ class ValidationResult:
         if self.failed_step is not None:
             lines = ["Plan failed to execute",
                      f"Plan failed because of unsatisfied precondition in:\n{self.failed_action}",
+                     *([self.step_problem()] if self.unknown_objects else []),
                      "Plan Repair Advice:",
                      f"{self.failed_action} has an unsatisfied precondition at time "
                      f"{self.failed_step}"] + advice(self.unmet_preconditions)
@@ -106,6 +141,15 @@ class ValidationResult:
         lines = ["Plan executed successfully - checking goal", "Goal not satisfied",
                  "Plan Repair Advice:", "The goal is not satisfied"] + advice(self.unmet_goals)
         return "\n".join(lines) + "\nPlan invalid\n"
+
+
+def _atom(a: Atom) -> str:
+    return "(" + " ".join(a) + ")"
+
+
+def _listing(what: str, items) -> str:
+    """'unknown object e' / 'unknown objects e, f'."""
+    return f"{what}{'s' if len(items) > 1 else ''} " + ", ".join(items)
 
 
 def check_step(domain: Domain, step: PlanStep, source: str = "<plan>") -> None:
@@ -147,8 +191,10 @@ def validate_plan(domain: Domain, problem: Problem, plan, source: str = "<plan>"
         ga = instantiate(act, s.args)
         unmet = tuple(sorted(ga.pre - state))
         if unmet:
+            unknown = tuple(o for o in dict.fromkeys(s.args) if o not in objects)
             return ValidationResult(False, k - 1, k, str(s), unmet_preconditions=unmet,
-                                    plan_length=len(steps), final_state=frozenset(state))
+                                    unknown_objects=unknown, plan_length=len(steps),
+                                    final_state=frozenset(state))
         state -= ga.delete
         state |= ga.add
     unmet_goals = tuple(g for g in problem.goal if g not in state)

@@ -21,19 +21,15 @@ app = typer.Typer(help="LLM planning (PlanBench): PDDL validator, planners, inst
 def validate(domain: Path, problem: Path, plan: Path,
              verbose: bool = typer.Option(False, "-v", "--verbose",
                                           help="Print VAL's plan-repair advice.")) -> None:
-    """Validate PLAN for PROBLEM in DOMAIN (VAL semantics). Exit 0 valid, 1 invalid, 2 error."""
+    """Validate PLAN for PROBLEM in DOMAIN (VAL semantics): an invalid plan's failing step
+    (number, action and why) or unmet goals. Exit 0 valid, 1 invalid, 2 error."""
     from neurips23.pddl.validate import parse_plan, validate_plan
     from neurips23.utils import read_text_file
 
     dom, prob = _load(domain, problem)
     text = read_text_file(plan, "plan file")
     res = validate_plan(dom, prob, parse_plan(text, str(plan)), str(plan))
-    out = res.val_output()
-    if not verbose:  # VAL without -v: the verdict lines only
-        out = "\n".join(x for x in out.splitlines() if not x.startswith(("(", "Plan Repair",
-                                                                          "    ", "The goal")))
-        out += "\n"
-    typer.echo(out, nl=False)
+    typer.echo(res.val_output() if verbose else res.summary(), nl=False)
     raise typer.Exit(0 if res.valid else 1)
 
 
@@ -185,6 +181,7 @@ def eval_cmd(cfg: EvalConfig) -> None:
         resampling_experiment,
     )
     from neurips23.planning.modes import Query
+    from neurips23.utils import readable_items
 
     if cfg.instances is not None:
         from neurips23.planning.domains.instance_dir import read_instances
@@ -224,4 +221,6 @@ def eval_cmd(cfg: EvalConfig) -> None:
     run.log_samples(rows)
     metrics["usage"] = lm.usage.snapshot() if hasattr(lm.usage, "snapshot") else {}
     path = run.finish(metrics, seeds=[cfg.seed])
-    typer.echo(f"{cfg.mode}: {metrics} -> {path}")
+    typer.echo(f"{cfg.mode}: results → {path}")
+    for name, value in readable_items(metrics):
+        typer.echo(f"  {name}: {value}")

@@ -117,7 +117,8 @@ def run_seed(cfg: ToTConfig, seed: int, log: Any = print) -> tuple[list[dict], d
         t = time.time()
         bcfg.n_evaluate, bcfg.temperature, bcfg.seed = cfg.n_evaluate, cfg.temperature, seed
         bcfg.max_tokens, bcfg.value_max_tokens = cfg.max_tokens, cfg.value_max_tokens
-        res = bfs(task, backend, xs, bcfg, meter=Meter(backend))
+        res = bfs(task, backend, xs, bcfg, meter=Meter(backend),
+                  on_step=lambda k, name=name: log(f"seed {seed}: {name} step {k}/{task.steps}"))
         add(name, res, lambda r: r.top,
             lambda r: {"finals_correct": [task.is_correct(r.x, y) for y in r.finals],
                        "authors_pick": authors_pick(r.x, r.finals), "fail_step": fail_step(r)})

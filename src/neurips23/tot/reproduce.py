@@ -233,6 +233,18 @@ def run_notes(holdout: str, quick: bool) -> str:
     return note
 
 
+def seed_line(info: dict[str, Any]) -> str:
+    """The console line of a finished seed: its evaluator AUROCs and time, rounded."""
+    from neurips23.utils import readable_value
+
+    parts = [f"{k}: {readable_value(v)}" for k, v in info.items()
+             if k not in ("seed", "model", "seconds")]
+    line = f"seed {info.get('seed')} results: " + ", ".join(parts)
+    if "seconds" in info:
+        line += f" ({info['seconds']:.0f}s)"
+    return line
+
+
 def run_tot(cfg: ToTConfig, run: Any) -> Outcome:
     """Every seed (in `workers` processes): rows to samples.jsonl, pooled summary, plot, claims;
     with source=released, the authors' logs re-scored instead (`tot.released_logs`)."""
@@ -247,7 +259,7 @@ def run_tot(cfg: ToTConfig, run: Any) -> Outcome:
     infos = []
     for seed_rows, info in map_seeds(functools.partial(run_seed, cfg, log=run.log), cfg.seeds,
                                      cfg.workers, log=run.log):
-        run.log(f"seed {info['seed']} done: {info}")
+        run.log(seed_line(info))
         run.log_samples(seed_rows)
         rows += seed_rows
         infos.append(info)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -65,15 +66,16 @@ def select_puzzles(spec: str, puzzle_file: str = "") -> list[str]:
 
 
 def solve_chunk(s: RunConfig, task: Game24Task, model: Any, xs: list[str],
-                cache: dict) -> list[dict]:
-    """Per-puzzle rows (answer, correct, calls, tokens, cost) for one chunk of puzzles."""
+                cache: dict, on_step: Callable[[int], None] | None = None) -> list[dict]:
+    """Per-puzzle rows (answer, correct, calls, tokens, cost) for one chunk of puzzles;
+    `on_step` is called after each ToT search step (progress)."""
     prices = s.prices
     meter = Meter(model, chat=s.as_chat)
     rows = []
     if s.method == "tot":
         cfg = BFSConfig(n_select=s.b, n_evaluate=s.n_evaluate, temperature=s.temperature,
                         max_tokens=s.max_tokens, value_max_tokens=s.max_tokens, seed=s.seed)
-        for r in bfs(task, model, xs, cfg, cache=cache, meter=meter):
+        for r in bfs(task, model, xs, cfg, cache=cache, meter=meter, on_step=on_step):
             finals_ok = [task.is_correct(r.x, y) for y in r.finals]
             rows.append({"puzzle": r.x, "answer": task.final_answer(r.x, r.top),
                          "correct": bool(finals_ok and finals_ok[0]), "any_correct": any(finals_ok),
@@ -95,6 +97,7 @@ def solve_chunk(s: RunConfig, task: Game24Task, model: Any, xs: list[str],
 
 def run_game24(s: RunConfig) -> Path:
     """Run `s.method` on the chosen puzzles; samples.jsonl per puzzle, results.json summary."""
+    from rich.console import Console
     from rich.progress import Progress
 
     from neurips23.core.run import start_run
@@ -106,13 +109,18 @@ def run_game24(s: RunConfig) -> Path:
     run = start_run("tot", s, Path(s.runs_dir), profile=f"run-{s.method}", kind="tool")
     rows: list[dict] = []
     cache: dict = {}
-    with Progress() as progress:
+    with Progress(console=Console(stderr=True)) as progress:
         bar = progress.add_task(f"{s.method} on {len(xs)} puzzles", total=len(xs))
         for i in range(0, len(xs), max(1, s.chunk)):
-            chunk_rows = solve_chunk(s, task, model, xs[i: i + s.chunk], cache)
+            chunk = xs[i: i + s.chunk]
+
+            def step_done(k: int, n: int = len(chunk)) -> None:  # a ToT step: n/steps puzzles
+                progress.update(bar, advance=n / task.steps)
+
+            chunk_rows = solve_chunk(s, task, model, chunk, cache, on_step=step_done)
             run.log_samples(chunk_rows)
             rows += chunk_rows
-            progress.update(bar, advance=len(chunk_rows),
+            progress.update(bar, completed=len(rows),
                             description=f"{s.method}: {sum(r['correct'] for r in rows)}"
                                         f"/{len(rows)} solved")
     total = Usage()

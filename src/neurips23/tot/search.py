@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,8 +134,10 @@ def select_states(candidates: Sequence[str], values: Sequence[float], cfg: BFSCo
 
 def bfs(task: ThoughtTask, model: Any, xs: Sequence[str], cfg: BFSConfig | None = None, *,
         chat: bool = False, cache: dict[Hashable, float] | None = None,
-        meter: Meter | None = None) -> list[SearchResult]:
-    """ToT-BFS (Algorithm 1) on every problem in `xs`, in lockstep over the task's steps."""
+        meter: Meter | None = None,
+        on_step: Callable[[int], None] | None = None) -> list[SearchResult]:
+    """ToT-BFS (Algorithm 1) on every problem in `xs`, in lockstep over the task's steps;
+    `on_step(k)` is called after step k (1-based) of all problems, for progress."""
     cfg = cfg or BFSConfig()
     cfg.validate()
     meter = meter or Meter(model, chat=chat)
@@ -186,6 +188,8 @@ def bfs(task: ThoughtTask, model: Any, xs: Sequence[str], cfg: BFSConfig | None 
             traces[p].append(StepTrace(step, candidates[p], values[p], chosen))
             ys[p] = chosen
             last_values[p] = [value_of[y] for y in chosen]
+        if on_step is not None:
+            on_step(step + 1)
     results = []
     for p, x in enumerate(xs):
         order = sorted(range(len(ys[p])), key=lambda i: -last_values[p][i])
