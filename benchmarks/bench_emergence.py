@@ -49,8 +49,8 @@ def main() -> None:
     full = load_config(EmergenceConfig, base=PROFILES["full"])
     quick = load_config(EmergenceConfig, base=PROFILES["quick"])
     family = args.family.split(",") if args.family else [*full.family, "d128l4"]
-    cfg = replace(full, family=family, steps=args.steps, warmup_steps=0, seeds=[0],
-                  progress=False)
+    cfg = replace(full, family=family, train=replace(full.train, steps=args.steps, warmup_steps=0),
+                  seeds=[0], progress=False)
     tok = build_char_tokenizer(ALPHABET)
     data = build_data(cfg)
     std = replace(cfg, large_test_factor=1)
@@ -78,16 +78,16 @@ def main() -> None:
             return float("nan")
         n_eval = c.test_size * c.large_test_factor / 100
         setup = per[c.family[0]]["setup_s"] * min(1.0, c.n_train / cfg.n_train)
-        return len(c.seeds) * sum(per[m]["step_s"] * c.steps + per[m]["eval_s_per_100"] * n_eval
+        return len(c.seeds) * sum(per[m]["step_s"] * c.train.steps + per[m]["eval_s_per_100"] * n_eval
                                   + setup for m in c.family)  # setup: tokenising the train set
 
     def member_seconds(r: dict, c: EmergenceConfig) -> float:
         n_eval = c.test_size * c.large_test_factor / 100
-        return r["step_s"] * c.steps + r["setup_s"] + r["eval_s_per_100"] * n_eval
+        return r["step_s"] * c.train.steps + r["setup_s"] + r["eval_s_per_100"] * n_eval
 
     base = member_seconds(rows[0], full)
     print(f"\nfamily truncated at member: sweep time per seed at the full profile's "
-          f"{full.steps} steps (extrapolated), ratio to the smallest member alone")
+          f"{full.train.steps} steps (extrapolated), ratio to the smallest member alone")
     cum = 0.0
     for r in rows:
         cum += member_seconds(r, full)

@@ -180,10 +180,11 @@ def main() -> None:
         if args.model:
             m, tok = load_model(args.model)
         else:
+            from neurips23.config import load_config
             from neurips23.tot.arms import get_model
             from neurips23.tot.config import PROFILES, ToTConfig
 
-            m, tok, _ = get_model(ToTConfig(**PROFILES["quick"]), 0)
+            m, tok, _ = get_model(load_config(ToTConfig, base=PROFILES["quick"]), 0)
         model = HFBackend(m, tok, batch_size=256)
         task = Game24Task(few_shot=False)
         cfg = BFSConfig(n_select=args.b, temperature=0.7, max_tokens=240, value_max_tokens=12,

@@ -74,6 +74,61 @@ def test_config_command_builds_options():
     assert isinstance(r.exception, ConfigError)
 
 
+@dataclasses.dataclass
+class Section:
+    steps: int = param(200, "Optimizer steps.")
+    lr: float = 3e-3
+    grouped: bool = False
+
+
+@dataclasses.dataclass
+class Deep:
+    section: Section = dataclasses.field(default_factory=Section)
+
+
+@dataclasses.dataclass
+class Nested:
+    name: str = param("a", "A name.")
+    train: Section = dataclasses.field(default_factory=lambda: Section(steps=100, grouped=True))
+    deep: Deep = dataclasses.field(default_factory=Deep)
+
+
+def test_config_command_gives_each_key_of_a_nested_section_an_option(tmp_path):
+    """`--train.steps` sets train.steps over the section's own default (not the class's);
+    precedence: the section's default <- --config file <- the option <- --set."""
+    app = typer.Typer()
+    seen = {}
+
+    @config_command(app, Nested)
+    def go(cfg: Nested) -> None:
+        """Go."""
+        seen["cfg"] = cfg
+
+    @app.command()
+    def other() -> None:
+        pass
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["go", "--train.lr", "1e-4"]).exit_code == 0
+    assert seen["cfg"].train == Section(steps=100, lr=1e-4, grouped=True)
+    f = tmp_path / "c.yaml"
+    f.write_text("train:\n  steps: 7\n  lr: 0.5\n")
+    r = runner.invoke(app, ["go", "--config", str(f), "--train.steps", "8", "--no-train.grouped"])
+    assert r.exit_code == 0, r.output
+    assert seen["cfg"].train == Section(steps=8, lr=0.5, grouped=False)
+    r = runner.invoke(app, ["go", "--train.steps", "8", "--set", "train.steps=9"])
+    assert r.exit_code == 0 and seen["cfg"].train.steps == 9
+    r = runner.invoke(app, ["go", "--train.steps", "x"])
+    assert r.exit_code == 2 and "--train.steps" in r.output
+    r = runner.invoke(app, ["go", "--set", "deep.section.steps=3"])  # deeper: --set only
+    assert r.exit_code == 0 and seen["cfg"].deep.section.steps == 3
+    text = " ".join(runner.invoke(app, ["go", "--help"]).output.replace("│", " ").split())
+    assert "--train.steps" in text and "Optimizer steps. [default: 100]" in text
+    assert "--no-train.grouped" in text and "[default: --train.grouped]" in text
+    assert "--deep" not in text and "deep.section.steps = 200" in text  # the epilog lists it
+    assert "train.steps =" not in text  # an option's default is shown with the option
+
+
 def _square(offset, seed):
     return seed * seed + offset
 

@@ -42,7 +42,7 @@ def test_a_non_finite_number_is_refused_in_a_yaml_file_and_in_a_rule_threshold(t
 @pytest.mark.parametrize("args, needle", [
     (["dpo", "train", "--model", "m", "--data", "d.jsonl", "--beta", "nan"], "beta"),
     (["dpo", "train", "--model", "m", "--data", "d.jsonl", "--set", "train.lr=inf"], "train.lr"),
-    (["qlora", "finetune", "--model", "m", "--data", "d.jsonl", "--lr", "nan"], "--lr"),
+    (["qlora", "finetune", "--model", "m", "--data", "d.jsonl", "--train.lr", "nan"], "train.lr"),
     (["planning", "solve", "d.pddl", "p.pddl", "--time-limit", "inf"], "--time-limit"),
 ])
 def test_non_finite_cli_options_exit_2_in_one_line(args, needle, tmp_path, capsys, monkeypatch):
@@ -272,7 +272,7 @@ def test_dpo_train_refuses_a_crafted_checkpoint_in_one_line_without_running_it(
     marker = tmp_path / "pwned.txt"
     torch.save({"step": 1, "payload": _Planted(marker)}, out / "checkpoint.pt")
     code, _, err = run_main(["dpo", "train", "--model", str(model), "--data", str(data), "--out",
-                             str(out), "--steps", "2", "--batch-size", "4"], capsys, monkeypatch)
+                             str(out), "--train.steps", "2", "--train.batch-size", "4"], capsys, monkeypatch)
     assert_one_line_error(code, err, "checkpoint.pt", "refused")
     assert not marker.exists(), "a checkpoint in --out ran code"
     assert not (out / "dpo_config.json").exists()

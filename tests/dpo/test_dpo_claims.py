@@ -98,7 +98,7 @@ def test_kl_order_true_false_underpowered():
 def test_summary_says_ppo_is_not_run_and_fills_tables():
     pts = _points(3, lambda kl: 0.5 + 0.1 * kl, lambda kl: 0.51)
     pts += [_pt("Best-of-N", "N=4", s, 0, 0.7, 0.64) for s in range(3)]
-    cfg = DPOConfig(betas=[0.1], steps=160, kl_grid=GRID)
+    cfg = DPOConfig(betas=[0.1], kl_grid=GRID)  # 160 training steps, the default
     metrics, claims, tables = summarize(cfg, pts)
     ppo = [c for c in claims if "PPO" in c.paper]
     assert len(ppo) == 1 and ppo[0].verdict == "inconclusive" and "not run" in ppo[0].ours

@@ -123,8 +123,8 @@ def test_reproduction_end_to_end_tiny(tmp_path, monkeypatch):
 
     monkeypatch.setenv("NEURIPS23_CACHE", str(tmp_path / "cache"))
     run_dir = reproduce("dpo", "quick", runs_dir=tmp_path / "runs", overrides=[
-        "seeds=[0]", "n_reviews=300", "sft_steps=10", "n_prompts=12", "betas=[0.5, 5.0]",
-        "pft_lrs=[1e-3]", "ul_alphas=[1.0]", "steps=4", "batch_size=8", "eval_every=2",
+        "seeds=[0]", "n_reviews=300", "sft.steps=10", "n_prompts=12", "betas=[0.5, 5.0]",
+        "pft_lrs=[1e-3]", "ul_alphas=[1.0]", "train.steps=4", "train.batch_size=8", "eval_every=2",
         "n_val=12", "n_test=16", "bon_ns=[1, 2]", "workers=1"])
     results = json.loads((run_dir / "results.json").read_text())
     assert (run_dir / "frontier.png").exists() and (run_dir / "config.resolved.yaml").exists()

@@ -74,8 +74,8 @@ def test_a_second_run_into_the_same_out_dir_is_refused(tmp_path):
     a, model = _toy_files(tmp_path, "a", 16, 0)
     b, _ = _toy_files(tmp_path, "b", 16, 1)
     out = tmp_path / "out"
-    base = ["train", "--model", str(model), "--out", str(out), "--steps", "4", "--batch-size", "8",
-            "--lr", "3e-3"]
+    base = ["train", "--model", str(model), "--out", str(out), "--train.steps", "4", "--train.batch-size", "8",
+            "--train.lr", "3e-3"]
     res = CliRunner().invoke(app, base + ["--data", str(a)])
     assert res.exit_code == 0, res.output
     first = json.loads((out / "dpo_logs.json").read_text())

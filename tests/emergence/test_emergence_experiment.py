@@ -83,8 +83,8 @@ def test_reproduce_end_to_end_tiny(tmp_path, monkeypatch):
     from neurips23.core.reproduction import reproduce
 
     run_dir = reproduce("emergence", "quick", runs_dir=tmp_path / "runs", overrides=[
-        "family=[d8l1,d16l1]", "steps=3", "test_size=4", "large_test_factor=2",
-        "n_train=64", "batch_size=8", "warmup_steps=0", "progress=false"])
+        "family=[d8l1,d16l1]", "train.steps=3", "test_size=4", "large_test_factor=2",
+        "n_train=64", "train.batch_size=8", "train.warmup_steps=0", "progress=false"])
     results = json.loads((run_dir / "results.json").read_text())
     assert len(results["claims"]) == 5 and results["finding"] is False  # quick: a pipeline check
     assert all(c["verdict"] == "inconclusive" for c in results["claims"])  # 1 seed, 3 steps

@@ -36,7 +36,8 @@ def test_tiny_end_to_end_run_writes_records(tmp_path, monkeypatch):
     from neurips23.core.reproduction import reproduce
 
     run_dir = reproduce("planning", "quick", runs_dir=tmp_path / "runs", overrides=(
-        "train_problems=40", "test_per_blocks=2", "train_steps=2", "batch_size=4",
+        "train_problems=40", "test_per_blocks=2", "train.steps=2", "train.batch_size=4",
+        "train.warmup_steps=0",
         "max_new_tokens=12", "backprompt_instances=2", "backprompt_rounds=2",
         "resample_samples=2", "heuristic_instances=6", "planner=local"))
     res = json.loads((run_dir / "results.json").read_text())

@@ -38,6 +38,39 @@ def test_memory_command_bad_path_is_one_clear_error(tmp_path, capsys, monkeypatc
     assert "no config.json" in " ".join(capsys.readouterr().err.split())
 
 
+def test_finetune_options_are_the_recipe_keys_with_its_defaults(tmp_path, monkeypatch):
+    """`qlora finetune`'s options come from FinetuneConfig: the trainer's as `--train.KEY` with
+    the recipe's defaults in --help; the recipe reaches the finetune without the command's own
+    fields; a bad storage or a missing --data is refused before anything loads."""
+    import neurips23.qlora.cli as cli
+    import neurips23.qlora.finetune as ft
+    from neurips23.errors import ConfigError
+    from neurips23.lm.train import TrainResult
+    from neurips23.qlora.config import FinetuneConfig, recipe_train_settings
+
+    res = CliRunner().invoke(cli.app, ["finetune", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(res.output.replace("│", " ").split())
+    for option, default in (("--train.lr", "0.0002"), ("--train.schedule", "constant"),
+                            ("--train.warmup-ratio", "0.03"), ("--train.checkpoint-every", "50"),
+                            ("--rank", "64"), ("--out", "qlora-out")):
+        assert option in text and f"[default: {default}]" in text, option
+    seen = {}
+    monkeypatch.setattr(cli, "_tokenizer", lambda model: None)
+    monkeypatch.setattr(ft, "read_training_data", lambda data, tok, n: seen.update(max_length=n) or [])
+    monkeypatch.setattr(ft, "finetune", lambda model, examples, cfg, **kw: seen.update(cfg=cfg, kw=kw)
+                        or (None, None, TrainResult()))
+    res = CliRunner().invoke(cli.app, ["finetune", "--model", "m", "--data", "d.jsonl", "--rank", "4",
+                                       "--train.steps", "9", "--set", "train.max_length=64",
+                                       "--out", str(tmp_path / "o"), "--restart"])
+    assert res.exit_code == 0, res.output
+    assert seen["cfg"] == FinetuneConfig(rank=4, train=recipe_train_settings(steps=9, max_length=64))
+    assert seen["max_length"] == 64 and seen["kw"]["restart"] and seen["kw"]["device"] is None
+    res = CliRunner().invoke(cli.app, ["finetune", "--model", "m", "--data", "d.jsonl", "--weights", "int3"])
+    assert isinstance(res.exception, ConfigError) and "int3" in str(res.exception)
+    res = CliRunner().invoke(cli.app, ["finetune", "--model", "m"])
+    assert isinstance(res.exception, ConfigError) and "--data is required" in str(res.exception)
+
+
 def test_mini_reproduction_writes_records(tmp_path):
     """The whole reproduction on a nano base, with a micro model standing in for SmolLM2 (the
     real-model stage's code path, seconds instead of minutes)."""
@@ -47,8 +80,8 @@ def test_mini_reproduction_writes_records(tmp_path):
 
     save_model(*toy_model_and_tokenizer("micro", seed=0), tmp_path / "real")
     run_dir = reproduce("qlora", "quick", runs_dir=tmp_path / "runs", overrides=(
-        "size=nano", "n_pretrain=64", "pretrain_steps=10", "n_train=32", "n_test=8", "steps=3",
-        "batch_size=4", "seeds=0,1", f"real_model={tmp_path / 'real'}", "ppl_chunks=8",
+        "size=nano", "n_pretrain=64", "pretrain.steps=10", "n_train=32", "n_test=8", "train.steps=3",
+        "train.batch_size=4", "seeds=0,1", f"real_model={tmp_path / 'real'}", "ppl_chunks=8",
         "ppl_chunk_tokens=16", "memory_repeats=1", "memory_seq=16"))
     results = json.loads((run_dir / "results.json").read_text())
     arms = results["metrics"]["arms"]
@@ -94,7 +127,7 @@ def test_cli_output_is_quiet_unless_debug(tmp_path):
     (tmp_path / "p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (tmp_path / "d.jsonl").write_text("".join(json.dumps({"prompt": r["prompt"], "response":
                                                           r["chosen"]}) + "\n" for r in rows))
-    common = f"--model {tmp_path / 'tiny'} --steps 1 --batch-size 4"
+    common = f"--model {tmp_path / 'tiny'} --train.steps 1 --train.batch-size 4"
     finetune = f"qlora finetune {common} --data {tmp_path / 'd.jsonl'} --rank 2 --out {tmp_path}/q"
     dpo = (f"dpo train {common} --data {tmp_path / 'p.jsonl'} --lora-rank 2 --load-4bit "
            f"--out {tmp_path}/d")

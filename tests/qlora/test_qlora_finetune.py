@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from neurips23.errors import DataError, UserError
+from neurips23.qlora.config import recipe_train_settings
 
 os.environ.setdefault("TORCHDYNAMO_DISABLE", "1")
 
@@ -66,7 +67,7 @@ def test_finetune_trains_only_adapters_and_merge_reproduces_outputs(base_dir, tm
         read_training_data,
     )
 
-    cfg = FinetuneConfig(compute_dtype="float32", rank=4, steps=4, batch_size=8, lr=5e-3)
+    cfg = FinetuneConfig(compute_dtype="float32", rank=4, train=recipe_train_settings(steps=4, batch_size=8, lr=5e-3))
     model, tok = load_base(base_dir, cfg)
     peft_model = attach_lora(model, cfg)
     trainable = [n for n, p in peft_model.named_parameters() if p.requires_grad]
@@ -145,8 +146,8 @@ def test_paged_adamw_takes_the_same_steps_as_adamw(base_dir, tmp_path):
 
     losses = {}
     for opt in ("adamw", "paged_adamw"):
-        cfg = FinetuneConfig(compute_dtype="float32", rank=4, steps=5, batch_size=8, lr=5e-3, log_every=1,
-                          optimizer=opt)
+        cfg = FinetuneConfig(compute_dtype="float32", rank=4, optimizer=opt,
+                             train=recipe_train_settings(steps=5, batch_size=8, lr=5e-3, log_every=1))
         from neurips23.lm.models import load_model
 
         _, tok = load_model(base_dir)
@@ -164,7 +165,8 @@ def test_merge_rebuilds_the_base_with_the_trained_compute_dtype(base_dir, tmp_pa
     """The 4-bit codes depend on the dtype the base is loaded in; merge must load it as trained."""
     import neurips23.qlora.finetune as ft
 
-    cfg = ft.FinetuneConfig(compute_dtype="bfloat16", rank=4, steps=2, batch_size=8, lr=5e-3)
+    cfg = ft.FinetuneConfig(compute_dtype="bfloat16", rank=4,
+                            train=recipe_train_settings(steps=2, batch_size=8, lr=5e-3))
     _, tok = ft.load_base(base_dir, cfg)
     data = ft.read_training_data(_data(tmp_path / "d.jsonl"), tok, 64)
     ft.finetune(base_dir, data, cfg, out_dir=tmp_path / "run", progress=False)
@@ -178,6 +180,15 @@ def test_merge_rebuilds_the_base_with_the_trained_compute_dtype(base_dir, tmp_pa
     monkeypatch.setattr(ft, "load_base", spy)
     ft.merge(tmp_path / "run", tmp_path / "merged", dtype="float32")
     assert seen == ["bfloat16"]
+    saved = tmp_path / "run" / "adapter" / "qlora.json"
+    info = json.loads(saved.read_text())
+    assert info["recipe"]["train"]["steps"] == 2
+    # a recipe written before the trainer's settings were nested (flat) merges too
+    info["recipe"] = {**{k: v for k, v in info["recipe"].items() if k != "train"},
+                      **{k: info["recipe"]["train"][k] for k in ("steps", "batch_size", "lr", "seed")}}
+    saved.write_text(json.dumps(info))
+    ft.merge(tmp_path / "run", tmp_path / "merged_flat", dtype="float32")
+    assert seen == ["bfloat16", "bfloat16"]
     (tmp_path / "run" / "adapter" / "qlora.json").write_text("{not json")
     from neurips23.errors import UserError
 
@@ -185,14 +196,18 @@ def test_merge_rebuilds_the_base_with_the_trained_compute_dtype(base_dir, tmp_pa
         ft.merge(tmp_path / "run", tmp_path / "merged2")
 
 
-@pytest.mark.parametrize("field,value,needle", [("rank", 0, "rank=0"), ("batch_size", 0, "batch_size=0"),
-                                                ("lr", -1e-3, "lr=-0.001"), ("dropout", 1.5, "dropout=1.5")])
+@pytest.mark.parametrize("field,value,needle", [
+    ("rank", 0, "^rank=0"), ("train.batch_size", 0, "train.batch_size=0"),
+    ("train.lr", -1e-3, "train.lr=-0.001"), ("train.checkpoint_every", -1, "train.checkpoint_every=-1"),
+    ("dropout", 1.5, "dropout=1.5")])
 def test_recipe_settings_that_cannot_work_are_config_errors(field, value, needle):
     from neurips23.errors import ConfigError
     from neurips23.qlora.finetune import FinetuneConfig
 
+    section, _, key = field.rpartition(".")
+    kwargs = {"train": recipe_train_settings(**{key: value})} if section else {key: value}
     with pytest.raises(ConfigError, match=needle):
-        FinetuneConfig(**{field: value}).validate()
+        FinetuneConfig(**kwargs).validate()
 
 
 def test_finetune_checkpoints_and_a_rerun_resumes_exactly(base_dir, tmp_path, monkeypatch):
@@ -202,8 +217,8 @@ def test_finetune_checkpoints_and_a_rerun_resumes_exactly(base_dir, tmp_path, mo
     from neurips23.lm.models import load_model
     from neurips23.qlora.finetune import FinetuneConfig, finetune, read_training_data
 
-    cfg = FinetuneConfig(compute_dtype="float32", rank=4, steps=5, batch_size=8, lr=5e-3,
-                         log_every=1, checkpoint_every=2)
+    cfg = FinetuneConfig(compute_dtype="float32", rank=4, train=recipe_train_settings(
+        steps=5, batch_size=8, lr=5e-3, log_every=1, checkpoint_every=2))
     _, tok = load_model(base_dir)
     data = read_training_data(_data(tmp_path / "d.jsonl"), tok, 64)
     straight, _, ref = finetune(base_dir, data, cfg, out_dir=tmp_path / "straight", progress=False)

@@ -47,8 +47,8 @@ def test_annotate_finetune_generate_round_trip(tiny_model, tmp_path):
             assert c["tool"] in ("Calculator", "Calendar") and 0 <= c["offset"] < len(row["original"])
     model_out = tmp_path / "ft"
     r = runner.invoke(app, ["finetune", "--model", str(tiny_model), "--data", str(out),
-                            "--out", str(model_out), "--steps", "2", "--batch-size", "2",
-                            "--lr", "1e-3", "--checkpoint-every", "1"])
+                            "--out", str(model_out), "--train.steps", "2", "--train.batch-size", "2",
+                            "--train.lr", "1e-3", "--train.checkpoint-every", "1"])
     assert r.exit_code == 0, r.output
     assert (model_out / "config.json").exists() and (model_out / "checkpoint.pt").exists()
     res = tmp_path / "gen.jsonl"

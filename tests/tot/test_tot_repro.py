@@ -110,7 +110,7 @@ def test_pipeline_writes_a_run_record(tmp_path, monkeypatch):
     from neurips23.core.reproduction import reproduce
 
     run_dir = reproduce("tot", "quick", runs_dir=tmp_path / "runs", overrides=(
-        "n_test=3", "train_steps=2", "n_examples=200", "k_samples=2", "max_tokens=30",
+        "n_test=3", "train.steps=2", "n_examples=200", "k_samples=2", "max_tokens=30",
         "sample_max_tokens=30", "auroc_states=20", "n_boot=50", "value_max_tokens=4"))
     results = json.loads((run_dir / "results.json").read_text())
     assert len(results["claims"]) == 7 and not results["finding"]

@@ -9,9 +9,11 @@
     def eval(cfg: EvalConfig) -> None: ...
 
 gives `eval --model M --mode b --config file.yaml --set key=value`. Every scalar field becomes
-an option (`--field-name`; bools as `--x/--no-x`; lists as comma-separated values); nested
-dataclasses are reached with `--set section.key=value` or the YAML file. Precedence: defaults
-<- `--config` file <- options given on the command line <- `--set`. Values are checked by the
+an option (`--field-name`; bools as `--x/--no-x`; lists as comma-separated values), and so does
+every scalar field of a nested dataclass section (`--section.key`, e.g. `--train.steps 100`,
+with the section's own default); a section nested deeper is reached with
+`--set section.sub.key=value` or the YAML file. Precedence: defaults <- `--config` file <-
+options given on the command line <- `--set`. Values are checked by the
 config loader, so a bad `Literal` value names the key and lists the valid ones.
 """
 
@@ -72,28 +74,69 @@ def _shown_default(default: Any, flag: str) -> str:
     return rf" \[default: {shown}]" if shown else ""
 
 
+def _field_default(f: dataclasses.Field) -> Any:
+    """What a field defaults to (its default_factory called; None when it has no default)."""
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+
+
+def _option(path: tuple[str, ...], tp: Any, choices: str, default: Any,
+            help_text: str) -> inspect.Parameter:
+    """The typer option of the config key `path` (default None: only given options count)."""
+    flag = "--" + ".".join(p.replace("_", "-") for p in path)
+    if choices and choices != "comma-separated":
+        help_text = f"{help_text} ({choices})".strip()
+    decls = [f"{flag}/--no-{flag[2:]}"] if tp is bool else [flag]
+    return inspect.Parameter(
+        "__".join(path), inspect.Parameter.KEYWORD_ONLY, annotation=tp | None,
+        default=typer.Option(None, *decls, help=help_text + _shown_default(default, flag),
+                             show_default=False, metavar="" if tp is bool else None))
+
+
 def config_options(cls: type, exclude: Sequence[str] = ()) -> list[inspect.Parameter]:
-    """One typer option per scalar field of `cls` (default None: only given options count)."""
+    """One typer option per scalar field of `cls` (`--field-name`), and per scalar field of each
+    nested section (`--section.key`, its default the section's own); a section nested deeper is
+    reached with `--set` or the YAML file. The parameter of `section.key` is `section__key`."""
     hints = typing.get_type_hints(cls)
     params = []
     for f in dataclasses.fields(cls):
-        if f.name in exclude or dataclasses.is_dataclass(hints[f.name]):
+        if f.name in exclude:
+            continue
+        if dataclasses.is_dataclass(hints[f.name]):
+            section = _field_default(f)
+            inner = typing.get_type_hints(hints[f.name])
+            for g in dataclasses.fields(hints[f.name]):
+                tp, choices = _option_type(inner[g.name])
+                if tp is not None and not dataclasses.is_dataclass(inner[g.name]):
+                    default = _field_default(g) if section is None else getattr(section, g.name)
+                    params.append(_option((f.name, g.name), tp, choices, default,
+                                          g.metadata.get("help", "")))
             continue
         tp, choices = _option_type(hints[f.name])
-        if tp is None:
-            continue
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
-        flag = "--" + f.name.replace("_", "-")
-        help_text = f.metadata.get("help", "")
-        if choices and choices != "comma-separated":
-            help_text = f"{help_text} ({choices})".strip()
-        decls = [f"{flag}/--no-{flag[2:]}"] if tp is bool else [flag]
-        params.append(inspect.Parameter(
-            f.name, inspect.Parameter.KEYWORD_ONLY, annotation=tp | None,
-            default=typer.Option(None, *decls, help=help_text + _shown_default(default, flag),
-                                 show_default=False, metavar="" if tp is bool else None)))
+        if tp is not None:
+            params.append(_option((f.name,), tp, choices, _field_default(f), f.metadata.get("help", "")))
     return params
+
+
+def _nest_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The options given on the command line as config keys: `section__key` -> {section: {key}}."""
+    out: dict[str, Any] = {}
+    for name, value in kwargs.items():
+        if value is None:
+            continue
+        *sections, key = name.split("__")
+        node = out
+        for s in sections:
+            node = node.setdefault(s, {})
+        node[key] = value
+    return out
+
+
+def base_config(cfg: Any, cls: type) -> Any:
+    """The `cls` part of a command's config (`cfg` is of a subclass of `cls` that adds the
+    command's own fields: model, data, out, ...), as a plain `cls`."""
+    return cls(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(cls)})
 
 
 def _walk_defaults(section: Any, prefix: str) -> list[tuple[str, str]]:
@@ -108,8 +151,8 @@ def _walk_defaults(section: Any, prefix: str) -> list[tuple[str, str]]:
 
 
 def nested_defaults(cls: type) -> list[tuple[str, str]]:
-    """(dotted key, default) of every field inside the nested sections of `cls` (the keys reached
-    with `--set section.key=value` or the YAML file), for the command's help."""
+    """(dotted key, default) of every field inside the nested sections of `cls`; the command's
+    help lists those that have no option (reached with `--set` or the YAML file)."""
     out = []
     for f in dataclasses.fields(cls):
         if f.default_factory is not dataclasses.MISSING:
@@ -146,7 +189,7 @@ def config_command(app: typer.Typer, cls: type, name: str | None = None,
 
             config_file = kwargs.pop("config", None)
             overrides = kwargs.pop("set_", None) or []
-            cfg = load_config(cls, config_file, overrides, options=kwargs)
+            cfg = load_config(cls, config_file, overrides, options=_nest_options(kwargs))
             validate_config(cfg)
             return fn(cfg)
 
@@ -154,8 +197,9 @@ def config_command(app: typer.Typer, cls: type, name: str | None = None,
         command.__doc__ = fn.__doc__
         command.__name__ = fn.__name__
         command.__config_class__ = cls  # type: ignore[attr-defined]
-        nested = nested_defaults(cls)
-        epilog = ("Nested settings (--set key=value or the YAML file), with their defaults: "
+        optioned = {p.name.replace("__", ".") for p in params}
+        nested = [(k, v) for k, v in nested_defaults(cls) if k not in optioned]
+        epilog = ("Other nested settings (--set key=value or the YAML file), with their defaults: "
                   + "; ".join(f"{k} = {v}" for k, v in nested)) if nested else None
         app.command(name or fn.__name__.replace("_", "-"), epilog=_escape(epilog))(command)
         return fn

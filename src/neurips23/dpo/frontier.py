@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +41,10 @@ def sft_model(cfg: DPOConfig, progress: bool = True) -> Path:
     from neurips23.lm.data import Example
     from neurips23.lm.tiny import cached_tiny_lm
     from neurips23.lm.tokenizers import build_word_tokenizer
-    from neurips23.lm.train import TrainConfig
 
     world = SentimentWorld(length=cfg.review_length, seed=cfg.world_seed)
-    tcfg = TrainConfig(steps=cfg.sft_steps, batch_size=cfg.sft_batch_size, lr=cfg.sft_lr,
-                       schedule="cosine", warmup_steps=50, max_length=cfg.review_length + 2,
-                       log_every=50, seed=cfg.world_seed)
+    tcfg = replace(cfg.sft, seed=cfg.world_seed + cfg.sft.seed,
+                   max_length=max(cfg.sft.max_length, cfg.review_length + 2))
 
     def data():
         tok = build_word_tokenizer([" ".join(NEUTRAL + POSITIVE + NEGATIVE)])
@@ -128,7 +126,7 @@ def run_seed(cfg: DPOConfig, model_dir: Path, seed: int, progress: bool = True
     runs: list[tuple[str, str, Any]] = []
     for beta in cfg.betas:
         runs.append(("DPO", f"beta={beta:g}", lambda m, beta=beta: DPOTrainer(
-            m, tok, pairs, train_settings(cfg, seed, cfg.dpo_lr, beta=beta), ref_model=ref,
+            m, tok, pairs, train_settings(cfg, seed, cfg.train.lr, beta=beta), ref_model=ref,
             progress=progress)))
     for lr in cfg.pft_lrs:
         runs.append(("Preferred-FT", f"lr={lr:g}", lambda m, lr=lr: PreferredFTTrainer(
@@ -141,7 +139,7 @@ def run_seed(cfg: DPOConfig, model_dir: Path, seed: int, progress: bool = True
         trainer = make(policy)
 
         def callback(step: int, model: Any, method=method, setting=setting) -> None:
-            if step % cfg.eval_every == 0 or step == cfg.steps:
+            if step % cfg.eval_every == 0 or step == cfg.train.steps:
                 record(method, setting, step, model)
 
         logs = trainer.train(callback).logs
@@ -152,13 +150,11 @@ def run_seed(cfg: DPOConfig, model_dir: Path, seed: int, progress: bool = True
 
 def train_settings(cfg: DPOConfig, seed: int, lr: float, beta: float = 0.1) -> Any:
     """The trainer settings every method of the frontier shares (only lr and β differ)."""
-    from neurips23.dpo.trainer import DPOTrainConfig, dpo_train_settings
+    from neurips23.dpo.trainer import DPOTrainConfig
 
     return DPOTrainConfig(beta=beta, max_prompt_length=cfg.prompt_len, add_eos=False,
-                          train=dpo_train_settings(steps=cfg.steps, batch_size=cfg.batch_size,
-                                                   lr=lr, warmup_steps=10,
-                                                   max_length=cfg.review_length + 1,
-                                                   log_every=10, seed=seed))
+                          train=replace(cfg.train, lr=lr, seed=seed + cfg.train.seed,
+                                        max_length=max(cfg.train.max_length, cfg.review_length + 1)))
 
 
 # --- summary -------------------------------------------------------------------------------

@@ -153,9 +153,9 @@ def summarize(cfg: DPOConfig, points: list[dict], train_logs: list[dict] | None 
         claim, rows = dominance_claim(points, base, cfg.kl_grid, cfg.dominance)
         claims.append(claim)
         metrics[f"dpo_minus_{base}"] = rows
-    claims.append(kl_order_claim(points, cfg.betas, cfg.steps, cfg.kl_order))
+    claims.append(kl_order_claim(points, cfg.betas, cfg.train.steps, cfg.kl_order))
     claims.append(PPO_NOT_RUN)
-    final = {p["setting"]: p for p in agg if p["method"] == "DPO" and p["step"] == cfg.steps}
+    final = {p["setting"]: p for p in agg if p["method"] == "DPO" and p["step"] == cfg.train.steps}
     metrics["dpo_final_kl_by_beta"] = {s.split("=")[1]: p["kl"] for s, p in sorted(
         final.items(), key=lambda kv: float(kv[0].split("=")[1]))}
     metrics["best_of_n"] = {p["setting"]: {"reward": p["reward"], "kl_bound": p["kl"]}

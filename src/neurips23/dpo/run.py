@@ -47,7 +47,7 @@ def train_dpo(model: str, data: str | Path, cfg: DPOTrainConfig, out_dir: str | 
     cfg.validate()
     if load_in_4bit and not lora_rank:
         raise ConfigError("--load-4bit needs LoRA (--lora-rank > 0): 4-bit weights cannot be trained")
-    seed_everything(cfg.train.seed)  # LoRA's initialisation follows --seed too
+    seed_everything(cfg.train.seed)  # LoRA's initialisation follows --train.seed too
     pairs = read_preference_jsonl(data)
     policy, tok = load_policy(model, lora_rank, lora_alpha, load_in_4bit, device)
     ref = None

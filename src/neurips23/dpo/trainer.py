@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from neurips23.core.cli_config import param
+from neurips23.dpo.config import dpo_train_settings
 from neurips23.dpo.data import PreferencePair, collate_pairs, encode_pairs
 from neurips23.dpo.loss import LOSS_TYPES, concatenated_forward, dpo_loss
 from neurips23.errors import ConfigError, DataError
@@ -25,31 +27,23 @@ from neurips23.lm.train import TrainConfig
 
 LOGS = "dpo_logs.json"
 
-DPO_TRAIN_DEFAULTS: dict[str, Any] = dict(steps=100, batch_size=16, lr=1e-4, schedule="constant",
-                                          max_grad_norm=10.0, log_every=1)
-"""The core TrainConfig fields DPO sets differently from the core's defaults (the official code
-clips at 10; a constant schedule after warmup as in the paper)."""
-
-
-def dpo_train_settings(**overrides: Any) -> TrainConfig:
-    """The core TrainConfig with DPO's defaults, then `overrides` (steps, lr, warmup_steps, ...)."""
-    return TrainConfig(**{**DPO_TRAIN_DEFAULTS, **overrides})
-
 
 @dataclass
 class DPOTrainConfig:
     """DPO's own settings; optimizer, schedule, clipping, batch and length in `train` (the core's
     TrainConfig). Paper App. B: beta 0.1, batch 64, lr 1e-6 for billion-parameter models."""
 
-    beta: float = 0.1
-    loss_type: str = "sigmoid"  # sigmoid (DPO / conservative DPO) | ipo
-    label_smoothing: float = 0.0  # conservative DPO's flip rate epsilon
-    reference_free: bool = False
-    average_log_prob: bool = False  # length-normalised log-probs (TRL's ipo)
-    precompute_ref: bool = True
-    max_prompt_length: int = 128
-    add_eos: bool = True  # EOS appended to every response (official code)
-    train: TrainConfig = field(default_factory=dpo_train_settings)  # max_length: prompt + response
+    beta: float = param(0.1, "KL weight β (paper: 0.1; 0.5 for TL;DR).")
+    loss_type: str = param("sigmoid", "sigmoid (DPO / conservative DPO) | ipo.")
+    label_smoothing: float = param(0.0, "Conservative DPO's flip rate ε.")
+    reference_free: bool = param(False, "Ignore the reference (log π_ref = 0).")
+    average_log_prob: bool = param(False, "Length-normalised log-probs (TRL's ipo).")
+    precompute_ref: bool = param(True, "Reference log-probs computed once before training.")
+    max_prompt_length: int = param(128, "A pair longer than train.max_length keeps the last this "
+                                   "many prompt tokens.")
+    add_eos: bool = param(True, "EOS appended to every response (official code).")
+    # train.max_length: prompt + response tokens; paper: lr 1e-6 for billion-parameter models
+    train: TrainConfig = field(default_factory=dpo_train_settings)
 
     def validate(self) -> None:
         """Raise ConfigError on a value no run could use."""

@@ -5,11 +5,12 @@ here."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from neurips23.core.claims import Rule, rule
 from neurips23.core.cli_config import param
+from neurips23.lm.train import TrainConfig
 
 
 @dataclass
@@ -21,10 +22,10 @@ class EmergenceConfig:
     family: list[str] = param(["d16l1", "d24l2", "d32l2", "d48l2", "d64l3", "d96l3"],
                               "Family members d<hidden>l<layers> (heads = hidden/16, MLP 4x).")
     seeds: list[int] = param([0, 1, 2], "Training seeds (each trains the whole family).")
-    steps: int = param(2500, "Training steps, the same for every member.")
-    batch_size: int = param(64, "Training batch size.")
-    lr: float = param(3e-3, "Peak learning rate (cosine schedule).")
-    warmup_steps: int = param(100, "Warmup steps.")
+    # every member's training, the same for all (`train.seed` is added to each seed)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=2500, batch_size=64, lr=3e-3, warmup_steps=100, schedule="cosine", max_length=32,
+        log_every=50))
     n_train: int = param(20000, "Training problems per task (capped by what the test set leaves).")
     test_size: int = param(100, "The standard test set (resolution limit 1/test_size).")
     large_test_factor: int = param(20, "Prediction 2's larger test set, in standard test sets.")
@@ -82,7 +83,7 @@ PROFILES: dict[str, dict] = {
     # min_n of the rules decided over seeds, so those verdicts cannot be reached.
     "quick": {
         "seeds": [0],  # one seed trains the whole family once (full: 3)
-        "steps": 400,  # training steps of every member (full: 2500)
+        "train": {"steps": 400},  # training steps of every member (full: 2500)
         "n_train": 6000,  # training problems per task (full: 20000)
         "large_test_factor": 10,  # prediction 2's larger test set: 10 standard test sets (full: 20)
     },

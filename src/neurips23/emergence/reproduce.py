@@ -199,7 +199,7 @@ def run_emergence(cfg: EmergenceConfig, run) -> Outcome:
     from neurips23.emergence import plots
 
     claim_lengths(cfg.tasks, cfg.target_length)  # a bad setting fails before any training
-    run.log(f"emergence: {len(cfg.family)} sizes × {len(cfg.seeds)} seeds, {cfg.steps} steps")
+    run.log(f"emergence: {len(cfg.family)} sizes × {len(cfg.seeds)} seeds, {cfg.train.steps} steps")
     res = run_sweep(cfg, log=run.log)
     claims, stats = make_claims(res, cfg)
     mc = stats["model_check"]

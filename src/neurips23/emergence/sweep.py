@@ -12,7 +12,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -74,11 +74,7 @@ def build_data(cfg: EmergenceConfig) -> Data:
 
 def train_config(cfg: EmergenceConfig, seed: int):
     """The training settings every family member shares (only the size differs)."""
-    from neurips23.lm.train import TrainConfig
-
-    return TrainConfig(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
-                       warmup_steps=cfg.warmup_steps, schedule="cosine", max_length=32,
-                       log_every=50, seed=seed)
+    return replace(cfg.train, seed=seed + cfg.train.seed)
 
 
 def data_key(cfg: EmergenceConfig) -> dict:
@@ -221,8 +217,6 @@ def run_sweep(cfg: EmergenceConfig, log: Callable[[str], Any] | None = None) -> 
         get_task(task)
     parallel = cfg.workers > 1 and len(cfg.seeds) > 1
     if parallel:
-        from dataclasses import replace
-
         cfg = replace(cfg, progress=False)
     per_seed = map_seeds(partial(sweep_seed, cfg, log=log), cfg.seeds, cfg.workers, log=log)
     out = SweepResult(cfg, {}, {}, [], 0.0, 0.0)

@@ -31,28 +31,34 @@ from neurips23.utils import seed_everything, set_torch_threads
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
+def _setting(default: Any, help: str) -> Any:
+    """A TrainConfig field with the help its CLI option shows (`--train.KEY`)."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class TrainConfig:
     """Settings of one training run (defaults suit the tiny models)."""
 
-    steps: int = 200
-    batch_size: int = 32
-    lr: float = 3e-3
-    weight_decay: float = 0.0
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.95
-    warmup_steps: int = 0
-    warmup_ratio: float = 0.0
-    schedule: str = "cosine"  # cosine | constant | linear
-    min_lr_ratio: float = 0.1
-    max_grad_norm: float = 1.0
-    eval_every: int = 0
-    eval_batch_size: int = 64
-    checkpoint_every: int = 0
-    log_every: int = 10
-    seed: int = 0
-    group_by_length: bool = False
-    max_length: int = 256
+    steps: int = _setting(200, "Optimizer steps.")
+    batch_size: int = _setting(32, "Examples per optimizer step.")
+    lr: float = _setting(3e-3, "Peak learning rate.")
+    weight_decay: float = _setting(0.0, "AdamW weight decay (not on 1-d parameters).")
+    adam_beta1: float = _setting(0.9, "AdamW beta1.")
+    adam_beta2: float = _setting(0.95, "AdamW beta2.")
+    warmup_steps: int = _setting(0, "Linear warmup steps (0: warmup_ratio decides).")
+    warmup_ratio: float = _setting(0.0, "Warmup as a share of the steps (when warmup_steps is 0).")
+    schedule: str = _setting("cosine", "After warmup: cosine | constant | linear.")
+    min_lr_ratio: float = _setting(0.1, "Final lr of the cosine/linear schedule, as a share of lr.")
+    max_grad_norm: float = _setting(1.0, "Gradient clipping norm.")
+    eval_every: int = _setting(0, "Held-out loss every N steps (0: at the end only).")
+    eval_batch_size: int = _setting(64, "Examples per forward pass of the held-out loss.")
+    checkpoint_every: int = _setting(0, "Write a resumable checkpoint every N steps (0: at the "
+                                        "end only, where an output dir is given).")
+    log_every: int = _setting(10, "Log the loss every N steps.")
+    seed: int = _setting(0, "Seed of initialisation and batch order.")
+    group_by_length: bool = _setting(False, "Batch examples of similar length together.")
+    max_length: int = _setting(256, "Longest sequence in tokens (longer ones are truncated).")
 
 
 @dataclass

@@ -3,11 +3,12 @@ experiment, and every claim's rule, fixed before the run), its profiles and the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from neurips23.core.claims import Rule, rule
 from neurips23.core.cli_config import param
+from neurips23.lm.train import TrainConfig
 
 
 @dataclass
@@ -29,10 +30,11 @@ class PlanningConfig:
     intro: bool = param(False, "PlanBench's domain description in prompts (constant; dropped "
                         "to save compute).")
     model_size: str = param("micro", "Tiny model size (sized for a shared 2-core CPU).")
-    train_steps: int = param(700, "Training steps.")
-    batch_size: int = param(16, "Training batch size.")
-    lr: float = param(3e-3, "Peak learning rate.")
-    max_length: int = param(768, "Training sequence length (tokens).")
+    # the tiny LM's training: max_length is the training sequence length in tokens, each
+    # profile warms up for a tenth of its steps, and `train.seed` is added to `seed`
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=700, batch_size=16, lr=3e-3, warmup_steps=70, schedule="cosine", max_length=768,
+        log_every=50))
     max_new_tokens: int = param(170, "Tokens per generated plan.")
     backprompt_instances: int = param(50, "Back-prompting problems (the paper: 50 per domain).")
     backprompt_rounds: int = param(15, "Back-prompting rounds (the paper: 15).")
@@ -92,9 +94,9 @@ PROFILES: dict[str, dict[str, Any]] = {
         "train_problems": 1000,  # distinct training problems (full: 8000)
         "test_per_blocks": 6,  # test problems per block count, 18 in all (full: 100, 300 in all)
         "model_size": "nano",  # the smallest tiny model (~0.1M parameters; full: micro)
-        "train_steps": 150,  # training steps (full: 700)
-        "batch_size": 8,  # training batch size (full: 16)
-        "lr": 3e-3,  # peak learning rate, as in full
+        # 150 training steps of batch 8, warmup 15, peak lr 3e-3 (full: 700 of 16, warmup 70,
+        # the same lr)
+        "train": {"steps": 150, "batch_size": 8, "warmup_steps": 15, "lr": 3e-3},
         "backprompt_instances": 8,  # back-prompted problems (the paper and full: 50)
         "backprompt_rounds": 15,  # the paper's 15 rounds, as in full
         # as many resampled plans as back-prompting rounds: the claim compares success within

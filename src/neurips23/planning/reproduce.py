@@ -36,9 +36,10 @@ OBFUSCATED = ("mystery_blocksworld", "random_blocksworld")
 
 def planning_lm(cfg: PlanningConfig, train: list[Instance], progress: bool = True) -> Path:
     """The cache dir of the tiny word-level LM trained on `train` (trained on first use)."""
+    from dataclasses import replace
+
     from neurips23.lm.data import Example
     from neurips23.lm.tiny import cached_tiny_lm
-    from neurips23.lm.train import TrainConfig
     from neurips23.planning.wordlm import NL, to_words
 
     words = sorted({w for name in OBFUSCATED for w in obfuscation_words(name)})
@@ -62,11 +63,9 @@ def planning_lm(cfg: PlanningConfig, train: list[Instance], progress: bool = Tru
         tok = build_word_tokenizer([p + " " + r for p, r in pairs], extra_tokens=[NL])
         return tok, [Example(p, r) for p, r in pairs]
 
-    tcfg = TrainConfig(steps=cfg.train_steps, batch_size=cfg.batch_size, lr=cfg.lr,
-                       warmup_steps=min(100, cfg.train_steps // 10), schedule="cosine",
-                       seed=cfg.seed, max_length=cfg.max_length, log_every=50)
+    tcfg = replace(cfg.train, seed=cfg.seed + cfg.train.seed)
     return cached_tiny_lm(key, data, cfg.model_size, tcfg,
-                          max_position_embeddings=cfg.max_length + cfg.max_new_tokens + 64,
+                          max_position_embeddings=tcfg.max_length + cfg.max_new_tokens + 64,
                           progress=progress)
 
 
@@ -75,7 +74,7 @@ def _train_metrics(cfg: PlanningConfig, model_dir: Path, n_examples: int) -> dic
 
     log = train_log(model_dir)
     return {"final_loss": log["losses"][-1][1] if log["losses"] else float("nan"),
-            "steps": cfg.train_steps, "tokens_per_second": log["tokens_per_second"],
+            "steps": cfg.train.steps, "tokens_per_second": log["tokens_per_second"],
             "wall_seconds": log["wall_seconds"], "examples": n_examples}
 
 

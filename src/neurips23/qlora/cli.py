@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
-from neurips23.core.cli_config import finite
+from neurips23.core.cli_config import base_config, config_command, finite, param
+from neurips23.errors import ConfigError
+from neurips23.qlora.config import FinetuneConfig
 
 app = typer.Typer(help="QLoRA (Dettmers et al., 2023): NF4 + double quantization + LoRA "
                        "finetuning of a 4-bit model.", no_args_is_help=True)
@@ -33,43 +36,45 @@ def memory(
     Console().print(table)
 
 
-@app.command()
-def finetune(
-    model: str = typer.Option(..., help="Base causal LM: local dir, cached tiny model, hub name."),
-    data: Path = typer.Option(..., help="JSONL of {prompt, response} or {text}."),
-    out: Path = typer.Option(Path("qlora-out"), help="Output dir (adapter/ and checkpoint)."),
-    weights: str = typer.Option("nf4", help="Frozen base storage: nf4 | fp4 | bf16 | fp32."),
-    double_quant: bool = typer.Option(True, help="Double quantization of the constants."),
-    compute_dtype: str = typer.Option("bfloat16", help="bfloat16 | float16 | float32."),
-    rank: int = typer.Option(64), alpha: float = typer.Option(16.0, callback=finite),
-    dropout: float = typer.Option(0.0, help="0.1 for <=13B models in the paper.", callback=finite),
-    steps: int = typer.Option(200), batch_size: int = typer.Option(16),
-    lr: float = typer.Option(2e-4, callback=finite), max_length: int = typer.Option(256),
-    max_grad_norm: float = typer.Option(0.3, callback=finite),
-    warmup_ratio: float = typer.Option(0.03, callback=finite),
-    gradient_checkpointing: bool = typer.Option(False),
-    checkpoint_every: int = typer.Option(50, help="Write out/checkpoint.pt every N steps; a rerun "
-                                         "with the same settings resumes from it (0: never)."),
-    seed: int = typer.Option(0), device: str = typer.Option(None, help="cpu, cuda, cuda:1, ..."),
-    restart: bool = typer.Option(False, "--restart", help="Discard a checkpoint in --out left by "
-                                 "another run (by default it is an error)."),
-) -> None:
-    """Finetune LoRA adapters on a 4-bit NF4+DQ base (only the adapters train)."""
-    from neurips23.lm.adapters import quantization_config
-    from neurips23.qlora.finetune import FinetuneConfig, read_training_data
-    from neurips23.qlora.finetune import finetune as run_finetune
+@dataclass
+class FinetuneCommand(FinetuneConfig):
+    """`neurips23 qlora finetune`: the recipe (the trainer's settings as `train.KEY`) and the
+    command's own settings."""
 
-    quantization_config(weights, double_quant, compute_dtype)  # validate before loading anything
-    cfg = FinetuneConfig(weights=weights, double_quant=double_quant, compute_dtype=compute_dtype,
-                      rank=rank, alpha=alpha, dropout=dropout, steps=steps, batch_size=batch_size,
-                      lr=lr, max_length=max_length, max_grad_norm=max_grad_norm,
-                      warmup_ratio=warmup_ratio, gradient_checkpointing=gradient_checkpointing,
-                      seed=seed, checkpoint_every=checkpoint_every)
-    tok = _tokenizer(model)
-    examples = read_training_data(data, tok, max_length)
-    _, _, result = run_finetune(model, examples, cfg, out_dir=out, device=device, restart=restart)
+    model: str = param("", "Base causal LM: local dir, cached tiny model, hub name.")
+    data: str = param("", "JSONL of {prompt, response} or {text}.")
+    out: Path = param(Path("qlora-out"), "Output dir (adapter/ and checkpoint.pt, written every "
+                                         "train.checkpoint_every steps; a rerun with the same "
+                                         "settings resumes from it).")
+    device: str = param("", "cpu, cuda, cuda:1, ... (default: where the model loads).")
+    restart: bool = param(False, "Discard a checkpoint in --out left by another run (by default "
+                                 "it is an error).")
+
+    def validate(self) -> FinetuneCommand:
+        """ConfigError for a missing --model or --data or a storage the loader cannot build,
+        then the recipe's checks (all before anything is loaded)."""
+        from neurips23.lm.adapters import quantization_config
+
+        for name in ("model", "data"):
+            if not getattr(self, name):
+                raise ConfigError(f"--{name} is required")
+        quantization_config(self.weights, self.double_quant, self.compute_dtype)
+        super().validate()
+        return self
+
+
+@config_command(app, FinetuneCommand)
+def finetune(cfg: FinetuneCommand) -> None:
+    """Finetune LoRA adapters on a 4-bit NF4+DQ base (only the adapters train)."""
+    from neurips23.qlora.finetune import finetune as run_finetune
+    from neurips23.qlora.finetune import read_training_data
+
+    tok = _tokenizer(cfg.model)
+    examples = read_training_data(cfg.data, tok, cfg.train.max_length)
+    _, _, result = run_finetune(cfg.model, examples, base_config(cfg, FinetuneConfig), out_dir=cfg.out,
+                                device=cfg.device or None, restart=cfg.restart)
     typer.echo(f"final train loss {result.final_loss:.4f} after {result.steps} steps "
-               f"({result.tokens_per_second:,.0f} tokens/s); adapter: {out / 'adapter'}")
+               f"({result.tokens_per_second:,.0f} tokens/s); adapter: {cfg.out / 'adapter'}")
 
 
 def _tokenizer(model: str):

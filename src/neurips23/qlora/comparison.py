@@ -7,11 +7,12 @@ reports held-out loss, exact-match accuracy and the measured storage of its froz
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from neurips23.lm.data import Example
-from neurips23.qlora.config import ARMS, QLoRAConfig
+from neurips23.qlora.config import ARMS, FinetuneConfig, QLoRAConfig
 
 ALPHABET = "0123456789revsort ="
 
@@ -55,17 +56,13 @@ def pretrained_model(cfg: QLoRAConfig, progress: bool = True) -> Path:
     """The cached tiny Llama pretrained on reverse + sort (trained once per settings)."""
     from neurips23.lm.tiny import cached_tiny_lm
     from neurips23.lm.tokenizers import build_char_tokenizer
-    from neurips23.lm.train import TrainConfig
-
-    tcfg = TrainConfig(steps=cfg.pretrain_steps, batch_size=cfg.pretrain_batch,
-                       lr=cfg.pretrain_lr, log_every=50, seed=0, max_length=64)
 
     def data():
         return build_char_tokenizer(ALPHABET), pretrain_examples(cfg.n_pretrain, 0)
 
     return cached_tiny_lm({"kind": "qlora-pretrain", "version": 1, "alphabet": ALPHABET,
                            "tasks": ["reverse", "sort"], "n": cfg.n_pretrain}, data, cfg.size,
-                          tcfg, progress=progress)
+                          cfg.pretrain, progress=progress)
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,19 +73,17 @@ def pretrained_model(cfg: QLoRAConfig, progress: bool = True) -> Path:
 def arm_recipe(arm: str, cfg: QLoRAConfig, seed: int):
     """The FinetuneConfig of an arm (the full-finetune arm uses it only for its trainer settings)."""
     from neurips23.errors import ConfigError
-    from neurips23.qlora.finetune import FinetuneConfig
 
     weights = {"full": "fp32", "lora16": "bf16", "qlora_fp4": "fp4", "qlora_nf4": "nf4",
                "qlora_nf4_dq": "nf4"}
     if arm not in weights:
         raise ConfigError(f"unknown arm {arm!r}; choose from {', '.join(ARMS)}")
+    full = arm == "full"
+    train = replace(cfg.train, lr=cfg.full_lr if full else cfg.train.lr, seed=seed + cfg.train.seed,
+                    group_by_length=cfg.train.group_by_length and not full)
     return FinetuneConfig(weights=weights[arm], double_quant=arm == "qlora_nf4_dq",
-                       compute_dtype="float32" if arm == "full" else cfg.compute_dtype,
-                       rank=cfg.rank, alpha=cfg.alpha, dropout=cfg.dropout, steps=cfg.steps,
-                       batch_size=cfg.batch_size,
-                       lr=cfg.full_lr if arm == "full" else cfg.lora_lr,
-                       max_grad_norm=cfg.max_grad_norm, max_length=64, seed=seed,
-                       log_every=max(1, cfg.steps // 20))
+                          compute_dtype="float32" if full else cfg.compute_dtype,
+                          rank=cfg.rank, alpha=cfg.alpha, dropout=cfg.dropout, train=train)
 
 
 def run_arm(arm: str, base: Path, cfg: QLoRAConfig, seed: int, train: list[Example],
@@ -100,7 +95,7 @@ def run_arm(arm: str, base: Path, cfg: QLoRAConfig, seed: int, train: list[Examp
     from neurips23.lm.generate import generate
     from neurips23.lm.models import count_parameters, load_model
     from neurips23.lm.train import evaluate_loss, train_causal_lm
-    from neurips23.qlora.finetune import attach_lora, load_base, train_config
+    from neurips23.qlora.finetune import attach_lora, load_base
     from neurips23.qlora.memory import storage_bytes
     from neurips23.utils import seed_everything
 
@@ -119,10 +114,7 @@ def run_arm(arm: str, base: Path, cfg: QLoRAConfig, seed: int, train: list[Examp
         mem = storage_bytes(model)
         params = trainable_parameters(model)
     n_trainable = sum(p.numel() for p in params)
-    tcfg = train_config(recipe)
-    if arm == "full":
-        tcfg.group_by_length = False
-    result = train_causal_lm(model, tok, train, tcfg, params=params, progress=progress)
+    result = train_causal_lm(model, tok, train, recipe.train, params=params, progress=progress)
     loss = evaluate_loss(model, tok, test, max_length=64, batch_size=128)
     outs = generate(model, tok, [e.prompt for e in test], max_new_tokens=12, batch_size=128)
     preds = [o[0].text for o in outs]

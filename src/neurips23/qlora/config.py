@@ -1,6 +1,7 @@
-"""Settings of `neurips23 reproduce qlora`: the finetuning arms, the real-model measurements,
-the claims' rules and the profiles. The modules that run the arms and decide the claims import
-it from here."""
+"""Settings of QLoRA: the finetuning recipe (`FinetuneConfig`, what `neurips23 qlora finetune`
+and every arm run) and `neurips23 reproduce qlora`'s config (the finetuning arms, the real-model
+measurements, the claims' rules) and profiles. The modules that run the arms and decide the
+claims import it from here."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neurips23.core.claims import Rule, rule
+from neurips23.core.cli_config import param
+from neurips23.errors import ConfigError
+from neurips23.lm.train import TrainConfig
 
 ARMS = {
     "full": "(a) full finetune, fp32",
@@ -18,6 +22,55 @@ ARMS = {
 }
 """The finetuning arms of Tables 3-4 at tiny scale (`qlora.comparison`): name -> label."""
 
+RECIPE_TRAIN: dict[str, Any] = dict(
+    steps=200, batch_size=16, lr=2e-4, schedule="constant", warmup_ratio=0.03, max_grad_norm=0.3,
+    weight_decay=0.0, adam_beta2=0.999, group_by_length=True, max_length=256, seed=0,
+    log_every=10, checkpoint_every=50)
+"""The QLoRA recipe's trainer settings (paper / official qlora.py: lr 2e-4 constant with 3%
+warmup, max grad norm 0.3, AdamW with β2 0.999, batches grouped by length); `checkpoint_every`:
+steps between checkpoints in the output dir (a rerun resumes), 0 for none."""
+
+
+def recipe_train_settings(**overrides: Any) -> TrainConfig:
+    """The core TrainConfig with the QLoRA recipe's settings, then `overrides`."""
+    return TrainConfig(**{**RECIPE_TRAIN, **overrides})
+
+
+@dataclass
+class FinetuneConfig:
+    """Recipe defaults from the paper / official qlora.py (r=64, alpha=16, lr 2e-4 constant, ...);
+    the trainer's settings are the core's TrainConfig, nested as `train` (`RECIPE_TRAIN`)."""
+
+    weights: str = param("nf4", "Storage of the frozen base: nf4 | fp4 (QLoRA) | bf16 | fp32 (LoRA).")
+    double_quant: bool = param(True, "Double quantization of the quantization constants.")
+    compute_dtype: str = param("bfloat16", "bfloat16 (the paper) | float16 | float32 (also works "
+                                           "on CPU).")
+    rank: int = param(64, "LoRA rank.")
+    alpha: float = param(16.0, "LoRA alpha.")
+    dropout: float = param(0.0, "LoRA dropout (0.1 for <=13B models in the paper).")
+    train: TrainConfig = field(default_factory=recipe_train_settings)
+    gradient_checkpointing: bool = param(False, "Recompute activations in the backward pass.")
+    # "auto": bitsandbytes' paged AdamW (the official recipe's paged_adamw_32bit) when the model
+    # sits on a CUDA device, where paging rides out memory spikes; torch's AdamW elsewhere.
+    optimizer: str = param("auto", "auto (paged AdamW on CUDA, AdamW elsewhere) | adamw | "
+                                   "paged_adamw.")
+
+    def validate(self) -> FinetuneConfig:
+        """Raise ConfigError naming the first setting that cannot work."""
+        if self.rank < 1:
+            raise ConfigError(f"rank={self.rank!r}: must be at least 1")
+        for name in ("steps", "batch_size", "max_length"):
+            if getattr(self.train, name) < 1:
+                raise ConfigError(f"train.{name}={getattr(self.train, name)!r}: must be at least 1")
+        if self.train.checkpoint_every < 0:
+            raise ConfigError(f"train.checkpoint_every={self.train.checkpoint_every!r}: must be 0 "
+                              "(none) or more")
+        if not self.train.lr > 0:
+            raise ConfigError(f"train.lr={self.train.lr!r}: must be positive")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout={self.dropout!r}: must be in [0, 1)")
+        return self
+
 
 @dataclass
 class QLoRAConfig:
@@ -25,19 +78,20 @@ class QLoRAConfig:
 
     size: str = "mini"
     n_pretrain: int = 8000
-    pretrain_steps: int = 1500
-    pretrain_batch: int = 32
-    pretrain_lr: float = 3e-3
+    # the tiny base's pretraining on reverse + sort
+    pretrain: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=1500, batch_size=32, lr=3e-3, log_every=50, seed=0, max_length=64))
     n_train: int = 2000
     n_test: int = 256
-    steps: int = 400
-    batch_size: int = 16
-    lora_lr: float = 3e-3  # one value for arms b-e; piloted (1e-2 diverged) on seed 0, quick size
-    full_lr: float = 1e-3
+    # every arm's finetuning: the recipe's settings (RECIPE_TRAIN) with the lr of arms b-e (one
+    # value, piloted on seed 0 at the quick size: 1e-2 diverged); `train.seed` is added to each
+    # seed
+    train: TrainConfig = field(default_factory=lambda: recipe_train_settings(
+        steps=400, batch_size=16, lr=3e-3, max_grad_norm=0.3, max_length=64, log_every=20))
+    full_lr: float = 1e-3  # the full finetune's lr (arm a)
     rank: int = 8  # r=64 would give a 128-wide tiny model as many adapter as base weights
     alpha: float = 16.0
     dropout: float = 0.0
-    max_grad_norm: float = 0.3
     compute_dtype: str = "bfloat16"
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     arms: list[str] = field(default_factory=lambda: list(ARMS))
@@ -74,10 +128,11 @@ PROFILES: dict[str, dict[str, Any]] = {
     "quick": {
         "size": "micro",  # the tiny model pretrained and finetuned (full: mini)
         "n_pretrain": 4000,  # reverse/sort pretraining examples (full: 8000)
-        "pretrain_steps": 300,  # pretraining steps (full: 1500)
+        "pretrain": {"steps": 300},  # pretraining steps (full: 1500)
         "n_train": 1000,  # rotate finetuning examples (full: 2000)
         "n_test": 64,  # held-out rotate examples (full: 256)
-        "steps": 40,  # finetuning steps of every arm (full: 400)
+        # finetuning steps of every arm, a loss logged every 2 (full: 400, every 20)
+        "train": {"steps": 40, "log_every": 2},
         "seeds": [0, 1],  # 2 seeds, below the finetuning rules' min_n of 3 (full: 3)
         "ppl_chunks": 6,  # chunks of held-out prose, below ppl_order's min_n of 8 (full: 64)
         "ppl_chunk_tokens": 128,  # tokens per chunk (full: 256)

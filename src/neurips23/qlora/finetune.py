@@ -1,60 +1,22 @@
 """The QLoRA finetuning recipe (§4, artidoro/qlora defaults): a causal LM loaded in 4-bit NF4+DQ by
 transformers + bitsandbytes, LoRA adapters (peft) on every linear layer except the LM head, only the
-adapters trained (by the shared trainer), and a merge into 16-bit weights.
+adapters trained (by the shared trainer), and a merge into 16-bit weights. The recipe's settings
+(`FinetuneConfig`, its trainer settings nested as `train`) are in `qlora.config`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from neurips23.errors import ConfigError, DataError, UserError
+from neurips23.lm.train import TrainConfig
+from neurips23.qlora.config import FinetuneConfig, recipe_train_settings
 from neurips23.qlora.quant import QuantState4bit, dequantize_4bit
 
 ADAPTER_DIR = "adapter"
 RECIPE_FILE = "qlora.json"
-
-
-@dataclass
-class FinetuneConfig:
-    """Recipe defaults from the paper / official qlora.py (r=64, alpha=16, lr 2e-4 constant, ...)."""
-
-    weights: str = "nf4"  # storage of the frozen base: nf4 | fp4 (QLoRA) | bf16 | fp32 (LoRA)
-    double_quant: bool = True
-    compute_dtype: str = "bfloat16"  # BF16 compute as in the paper; float32 also works on CPU
-    rank: int = 64
-    alpha: float = 16.0
-    dropout: float = 0.0  # the paper uses 0.1 for <=13B models
-    steps: int = 200
-    batch_size: int = 16
-    lr: float = 2e-4
-    schedule: str = "constant"
-    warmup_ratio: float = 0.03
-    max_grad_norm: float = 0.3
-    weight_decay: float = 0.0
-    group_by_length: bool = True
-    max_length: int = 256
-    gradient_checkpointing: bool = False
-    seed: int = 0
-    log_every: int = 10
-    checkpoint_every: int = 50  # steps between checkpoints in out_dir (a rerun resumes); 0: none
-    # "auto": bitsandbytes' paged AdamW (the official recipe's paged_adamw_32bit) when the model
-    # sits on a CUDA device, where paging rides out memory spikes; torch's AdamW elsewhere.
-    optimizer: str = "auto"  # auto | adamw | paged_adamw
-
-    def validate(self) -> FinetuneConfig:
-        """Raise ConfigError naming the first setting that cannot work."""
-        for name in ("rank", "steps", "batch_size", "max_length"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name}={getattr(self, name)!r}: must be at least 1")
-        if self.checkpoint_every < 0:
-            raise ConfigError(f"checkpoint_every={self.checkpoint_every!r}: must be 0 (none) or more")
-        if not self.lr > 0:
-            raise ConfigError(f"lr={self.lr!r}: must be positive")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"dropout={self.dropout!r}: must be in [0, 1)")
-        return self
 
 
 def load_base(name_or_path: str | Path, cfg: FinetuneConfig, device: str | None = None):
@@ -69,18 +31,6 @@ def attach_lora(model, cfg: FinetuneConfig):
     from neurips23.lm.adapters import attach_lora as attach
 
     return attach(model, cfg.rank, cfg.alpha, cfg.dropout, cfg.gradient_checkpointing)
-
-
-def train_config(cfg: FinetuneConfig):
-    """The shared trainer's settings for this recipe."""
-    from neurips23.lm.train import TrainConfig
-
-    return TrainConfig(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
-                       weight_decay=cfg.weight_decay, adam_beta2=0.999,
-                       warmup_ratio=cfg.warmup_ratio, schedule=cfg.schedule,
-                       max_grad_norm=cfg.max_grad_norm, seed=cfg.seed, log_every=cfg.log_every,
-                       checkpoint_every=cfg.checkpoint_every,
-                       group_by_length=cfg.group_by_length, max_length=cfg.max_length)
 
 
 def make_optimizer_factory(cfg: FinetuneConfig, device: str):
@@ -143,11 +93,11 @@ def finetune(model_name: str | Path, train_examples, cfg: FinetuneConfig, out_di
     from neurips23.utils import seed_everything
 
     cfg.validate()
-    seed_everything(cfg.seed)
+    seed_everything(cfg.train.seed)
     model, tok = load_base(model_name, cfg, device)
     model = attach_lora(model, cfg)
     on = str(next(model.parameters()).device)
-    result = train_causal_lm(model, tok, train_examples, train_config(cfg),
+    result = train_causal_lm(model, tok, train_examples, cfg.train,
                              out_dir=out_dir, eval=eval_examples,
                              params=trainable_parameters(model), progress=progress,
                              make_optimizer=make_optimizer_factory(cfg, on),
@@ -158,9 +108,27 @@ def finetune(model_name: str | Path, train_examples, cfg: FinetuneConfig, out_di
     return model, tok, result
 
 
+_RECIPE_TRAIN_KEYS = ("steps", "batch_size", "lr", "schedule", "warmup_ratio", "max_grad_norm",
+                      "weight_decay", "group_by_length", "max_length", "seed")
+"""The trainer settings a recipe held as its own fields before they moved into `train`."""
+
+
 def _recipe(cfg: FinetuneConfig) -> dict:
-    """The recipe's settings that change what is trained (not how often to log or checkpoint)."""
-    return {k: v for k, v in asdict(cfg).items() if k not in ("log_every", "checkpoint_every")}
+    """The recipe's settings that change what is trained, for the checkpoint's fingerprint (the
+    trainer's settings are fingerprinted on their own); in the flat form recipes had before
+    `train` was nested, so checkpoints written then still resume."""
+    flat = {k: v for k, v in asdict(cfg).items() if k != "train"}
+    return {**flat, **{k: getattr(cfg.train, k) for k in _RECIPE_TRAIN_KEYS}}
+
+
+def _saved_recipe(recipe: dict) -> FinetuneConfig:
+    """The FinetuneConfig of a saved recipe: nested (`train: {...}`) or the flat form written
+    before `train` was nested; TypeError for a key that is neither."""
+    train_keys = {f.name for f in fields(TrainConfig)}
+    own = {k: v for k, v in recipe.items() if k != "train" and k not in train_keys}
+    train = recipe.get("train") if isinstance(recipe.get("train"), dict) else \
+        {k: v for k, v in recipe.items() if k in train_keys}
+    return FinetuneConfig(**own, train=recipe_train_settings(**train))
 
 
 def save_adapter(model, tokenizer, cfg: FinetuneConfig, base: str | Path, out_dir: Path) -> Path:
@@ -243,7 +211,7 @@ def merge(adapter_dir: str | Path, out_dir: str | Path, dtype: str = "bfloat16",
         raise UserError(f"{adapter_dir}: no {RECIPE_FILE} (expected the output of `qlora finetune`)")
     try:
         info = json.loads(recipe_path.read_text())
-        cfg = FinetuneConfig(**info["recipe"])
+        cfg = _saved_recipe(info["recipe"])
         base_model = base or info["base_model"]
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         raise UserError(f"{recipe_path}: not a recipe written by `qlora finetune` ({e})") from None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import typer
 
 from neurips23.core.cli_config import config_command, param
+from neurips23.lm.train import TrainConfig
 
 app = typer.Typer(help="Toolformer (Schick et al., 2023): a language model annotates text with "
                        "API calls, keeps the ones that help, and learns to call tools.",
@@ -53,13 +54,11 @@ class FinetuneConfig:
     model: str = param("", MODEL_HELP)
     data: str = param("", "JSONL of {\"text\": ...}: the augmented corpus C*.")
     out: str = param("toolformer-model", "Directory for the finetuned model and its checkpoint.")
-    steps: int = param(200, "Optimizer steps.")
-    batch_size: int = param(16, "Texts per step.")
-    lr: float = param(1e-5, "Learning rate (paper: 1e-5 with 10% warmup).")
-    warmup_ratio: float = param(0.1, "Share of steps spent warming up.")
-    max_length: int = param(512, "Longest text in tokens (paper: 1,024).")
-    checkpoint_every: int = param(50, "Checkpoint every N steps; a rerun resumes from out/.")
-    seed: int = param(0, "Data order and initialisation seed.")
+    # the core trainer's settings: lr 1e-5 with 10% warmup as in the paper; max_length, the
+    # longest text in tokens (paper: 1,024); a checkpoint every checkpoint_every steps, from
+    # which a rerun resumes
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=200, batch_size=16, lr=1e-5, warmup_ratio=0.1, max_length=512, checkpoint_every=50))
     device: str = param("", "cpu, cuda, ... (default: cpu).")
 
 
@@ -136,16 +135,12 @@ def annotate(cfg: AnnotateConfig) -> None:
 def finetune(cfg: FinetuneConfig) -> None:
     """Finetune on C* with the core trainer (checkpoints atomically, resumes exactly)."""
     from neurips23.lm.models import load_model, save_model
-    from neurips23.lm.train import TrainConfig
     from neurips23.toolformer.corpus import read_corpus
     from neurips23.toolformer.finetune import finetune as run_finetune
 
     texts = [d.text for d in read_corpus(_require(cfg.data, "--data"))]
     model, tok = load_model(_require(cfg.model, "--model"), device=cfg.device or None)
-    train = TrainConfig(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
-                        warmup_ratio=cfg.warmup_ratio, max_length=cfg.max_length,
-                        checkpoint_every=cfg.checkpoint_every, seed=cfg.seed)
-    result = run_finetune(model, tok, texts, train, out_dir=cfg.out, progress=True)
+    result = run_finetune(model, tok, texts, cfg.train, out_dir=cfg.out, progress=True)
     save_model(model, tok, cfg.out)
     typer.echo(f"{result.steps} steps, final loss {result.final_loss:.4f} "
                f"({result.tokens_per_second:,.0f} tokens/s); saved to {cfg.out}")

@@ -5,6 +5,7 @@ held-out puzzles, and the evaluator's AUROC on held-out states."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,7 +38,6 @@ def get_model(cfg: ToTConfig, seed: int, progress: bool = True) -> tuple[Any, An
     from neurips23.lm.models import load_model
     from neurips23.lm.tiny import cached_tiny_lm
     from neurips23.lm.tokenizers import build_char_tokenizer
-    from neurips23.lm.train import TrainConfig
 
     def data():
         test, train = split_puzzles(candidate_puzzles(), cfg.n_test, seed)
@@ -45,9 +45,7 @@ def get_model(cfg: ToTConfig, seed: int, progress: bool = True) -> tuple[Any, An
         return build_char_tokenizer(ALPHABET), build_examples(
             train, held_out_states(test, cfg.holdout), seed, counts, cfg.propose_lines)
 
-    train = TrainConfig(steps=cfg.train_steps, batch_size=cfg.batch_size, lr=cfg.lr,
-                        warmup_ratio=0.05, schedule="cosine", seed=seed, max_length=300,
-                        log_every=50)
+    train = dataclasses.replace(cfg.train, seed=seed + cfg.train.seed)
     path = cached_tiny_lm(data_key(cfg, seed), data, cfg.model_size, train, progress=progress)
     model, tok = load_model(path, device=cfg.device or _auto_device())
     return model, tok, path

@@ -4,11 +4,12 @@ the claims import it from here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from neurips23.core.claims import Rule, rule
 from neurips23.core.cli_config import param
+from neurips23.lm.train import TrainConfig
 
 
 @dataclass
@@ -26,9 +27,10 @@ class ToTConfig:
         "strict", "strict: every test sub-state of >=2 numbers is held out of propose/value "
         "training; puzzles: only the test puzzles (the leaky regime).")
     model_size: str = param("mini", "Tiny model size (nano, micro, mini, small).")
-    train_steps: int = param(3000, "Training steps.")
-    batch_size: int = param(128, "Training batch size.")
-    lr: float = param(2e-3, "Peak learning rate.")
+    # the tiny model's training (`train.seed` is added to each seed)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=3000, batch_size=128, lr=2e-3, warmup_ratio=0.05, schedule="cosine",
+        max_length=300, log_every=50))
     n_examples: int = param(60000, "Training examples (mixture of propose/value/cot/io/judge).")
     propose_lines: int = param(8, "Random legal moves per propose target.")
     k_samples: int = param(50, "CoT samples per puzzle (CoT-SC, best-of-k); must cover ToT's "
@@ -81,9 +83,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         seeds=[0],  # one model and one test split (full: 3)
         n_test=12,  # test puzzles per seed (full: 300)
         model_size="nano",  # the tiny model (full: mini, about 2M parameters)
-        train_steps=40,  # training steps (full: 3000)
-        batch_size=32,  # training batch size (full: 128)
-        lr=5e-3,  # peak learning rate (full: 2e-3)
+        # 40 training steps of batch 32, peak learning rate 5e-3 (full: 3000 of 128, 2e-3)
+        train={"steps": 40, "batch_size": 32, "lr": 5e-3},
         n_examples=2000,  # training examples of the propose/value/cot/io/judge mixture (full: 60000)
         # CoT samples per puzzle: must cover ToT's token budget for the matched comparison; when
         # quick drew 8, ToT b=5 needed ~34 samples' worth of tokens (docs/tot.md; full: 50)
