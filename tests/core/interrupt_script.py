@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from neurips23.core.parallel import map_units
 from neurips23.core.reproduction import Outcome, Reproduction, run_reproduction
-from neurips23.core.seeds import map_seeds
 
 
 @dataclass
@@ -38,7 +38,7 @@ def unit(log_dir: str, seed: int) -> dict:
 
 
 def run_fake(cfg: FakeConfig, run) -> Outcome:
-    rows = map_seeds(partial(unit, cfg.log_dir), cfg.seeds, cfg.workers, log=run.log)
+    rows = map_units(partial(unit, cfg.log_dir), cfg.seeds, cfg.workers, log=run.log)
     metrics = {"mean_draw": float(np.mean([r["draws"].mean() for r in rows])),
                "pairs": [list(map(float, r["pair"])) for r in rows]}
     table = [{"seed": r["seed"], "draw0": float(r["draws"][0]), "is_tuple": type(r["pair"]) is tuple}

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from neurips23.config import load_config
 from neurips23.core.cli_config import config_command, param
+from neurips23.core.parallel import map_units
 from neurips23.core.reproduction import get_reproduction, resolve_config
-from neurips23.core.seeds import map_seeds
 from neurips23.errors import ConfigError
 from neurips23.registry import METHODS
 
@@ -135,8 +135,8 @@ def _square(offset, seed):
 
 def test_map_seeds_keeps_seed_order_in_processes():
     fn = functools.partial(_square, 1)
-    assert map_seeds(fn, [3, 1, 2], workers=1) == [10, 2, 5]
-    assert map_seeds(fn, [3, 1, 2], workers=2) == [10, 2, 5]
+    assert map_units(fn, [3, 1, 2], workers=1) == [10, 2, 5]
+    assert map_units(fn, [3, 1, 2], workers=2) == [10, 2, 5]
 
 
 def _chatter(seed):
@@ -148,16 +148,16 @@ def _chatter(seed):
 
 def test_map_seeds_workers_are_as_quiet_as_the_parent(capfd, monkeypatch):
     monkeypatch.delenv("NEURIPS23_DEBUG", raising=False)
-    assert map_seeds(_chatter, [0, 1], workers=2) == [0, 1]
+    assert map_units(_chatter, [0, 1], workers=2) == [0, 1]
     assert "kernel notice" not in capfd.readouterr().err
     monkeypatch.setenv("NEURIPS23_DEBUG", "1")  # --debug shows it
-    map_seeds(_chatter, [0, 1], workers=2)
+    map_units(_chatter, [0, 1], workers=2)
     assert "kernel notice" in capfd.readouterr().err
 
 
 def test_map_seeds_progress_names_its_unit():
     lines: list[str] = []
-    map_seeds(functools.partial(_square, 0), [0, 1], workers=1, log=lines.append, unit="job")
+    map_units(functools.partial(_square, 0), [0, 1], workers=1, log=lines.append, unit="job")
     assert lines == ["job 0 done", "job 1 done"]
 
 

@@ -113,8 +113,8 @@ def _methods_with_workers() -> list[str]:
 
 
 def test_every_method_with_workers_refuses_a_negative_count_and_takes_zero_as_one():
+    from neurips23.core.parallel import map_units
     from neurips23.core.reproduction import get_reproduction, resolve_config
-    from neurips23.core.seeds import map_seeds
 
     names = _methods_with_workers()
     assert len(names) >= 7, names
@@ -124,8 +124,8 @@ def test_every_method_with_workers_refuses_a_negative_count_and_takes_zero_as_on
             resolve_config(repro, "quick", overrides=["workers=-1"])
         assert resolve_config(repro, "quick", overrides=["workers=0"]).workers == 0
     with pytest.raises(ConfigError, match="workers = -2"):
-        map_seeds(abs, [1, 2], workers=-2)
-    assert map_seeds(abs, [-1, -2], workers=0) == [1, 2]  # 0: in this process, like 1
+        map_units(abs, [1, 2], workers=-2)
+    assert map_units(abs, [-1, -2], workers=0) == [1, 2]  # 0: in this process, like 1
 
 
 # --- unreadable input: one reader per format, one line naming file:line ---------------------

@@ -83,7 +83,7 @@ def validate_config(cfg: Any) -> None:
     """The contract's check of a resolved config, before any work: the one `workers` rule, then
     the config's own `validate()` (a ConfigError naming the field), where it has one."""
     if hasattr(cfg, "workers"):
-        from neurips23.core.seeds import worker_count
+        from neurips23.core.parallel import worker_count
 
         worker_count(cfg.workers)  # one rule for every method
     if callable(getattr(cfg, "validate", None)):

@@ -1,10 +1,10 @@
 """Finished per-unit results of a reproduction, kept in its run folder, so a run interrupted
 late resumes where it stopped (`neurips23 reproduce M --resume RUN_ID`) instead of starting over.
 
-While a reproduction runs, the core opens a `UnitStore` on `<run>/units/`; `map_seeds` saves
+While a reproduction runs, the core opens a `UnitStore` on `<run>/units/`; `map_units` saves
 each unit's result there (atomically) as it comes back and, on a resume, reuses the ones
 already there. A unit's file is keyed by the run's resolved config, the code's version, the
-function, which `map_seeds` call of the run it was and the unit itself, so a different config
+function, which `map_units` call of the run it was and the unit itself, so a different config
 (or code) never reuses it. Results are stored as tagged JSON, never pickled: the run folder
 is the user's, and reading it must not run anything; a result of a type the codec does not
 know is simply not stored (that unit is recomputed on a resume).
@@ -33,7 +33,7 @@ class UnitStore:
         self.folder, self.key, self.calls = Path(folder), key, 0
 
     def next_call(self) -> int:
-        """The index of this `map_seeds` call within the run (units of call 0, 1, ...)."""
+        """The index of this `map_units` call within the run (units of call 0, 1, ...)."""
         self.calls += 1
         return self.calls - 1
 
@@ -74,7 +74,7 @@ def active_store() -> UnitStore | None:
 
 @contextlib.contextmanager
 def storing_units(folder: Path, key: str) -> Iterator[UnitStore]:
-    """Make `map_seeds` save (and reuse) finished units under `folder` while the block runs."""
+    """Make `map_units` save (and reuse) finished units under `folder` while the block runs."""
     store = UnitStore(folder, key)
     _ACTIVE.append(store)
     try:

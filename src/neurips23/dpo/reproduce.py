@@ -182,12 +182,12 @@ def summarize(cfg: DPOConfig, points: list[dict], train_logs: list[dict] | None 
 
 def run_frontier(cfg: DPOConfig, run) -> Outcome:
     """The whole reproduction: π_SFT (cached), the per-seed frontiers, the claims and the plot."""
-    from neurips23.core.seeds import map_seeds
+    from neurips23.core.parallel import map_units
 
     model_dir = sft_model(cfg)
     points: list[dict] = []
     train_logs: list[dict] = []
-    per_seed = map_seeds(partial(run_seed, cfg, model_dir, progress=cfg.workers <= 1), cfg.seeds,
+    per_seed = map_units(partial(run_seed, cfg, model_dir, progress=cfg.workers <= 1), cfg.seeds,
                          cfg.workers, log=run.log)
     for seed_points, samples in per_seed:
         points.extend(seed_points)

@@ -179,7 +179,7 @@ def run_real_model(cfg: EditingConfig, run) -> tuple[list[dict], dict[str, Any]]
     """Known facts, contexts, C and noise once in this process; the facts' sweeps in shards."""
     import tempfile
 
-    from neurips23.core.seeds import map_seeds
+    from neurips23.core.parallel import map_units
     from neurips23.editing.experiment import model_corpus, prepare
     from neurips23.lm.models import load_model
     from neurips23.utils import seed_everything
@@ -200,7 +200,7 @@ def run_real_model(cfg: EditingConfig, run) -> tuple[list[dict], dict[str, Any]]
         path = str(Path(tmp) / "state.pt")
         _write_shared_state(path, facts, shared)
         shards = list(range(max(1, min(cfg.workers, len(facts)))))
-        units = map_seeds(functools.partial(run_real_shard, cfg, path), shards, cfg.workers,
+        units = map_units(functools.partial(run_real_shard, cfg, path), shards, cfg.workers,
                           log=run.log, unit="fact shard")
     rows = [r for u in units for r in u["rows"]]
     traces = [t for u in units for t in u["traces"]]
@@ -571,10 +571,10 @@ def _notes(units: list[dict], claims: list[Claim], cfg: EditingConfig, meta: dic
 
 def run_editing(cfg: EditingConfig, run) -> Outcome:
     """Trace and edit at every chosen layer, regress, decide the claims."""
-    from neurips23.core.seeds import map_seeds
+    from neurips23.core.parallel import map_units
 
     if cfg.model == "tiny":
-        units = map_seeds(functools.partial(run_world_seed, cfg), cfg.seeds, cfg.workers,
+        units = map_units(functools.partial(run_world_seed, cfg), cfg.seeds, cfg.workers,
                           log=run.log)
         meta: dict[str, Any] = {}
     else:

@@ -205,7 +205,7 @@ def sweep_seed(cfg: EmergenceConfig, seed: int,
 def run_sweep(cfg: EmergenceConfig, log: Callable[[str], Any] | None = None) -> SweepResult:
     """Every family member × seed, one seed per worker process (`cfg.workers`); results are
     merged in seed order, so the table does not depend on the number of workers."""
-    from neurips23.core.seeds import map_seeds
+    from neurips23.core.parallel import map_units
 
     if len(cfg.family) < 2:
         raise ConfigError("family: at least 2 members are needed for a curve across scale")
@@ -218,7 +218,7 @@ def run_sweep(cfg: EmergenceConfig, log: Callable[[str], Any] | None = None) -> 
     parallel = cfg.workers > 1 and len(cfg.seeds) > 1
     if parallel:
         cfg = replace(cfg, progress=False)
-    per_seed = map_seeds(partial(sweep_seed, cfg, log=log), cfg.seeds, cfg.workers, log=log)
+    per_seed = map_units(partial(sweep_seed, cfg, log=log), cfg.seeds, cfg.workers, log=log)
     out = SweepResult(cfg, {}, {}, [], 0.0, 0.0)
     for r in per_seed:
         out.params.update(r.params)

@@ -324,12 +324,12 @@ def run_locality(cfg: LocalityConfig, run) -> Outcome:
     the authors' released estimates scored instead (`locality.released`)."""
     if cfg.source == "released":
         return run_released(cfg, run)
-    from neurips23.core.seeds import map_seeds
+    from neurips23.core.parallel import map_units
 
     jobs = [(s, c) for s in cfg.seeds for c in cfg.conditions]
     run.log(f"locality: {len(cfg.seeds)} worlds × {len(cfg.conditions)} conditions; jobs "
             + ", ".join(f"{i}=(seed {s}, {c})" for i, (s, c) in enumerate(jobs)))
-    results = map_seeds(partial(run_job, cfg, jobs), list(range(len(jobs))), cfg.workers,
+    results = map_units(partial(run_job, cfg, jobs), list(range(len(jobs))), cfg.workers,
                         log=run.log, unit="job")
     rows = [r for res in results for r in res["rows"]]
     run.log_samples(rows)

@@ -251,7 +251,7 @@ def plot(cfg: SymbolicRLConfig, rows: list[dict], run) -> None:
 
 def run_symbolic_rl(cfg: SymbolicRLConfig, run) -> Outcome:
     """Every unit in worker processes, then claims, tables and the plot."""
-    from neurips23.core.seeds import map_seeds
+    from neurips23.core.parallel import map_units
 
     todo = units(cfg)
     run.log(f"{len(todo)} runs on {cfg.workers} workers")
@@ -262,7 +262,7 @@ def run_symbolic_rl(cfg: SymbolicRLConfig, run) -> Outcome:
         if done[0] % 10 == 0 or done[0] == len(todo):
             run.log(f"{done[0]}/{len(todo)} runs done")
 
-    rows = map_seeds(partial(run_unit, cfg, todo), range(len(todo)), cfg.workers, log=log)
+    rows = map_units(partial(run_unit, cfg, todo), range(len(todo)), cfg.workers, log=log)
     run.log_samples(rows)
     plot(cfg, rows, run)
     claims = make_claims(cfg, rows)

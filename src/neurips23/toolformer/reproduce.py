@@ -155,13 +155,13 @@ def pretrained_claim(cfg: ToolformerConfig, stage: dict) -> Claim:
 
 def run_toolformer(cfg: ToolformerConfig, run) -> Outcome:
     """Per-seed pipeline in parallel, then the pretrained-model stage, claims, tables, plots."""
-    from neurips23.core.seeds import map_seeds
+    from neurips23.core.parallel import map_units
     from neurips23.toolformer.experiment import run_seed
     from neurips23.toolformer.pretrained import annotate_with_pretrained
 
     run.log(f"{len(cfg.seeds)} seed(s) × (pretrain {cfg.pretrain.steps} steps, annotate "
             f"{cfg.n_annotate} texts, finetune 4 arms × {cfg.finetune.steps} steps, evaluate)")
-    results = map_seeds(partial(run_seed, cfg), cfg.seeds, cfg.workers, log=run.log)
+    results = map_units(partial(run_seed, cfg), cfg.seeds, cfg.workers, log=run.log)
     for r in results:
         run.log_samples({"seed": r["seed"], **s} for s in r.pop("samples"))
     claims = tiny_claims(cfg, results)

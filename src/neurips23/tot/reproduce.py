@@ -252,12 +252,12 @@ def run_tot(cfg: ToTConfig, run: Any) -> Outcome:
         from neurips23.tot.released_logs import run_released
 
         return run_released(cfg, run)
-    from neurips23.core.seeds import map_seeds
+    from neurips23.core.parallel import map_units
     from neurips23.tot.arms import run_seed
 
     rows: list[dict] = []
     infos = []
-    for seed_rows, info in map_seeds(functools.partial(run_seed, cfg, log=run.log), cfg.seeds,
+    for seed_rows, info in map_units(functools.partial(run_seed, cfg, log=run.log), cfg.seeds,
                                      cfg.workers, log=run.log):
         run.log(seed_line(info))
         run.log_samples(seed_rows)

@@ -1,4 +1,5 @@
-"""Seeds in parallel: one helper every reproduction uses to run its per-seed work.
+"""Units in parallel: the one helper every reproduction uses to run its per-unit work (a seed,
+a world, a shard), in input order whatever order the workers finish in.
 
 Workers die with their parent: each watches for the parent's death (Linux's parent-death
 signal, and a poll of the parent's pid elsewhere), and an interrupted parent (Ctrl-C, SIGTERM)
@@ -61,52 +62,53 @@ def die_with_parent(parent: int, poll_seconds: float = 0.5) -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
-def map_seeds(fn: Callable[[int], T], seeds: Sequence[int], workers: int = 1,
+def map_units(fn: Callable[[Any], T], units: Sequence[Any], workers: int = 1,
               log: Callable[[str], Any] | None = None, unit: str = "seed") -> list[T]:
-    """[fn(seed) for seed in seeds], in seed order; in `workers` spawned processes when > 1.
+    """[fn(u) for u in units] in input order: the unit of parallel work (a seed, a world, a
+    shard of facts, a (world, condition) job), in `workers` spawned processes when > 1.
 
     `fn` must be picklable when workers > 1 (a module-level function or a functools.partial
-    of one). Results come back in the order of `seeds` whatever order they finish in, so a
+    of one). Results come back in the order of `units` whatever order they finish in, so a
     run's records do not depend on scheduling. `unit` names the items in the progress lines
     ("seed 3 done (2/4)"; a method whose items are jobs or shards says so). Inside a
     reproduction, finished units are saved in the run folder and reused on a resume.
     """
     from neurips23.core.units import MISSING, active_store, function_name
 
-    seeds = list(seeds)
+    units = list(units)
     workers = worker_count(workers)
     store, name = active_store(), function_name(fn)
     call = store.next_call() if store is not None else 0
     results: dict[int, T] = {}
     if store is not None:
-        for i, s in enumerate(seeds):
+        for i, s in enumerate(units):
             value = store.get(call, name, s)
             if value is not MISSING:
                 results[i] = value
         if results and log:
             log(f"reusing {len(results)} finished {unit}(s) of the interrupted run")
 
-    todo = [i for i in range(len(seeds)) if i not in results]
+    todo = [i for i in range(len(units)) if i not in results]
     serial = workers <= 1 or len(todo) <= 1
 
     def done(i: int, value: T) -> None:
         results[i] = value
         if store is not None:
-            store.put(call, name, seeds[i], value)
+            store.put(call, name, units[i], value)
         if log:
-            log(f"{unit} {seeds[i]} done" + ("" if serial else f" ({len(results)}/{len(seeds)})"))
+            log(f"{unit} {units[i]} done" + ("" if serial else f" ({len(results)}/{len(units)})"))
 
     if serial:
         for i in todo:
-            done(i, fn(seeds[i]))
+            done(i, fn(units[i]))
     else:
-        _in_pool(fn, seeds, todo, min(workers, len(todo)), done)
-    return [results[i] for i in range(len(seeds))]
+        _in_pool(fn, units, todo, min(workers, len(todo)), done)
+    return [results[i] for i in range(len(units))]
 
 
-def _in_pool(fn: Callable[[int], T], seeds: list[int], todo: list[int], workers: int,
+def _in_pool(fn: Callable[[Any], T], units: list[Any], todo: list[int], workers: int,
              done: Callable[[int, T], None]) -> None:
-    """Run fn(seeds[i]) for i in todo in spawned workers; on any exception or interruption
+    """Run fn(units[i]) for i in todo in spawned workers; on any exception or interruption
     here, the workers are terminated before it propagates (none outlives the run)."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -114,7 +116,7 @@ def _in_pool(fn: Callable[[int], T], seeds: list[int], todo: list[int], workers:
     pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
                                initializer=_init_worker, initargs=(os.getpid(),))
     try:
-        futures = {pool.submit(fn, seeds[i]): i for i in todo}
+        futures = {pool.submit(fn, units[i]): i for i in todo}
         for fut in as_completed(futures):
             done(futures[fut], fut.result())
     except BaseException:
