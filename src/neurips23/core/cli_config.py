@@ -155,10 +155,7 @@ def nested_defaults(cls: type) -> list[tuple[str, str]]:
     help lists those that have no option (reached with `--set` or the YAML file)."""
     out = []
     for f in dataclasses.fields(cls):
-        if f.default_factory is not dataclasses.MISSING:
-            value = f.default_factory()
-        else:
-            value = f.default
+        value = _field_default(f)
         if dataclasses.is_dataclass(value):
             out += _walk_defaults(value, f.name + ".")
     return out
