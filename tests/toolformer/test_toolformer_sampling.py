@@ -16,7 +16,7 @@ from neurips23.toolformer.tools import Document, calculator_tool, calendar_tool
 
 from .fake_lm import RuleLM, char_tokenizer
 
-TEXT = "Tom has 405 pens, 17 cups and 3 hats."
+TEXT = "Tom has 405 pens, 17 cups and 422 hats."  # 405 + 17 = 422: App. A.1 (i)
 LETTERS = "abcdefghijklmnopqrstuvwxyz .T"
 
 

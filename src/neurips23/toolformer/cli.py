@@ -42,7 +42,10 @@ class AnnotateConfig:
     temperature: float = param(1.0, "Sampling temperature for calls.")
     today: str = param("", "The calendar's date for texts without one (default: none, so the "
                        "calendar fails on undated texts; never the system date).")
-    seed: int = param(0, "Sampling seed.")
+    calculator_other_rate: float = param(0.01, "Share of texts the calculator sees that have 3 "
+                                         "numbers but no result of two of them and no '=', "
+                                         "'total of'... cue (App. A.1: 1%; 1 keeps all).")
+    seed: int = param(0, "Sampling seed (also picks App. A.1's 1% of number-only texts).")
     batch_size: int = param(16, "Sequences per forward pass.")
     device: str = param("", "cpu, cuda, cuda:1, ... (default: cpu).")
 
@@ -92,7 +95,8 @@ def _require(value: str, flag: str) -> str:
     return value
 
 
-def _tools(names, passages: str, qa_model: str, model, tok, today: str, device: str):
+def _tools(names, passages: str, qa_model: str, model, tok, today: str, device: str,
+           calculator_other_rate: float = 0.01, seed: int = 0):
     from neurips23.lm.backends.hf import HFBackend
     from neurips23.toolformer.corpus import parse_date, read_passages
     from neurips23.toolformer.tools import make_tools
@@ -103,7 +107,8 @@ def _tools(names, passages: str, qa_model: str, model, tok, today: str, device: 
         qa = HFBackend.from_pretrained(qa_model, device=device or None) if qa_model else \
             HFBackend(model, tok, name="annotating model")
     return make_tools(names, passages=read_passages(passages) if passages else (), qa_model=qa,
-                      today=parse_date(today, "--today") if today else None)
+                      today=parse_date(today, "--today") if today else None,
+                      calculator_other_rate=calculator_other_rate, seed=seed)
 
 
 @config_command(app, AnnotateConfig)
@@ -118,7 +123,8 @@ def annotate(cfg: AnnotateConfig) -> None:
 
     docs = read_corpus(_require(cfg.data, "--data"))
     model, tok = load_model(_require(cfg.model, "--model"), device=cfg.device or None)
-    tools = _tools(cfg.tools, cfg.passages, cfg.qa_model, model, tok, cfg.today, cfg.device)
+    tools = _tools(cfg.tools, cfg.passages, cfg.qa_model, model, tok, cfg.today, cfg.device,
+                   cfg.calculator_other_rate, cfg.seed)
     sampling, filtering = paper_configs(
         list(tools), tau_s=cfg.tau_s, k=cfg.k, m=cfg.m, tau_f=cfg.tau_f, window=cfg.window,
         placement=cfg.placement, max_call_tokens=cfg.max_call_tokens,

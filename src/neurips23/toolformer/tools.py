@@ -13,10 +13,12 @@ A tool signals failure by raising; `execute_calls` turns any failure or timeout 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 from neurips23.toolformer.calls import APICall
@@ -183,16 +185,96 @@ def _calculator_run(args: str, doc: Document) -> str:
     return format_number(evaluate_expression(args))
 
 
-def _has_three_numbers(text: str) -> bool:
-    """The paper's calculator heuristic (App. A.1): only texts with at least 3 numbers."""
-    return len(re.findall(r"\d+(?:\.\d+)?", text)) >= 3
+# App. A.1: "only process documents that either (i) contain at least three numbers within a
+# window of 100 tokens, where one of these numbers is the result of applying a mathematical
+# operation to the other two, (ii) contain one of the sequences "=", "equals", "equal to", "total
+# of", "average of" followed by a number, or (iii) contain at least three numbers; for texts that
+# only match the last criterion, we only keep a random subset of 1%."
+CALCULATOR_WINDOW = 100
+CALCULATOR_CUES = re.compile(r"(?:=|\bequals\b|\bequal to\b|\btotal of\b|\baverage of\b)"
+                             r"\s*[-+]?[$€£]?\s*\d", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?%?")
 
 
-def calculator_tool() -> Tool:
-    """The Calculator tool with its App. A.2 prompt and the ≥ 3-numbers text filter."""
+@dataclass(frozen=True)
+class TextNumber:
+    """A number written in a text: its word index, value and the decimals it is written with."""
+
+    word: int
+    value: Fraction
+    decimals: int
+
+
+def text_numbers(text: str) -> list[TextNumber]:
+    """The numbers of `text` in order, each with its word index ("1,250.5" is one number, and
+    "29%" is 0.29 written to 2 decimals, as App. A.2's "400 (or 29%)" of 1400 needs)."""
+    out = []
+    for w, word in enumerate(text.split()):
+        for m in _NUMBER.finditer(word):
+            digits = m.group().replace(",", "")
+            percent = digits.endswith("%")
+            digits = digits.rstrip("%")
+            decimals = len(digits.split(".")[1]) if "." in digits else 0
+            value = Fraction(digits) / (100 if percent else 1)
+            out.append(TextNumber(w, value, decimals + (2 if percent else 0)))
+    return out
+
+
+def _written_as(result: Fraction, number: TextNumber) -> bool:
+    """`result` rounded to the decimals `number` is written with equals it (85 / 23 → "3.70")."""
+    return abs(result - number.value) * 2 * 10 ** number.decimals <= 1
+
+
+def _results(a: Fraction, b: Fraction) -> list[Fraction]:
+    """a + b, a − b, b − a, a × b, a / b and b / a (where defined)."""
+    out = [a + b, a - b, b - a, a * b]
+    out += [a / b] if b else []
+    out += [b / a] if a else []
+    return out
+
+
+def _one_is_result(a: TextNumber, b: TextNumber, c: TextNumber) -> bool:
+    """One of the three, as written, is the result of an operation on the other two."""
+    return any(_written_as(r, z) for x, y, z in ((a, b, c), (a, c, b), (b, c, a))
+               for r in _results(x.value, y.value))
+
+
+def one_is_result_of_two(numbers: Sequence[TextNumber], window: int = CALCULATOR_WINDOW) -> bool:
+    """App. A.1 (i): three numbers within `window` words, one the result of + − × ÷ on the other two."""
+    for i, a in enumerate(numbers):
+        near = [n for n in numbers[i + 1:] if n.word - a.word < window]
+        for j, b in enumerate(near):
+            if any(_one_is_result(a, b, c) for c in near[j + 1:]):
+                return True
+    return False
+
+
+def _kept_at_random(text: str, rate: float, seed: int) -> bool:
+    """A subset of `rate` of texts, the same for the same text and seed whatever the order."""
+    digest = hashlib.blake2b(f"{seed}\0{text}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") < rate * 2 ** 64
+
+
+def calculator_text_filter(text: str, other_rate: float = 0.01, seed: int = 0) -> bool:
+    """App. A.1's calculator heuristics: (i) or (ii) keep a text, (iii) only `other_rate` of them."""
+    if CALCULATOR_CUES.search(text):
+        return True
+    numbers = text_numbers(text)
+    if len(numbers) < 3:
+        return False
+    return one_is_result_of_two(numbers) or _kept_at_random(text, other_rate, seed)
+
+
+def calculator_tool(other_rate: float = 0.01, seed: int = 0) -> Tool:
+    """The Calculator tool with its App. A.2 prompt and App. A.1's text heuristics; `other_rate`
+    is the share kept of texts with ≥ 3 numbers and neither cue (the paper's 1%)."""
+    from neurips23.errors import ConfigError
     from neurips23.toolformer.prompts import CALCULATOR_PROMPT
 
-    return Tool("Calculator", _calculator_run, CALCULATOR_PROMPT, text_filter=_has_three_numbers)
+    if not 0 <= other_rate <= 1:
+        raise ConfigError(f"calculator_other_rate must be between 0 and 1, got {other_rate}")
+    return Tool("Calculator", _calculator_run, CALCULATOR_PROMPT,
+                text_filter=partial(calculator_text_filter, other_rate=other_rate, seed=seed))
 
 
 def calendar_tool(today: dt.date | None = None) -> Tool:
@@ -271,15 +353,17 @@ TOOL_NAMES = ("calculator", "calendar", "wikisearch", "qa")
 
 
 def make_tools(names: Sequence[str], *, passages: Sequence[str] = (), qa_model: Any = None,
-               today: dt.date | None = None) -> dict[str, Tool]:
-    """Tools by (case-insensitive) name, keyed by the name the model writes ("Calculator")."""
+               today: dt.date | None = None, calculator_other_rate: float = 0.01,
+               seed: int = 0) -> dict[str, Tool]:
+    """Tools by (case-insensitive) name, keyed by the name the model writes ("Calculator");
+    `calculator_other_rate` and `seed` pick App. A.1's 1% of texts that only have numbers."""
     from neurips23.errors import ConfigError
 
     out: dict[str, Tool] = {}
     for raw in names:
         name = raw.strip().lower()
         if name == "calculator":
-            tool = calculator_tool()
+            tool = calculator_tool(calculator_other_rate, seed)
         elif name == "calendar":
             tool = calendar_tool(today)
         elif name == "wikisearch":
