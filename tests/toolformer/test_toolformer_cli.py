@@ -7,7 +7,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from neurips23.errors import DataError
+from neurips23.errors import ConfigError, DataError
 from neurips23.toolformer.cli import app
 from neurips23.toolformer.corpus import read_corpus
 
@@ -79,3 +79,13 @@ def test_cli_errors_are_one_line(tmp_path, tiny_model):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert f"{data}:2: missing field 'text'" in r.stderr.replace("\n", "")
+
+
+def test_a_bad_calculator_rate_is_refused_before_the_model_loads(tmp_path):
+    data = write_jsonl(tmp_path / "c.jsonl", ['{"text": "ok"}'])
+    r = CliRunner().invoke(app, ["annotate", "--model", str(tmp_path / "no-such-model"),
+                                 "--data", str(data), "--calculator-other-rate", "1.5"])
+    # the rate is named, not the missing model: the check runs before the model loads (the
+    # top-level CLI turns a ConfigError into one line and exit 2, as the test above shows)
+    assert isinstance(r.exception, ConfigError)
+    assert str(r.exception) == "calculator_other_rate must be between 0 and 1, got 1.5"

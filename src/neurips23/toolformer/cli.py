@@ -49,6 +49,12 @@ class AnnotateConfig:
     batch_size: int = param(16, "Sequences per forward pass.")
     device: str = param("", "cpu, cuda, cuda:1, ... (default: cpu).")
 
+    def validate(self) -> None:
+        """Refuse a bad calculator rate before the model loads."""
+        from neurips23.toolformer.tools import check_other_rate
+
+        check_other_rate(self.calculator_other_rate)
+
 
 @dataclass
 class FinetuneConfig:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import partial
+from itertools import takewhile
 from typing import Any
 
 from neurips23.toolformer.calls import APICall
@@ -242,7 +243,7 @@ def _one_is_result(a: TextNumber, b: TextNumber, c: TextNumber) -> bool:
 def one_is_result_of_two(numbers: Sequence[TextNumber], window: int = CALCULATOR_WINDOW) -> bool:
     """App. A.1 (i): three numbers within `window` words, one the result of + − × ÷ on the other two."""
     for i, a in enumerate(numbers):
-        near = [n for n in numbers[i + 1:] if n.word - a.word < window]
+        near = list(takewhile(lambda n, a=a: n.word - a.word < window, numbers[i + 1:]))
         for j, b in enumerate(near):
             if any(_one_is_result(a, b, c) for c in near[j + 1:]):
                 return True
@@ -265,14 +266,20 @@ def calculator_text_filter(text: str, other_rate: float = 0.01, seed: int = 0) -
     return one_is_result_of_two(numbers) or _kept_at_random(text, other_rate, seed)
 
 
-def calculator_tool(other_rate: float = 0.01, seed: int = 0) -> Tool:
-    """The Calculator tool with its App. A.2 prompt and App. A.1's text heuristics; `other_rate`
-    is the share kept of texts with ≥ 3 numbers and neither cue (the paper's 1%)."""
+def check_other_rate(other_rate: float) -> None:
+    """Refuse a share of number-only texts outside [0, 1] (one line, before any work)."""
     from neurips23.errors import ConfigError
-    from neurips23.toolformer.prompts import CALCULATOR_PROMPT
 
     if not 0 <= other_rate <= 1:
         raise ConfigError(f"calculator_other_rate must be between 0 and 1, got {other_rate}")
+
+
+def calculator_tool(other_rate: float = 0.01, seed: int = 0) -> Tool:
+    """The Calculator tool with its App. A.2 prompt and App. A.1's text heuristics; `other_rate`
+    is the share kept of texts with ≥ 3 numbers and neither cue (the paper's 1%)."""
+    from neurips23.toolformer.prompts import CALCULATOR_PROMPT
+
+    check_other_rate(other_rate)
     return Tool("Calculator", _calculator_run, CALCULATOR_PROMPT,
                 text_filter=partial(calculator_text_filter, other_rate=other_rate, seed=seed))
 
